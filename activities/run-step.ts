@@ -1,0 +1,118 @@
+/**
+ * One onboarding step: check → (ask for approval if risky) → change only when needed → verify over a
+ * fresh call → roll back what this attempt changed if verification fails. Safe to retry: a retried
+ * attempt re-checks first and finds the change already made.
+ */
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import { formatIssues } from '../domain/fleet';
+import { scriptCallFor, type StepOutcome, type StepRequest } from '../domain/onboarding';
+import { assessRisk } from '../domain/risk';
+import { STEP_STATE_SCHEMAS, stepDefinition, type StepEnvelope, type StepId } from '../domain/steps';
+import type { JsonValue } from '../domain/scripts';
+import { ScriptFailure, type PowerShellRunner } from '../powershell/runner';
+import { permanentFailure, toApplicationFailure } from './failures';
+
+interface Checkpoint {
+  /** The state before this activity's first change; survives a crash between change and return. */
+  before: JsonValue;
+}
+
+function checkState(step: StepId, envelope: StepEnvelope): { before: unknown; after: unknown } {
+  const schema = STEP_STATE_SCHEMAS[step];
+  const before = schema.safeParse(envelope.before);
+  const after = schema.safeParse(envelope.after);
+  if (!before.success || !after.success) {
+    const issues = [...(before.error?.issues ?? []), ...(after.error?.issues ?? [])];
+    throw permanentFailure(
+      'ScriptOutputInvalid',
+      `${envelope.script} on ${envelope.target} reported a state that does not match the ${step} contract: ${formatIssues(issues).join('; ')}`,
+      { script: envelope.script, target: envelope.target }
+    );
+  }
+  return { before: before.data, after: after.data };
+}
+
+function isConnectionDrop(err: unknown): boolean {
+  return err instanceof ScriptFailure && (err.kind.type === 'ConnectionDropped' || err.kind.type === 'WinRMUnavailable');
+}
+
+async function verifyTls(runner: PowerShellRunner, req: StepRequest): Promise<boolean> {
+  const probe = scriptCallFor('verifyConnectivity', 'plan', req.server, req.context);
+  const result = await runner.run({ ...probe, params: { ...probe.params, CheckSecondHop: false } });
+  return (result.after as { wsmanHttps?: boolean }).wsmanHttps === true;
+}
+
+export async function runStep(runner: PowerShellRunner, step: StepId, req: StepRequest): Promise<StepOutcome> {
+  const def = stepDefinition(step);
+  const call = (mode: 'plan' | 'apply' | 'rollback', rollbackTo?: JsonValue) => ({
+    ...scriptCallFor(step, mode, req.server, req.context),
+    ...(rollbackTo !== undefined ? { rollbackTo } : {}),
+  });
+  try {
+    const plan = await runner.run(call('plan'));
+    const planned = checkState(step, plan);
+    const base = { step, before: planned.before, evidence: plan.evidence, warnings: plan.warnings };
+
+    if (req.mode === 'plan' || def.readOnly) {
+      return { ...base, status: plan.changed ? 'would-change' : 'compliant', changed: false, after: planned.after };
+    }
+    const checkpoint = activityInfo().heartbeatDetails as Checkpoint | undefined;
+    if (!plan.changed) {
+      // A previous attempt may have made the change and died before returning: report it as changed.
+      const changedEarlier = checkpoint !== undefined && JSON.stringify(checkpoint.before) !== JSON.stringify(planned.before);
+      return {
+        ...base,
+        before: changedEarlier ? checkpoint.before : planned.before,
+        status: changedEarlier ? 'changed' : 'compliant',
+        changed: changedEarlier,
+        after: planned.after,
+      };
+    }
+
+    const risk = assessRisk(
+      { fqdn: req.server.fqdn, computerName: req.server.computerName, monosyncServers: req.context.monosyncServers },
+      { step, before: planned.before, after: planned.after, evidence: plan.evidence } as Parameters<typeof assessRisk>[1]
+    );
+    const approved = risk !== null && req.approvedChange?.id === risk.id && req.approvedChange.to === risk.to;
+    if (risk && !approved) {
+      return { ...base, status: 'approval-required', changed: false, after: planned.after, change: risk };
+    }
+
+    heartbeat({ before: plan.before as JsonValue } satisfies Checkpoint);
+    let applied: StepEnvelope | undefined;
+    try {
+      applied = await runner.run(call('apply'));
+    } catch (err) {
+      // Restarting WinRM or rebinding the listener drops the session the change travelled on.
+      if (!(def.cutsConnection && isConnectionDrop(err))) throw err;
+    }
+
+    const verify = await runner.run(call('plan'));
+    const verified = checkState(step, verify);
+    const tlsOk = step === 'ensureHttpsListener' ? await verifyTls(runner, req) : true;
+    if (verify.changed || !tlsOk) {
+      const why = verify.changed ? 'the state did not read back as changed' : 'a fresh TLS connection to 5986 failed';
+      if (def.cutsConnection) {
+        await runner.run(call('rollback', plan.before as JsonValue));
+        throw permanentFailure('VerificationFailed', `${def.title} on ${req.server.fqdn}: ${why}; rolled back to the previous state`, {
+          step,
+          rolledBack: true,
+          before: plan.before,
+        });
+      }
+      throw permanentFailure('VerificationFailed', `${def.title} on ${req.server.fqdn}: ${why}`, { step, rolledBack: false });
+    }
+    return {
+      ...base,
+      before: checkpoint?.before ?? planned.before,
+      status: 'changed',
+      changed: true,
+      after: verified.after,
+      evidence: { ...plan.evidence, ...(applied?.evidence ?? {}) },
+      warnings: [...plan.warnings, ...(applied?.warnings ?? [])],
+      ...(risk ? { change: risk } : {}),
+    };
+  } catch (err) {
+    throw toApplicationFailure(err);
+  }
+}

@@ -1,0 +1,43 @@
+/** One Temporal client per CLI process, configured from the environment like the workers. */
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { connectionSettings, readEnv, type WorkerEnv } from '../config/environment';
+import { personSchema } from '../domain/validators';
+
+export interface CliContext {
+  client: Client;
+  env: WorkerEnv;
+  uiUrl: string;
+  close(): Promise<void>;
+}
+
+export async function connect(): Promise<CliContext> {
+  const env = readEnv();
+  const connection = await Connection.connect({ ...connectionSettings(env), connectTimeout: '10s' });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  return {
+    client,
+    env,
+    uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
+    close: () => connection.close(),
+  };
+}
+
+/** Who is running the CLI: `--as`, else FLEET_USER, else the login name. Validated like approvers. */
+export function currentPerson(as?: string): string {
+  const raw = as ?? process.env.FLEET_USER ?? os.userInfo().username;
+  const parsed = personSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`--as ${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid person id'}`);
+  }
+  return parsed.data;
+}
+
+export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function fleetListUrl(uiUrl: string, namespace: string, fleetId: string): string {
+  const query = `MonosyncFleet="${fleetId}"`;
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
+}

@@ -1,0 +1,103 @@
+/**
+ * Approval and operator messages, and the four-eyes rules that every path (Workflow Update validator,
+ * signal from the Web UI, fleet-level decision) checks the same way.
+ */
+import { z } from 'zod';
+import { formatIssues } from './fleet';
+import { RISK_KINDS, type PlannedChange, type RiskKind } from './risk';
+import { fqdnSchema, personSchema, reasonSchema } from './validators';
+
+export const decisionInputSchema = z.strictObject({
+  changeId: z.string().min(3).max(400),
+  decision: z.enum(['approve', 'reject']),
+  approver: personSchema,
+  reason: reasonSchema,
+});
+export type DecisionInput = z.output<typeof decisionInputSchema>;
+
+export const kindDecisionInputSchema = z.strictObject({
+  kind: z.enum(RISK_KINDS),
+  /** `all`, or the FQDNs the decision covers. */
+  servers: z.union([z.literal('all'), z.array(fqdnSchema).min(1)]),
+  decision: z.enum(['approve', 'reject']),
+  approver: personSchema,
+  reason: reasonSchema,
+});
+export type KindDecisionInput = z.output<typeof kindDecisionInputSchema>;
+
+export const operatorDecisionInputSchema = z.strictObject({
+  action: z.enum(['retry', 'skip', 'abort']),
+  operator: personSchema,
+  reason: reasonSchema,
+});
+export type OperatorDecisionInput = z.output<typeof operatorDecisionInputSchema>;
+
+export type DecisionVia = 'update' | 'signal' | 'fleet' | 'timeout';
+
+export interface RecordedDecision {
+  changeId: string;
+  decision: 'approve' | 'reject';
+  approver: string;
+  reason: string;
+  /** ISO time from the workflow clock (deterministic). */
+  at: string;
+  via: DecisionVia;
+}
+
+export interface RefusedDecision {
+  /** What arrived, as far as it could be read. */
+  received: string;
+  refusal: string;
+  at: string;
+  via: DecisionVia;
+}
+
+export interface PendingApproval {
+  change: PlannedChange;
+  requestedAt: string;
+  /** When the request counts as rejected. */
+  expiresAt: string;
+}
+
+export interface StandingDecision extends KindDecisionInput {
+  at: string;
+}
+
+export interface ApprovalRules {
+  approvers: readonly string[];
+  requestedBy: string;
+}
+
+/** Parses a message with `schema`; returns the value or a readable refusal naming each field. */
+export function parseMessage<T>(schema: z.ZodType<T>, raw: unknown): { ok: true; value: T } | { ok: false; refusal: string } {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, refusal: `malformed message: ${formatIssues(parsed.error.issues).join('; ')}` };
+}
+
+/** The four-eyes rules for a person deciding: on the list, and not the requester. */
+export function approverRefusal(approver: string, rules: ApprovalRules): string | null {
+  if (!rules.approvers.includes(approver)) {
+    return `${approver} is not an approver of this fleet (approvers: ${rules.approvers.join(', ')})`;
+  }
+  if (approver === rules.requestedBy) {
+    return `${approver} started this run and cannot approve its changes: another approver must decide (four eyes)`;
+  }
+  return null;
+}
+
+/** Why a decision on one change is refused, or null when it may be recorded. */
+export function decisionRefusal(
+  input: DecisionInput,
+  rules: ApprovalRules,
+  pending: ReadonlySet<string>,
+  decided: ReadonlySet<string>
+): string | null {
+  if (decided.has(input.changeId)) return `change ${input.changeId} has already been decided`;
+  if (!pending.has(input.changeId)) return `no pending change ${input.changeId} on this server`;
+  return approverRefusal(input.approver, rules);
+}
+
+export function kindDecisionCovers(d: KindDecisionInput, kind: RiskKind, fqdn: string): boolean {
+  return d.kind === kind && (d.servers === 'all' || d.servers.includes(fqdn));
+}

@@ -1,0 +1,242 @@
+/**
+ * The fleet file: its schema, defaults and the normalised `FleetSpec` the workflows receive.
+ * Defaults follow the vendor's manual; the manual's risky values are allowed but gated by approval
+ * (see risk.ts). Secrets never appear here: credentials are read by workers from their environment.
+ */
+import { z } from 'zod';
+import {
+  accountSchema,
+  computerNameSchema,
+  durationSchema,
+  fqdnSchema,
+  ipAddressSchema,
+  personSchema,
+  thumbprintSchema,
+  trustedHostEntrySchema,
+} from './validators';
+
+const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
+export type CbtLevel = (typeof CBT_LEVELS)[number];
+
+const serverSchema = z.union([
+  fqdnSchema.transform((fqdn) => ({ fqdn })),
+  z.strictObject({
+    fqdn: fqdnSchema,
+    computerName: computerNameSchema.optional(),
+  }),
+]);
+
+const trustedHostsSchema = z.strictObject({
+  /** Where TrustedHosts is written: the manual says the Exchange server; it only matters on the client (Monosync) side. */
+  applyOn: z.enum(['exchange', 'monosync', 'skip']).default('exchange'),
+  /**
+   * `any` = '*' (the manual), `domain` = '*.<domain>', `monosync-servers` = the listed Monosync addresses,
+   * `this-server` = the Exchange server's own FQDN (what the Monosync side needs), or an explicit list.
+   */
+  value: z
+    .union([z.enum(['any', 'domain', 'monosync-servers', 'this-server']), z.array(trustedHostEntrySchema).min(1)])
+    .default('any'),
+});
+
+const certificateSchema = z.strictObject({
+  /** Rotate or replace a listener certificate with fewer days left than this. */
+  renewBeforeDays: z.number().int().min(1).max(365).default(30),
+  /** Only certificates from these issuers (subject DN of the issuing CA) are chosen; empty = any issuer. */
+  issuers: z.array(z.string().min(3).max(400)).default([]),
+  /** Issue a self-signed certificate when no suitable one exists. Needs approval for every server. */
+  allowSelfSigned: z.boolean().default(false),
+  /** Pin the listener to this certificate instead of choosing one. */
+  thumbprint: thumbprintSchema.optional(),
+});
+
+const policySchema = z.strictObject({
+  /** `unconstrained` = TrustedForDelegation (the manual; risky, needs approval); `skip` leaves AD alone. */
+  delegation: z.enum(['unconstrained', 'skip']).default('unconstrained'),
+  /** The manual sets None (risky, needs approval); Relaxed is Windows' default and accepts clients without CBT. */
+  cbtHardeningLevel: z.enum(CBT_LEVELS).default('None'),
+  trustedHosts: trustedHostsSchema.default({ applyOn: 'exchange', value: 'any' }),
+  certificate: certificateSchema.default({ renewBeforeDays: 30, issuers: [], allowSelfSigned: false }),
+  firewall: z
+    .strictObject({
+      /** `monosync` = only the listed Monosync addresses; `any` opens the ports to everyone (risky). */
+      sources: z.enum(['monosync', 'any']).default('monosync'),
+      ports: z
+        .array(z.union([z.literal(5985), z.literal(5986)]))
+        .min(1)
+        .default([5985, 5986]),
+    })
+    .default({ sources: 'monosync', ports: [5985, 5986] }),
+});
+
+const settingsSchema = z.strictObject({
+  /** Servers onboarded at the same time. */
+  maxParallel: z.number().int().min(1).max(500).default(32),
+  /** Stop starting new servers once more than this share (percent) has failed. */
+  maxFailurePercent: z.number().min(0).max(100).default(20),
+  /** How long a risky change waits for a decision before it counts as rejected. */
+  approvalTimeout: durationSchema.default(72 * 3_600_000),
+  /** Continue-as-new once the fleet workflow's history reaches this many events. */
+  historyEventBudget: z.number().int().min(200).max(9_000).default(5_000),
+  /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
+  stepRetry: z
+    .strictObject({
+      initialInterval: durationSchema.default(5_000),
+      maximumAttempts: z.number().int().min(1).max(50).default(8),
+    })
+    .default({ initialInterval: 5_000, maximumAttempts: 8 }),
+});
+
+export const fleetFileSchema = z
+  .strictObject({
+    fleet: z.string().refine((v) => FLEET_ID_RE.test(v), {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a fleet id: lower-case letters, digits and '-', at most 63 characters`,
+    }),
+    description: z.string().max(500).optional(),
+    /** The account Monosync uses afterwards (`monosync_svc`); it becomes a member of Remote Management Users. */
+    serviceAccount: accountSchema,
+    /** The AD domain's DNS name; used for the domain wildcard of TrustedHosts. Defaults to the servers' common suffix. */
+    domain: fqdnSchema.optional(),
+    /** Domain controller that takes (and is read back for) the delegation change. */
+    domainController: fqdnSchema.optional(),
+    monosyncServers: z.array(ipAddressSchema).min(1, { error: 'list at least one Monosync server address' }),
+    approvers: z.array(personSchema).min(1, { error: 'name at least one approver for risky changes' }),
+    policy: policySchema.default(policySchema.parse({})),
+    settings: settingsSchema.default(settingsSchema.parse({})),
+    servers: z.array(serverSchema).min(1, { error: 'list at least one Exchange server' }),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Map<string, number>();
+    file.servers.forEach((s, i) => {
+      const first = seen.get(s.fqdn);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', i, 'fqdn'],
+          message: `"${s.fqdn}" is listed twice (also servers[${first}]): list each server once`,
+        });
+      } else seen.set(s.fqdn, i);
+    });
+    const domain = file.domain ?? commonSuffix(file.servers.map((s) => s.fqdn));
+    if (file.policy.trustedHosts.value === 'domain' && !domain) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domain'],
+        message: 'trustedHosts value "domain" needs the domain: set domain: corp.example',
+      });
+    }
+  });
+
+export type FleetFile = z.input<typeof fleetFileSchema>;
+export type FleetPolicy = z.output<typeof policySchema>;
+export type FleetSettings = z.output<typeof settingsSchema>;
+
+export interface ServerSpec {
+  fqdn: string;
+  /** NetBIOS name; the AD computer object is `<computerName>$`. */
+  computerName: string;
+}
+
+/** What the workflows receive: normalised, defaults filled in, nothing secret. */
+export interface FleetSpec {
+  fleetId: string;
+  description?: string;
+  serviceAccount: string;
+  domain?: string;
+  domainController?: string;
+  monosyncServers: string[];
+  approvers: string[];
+  policy: FleetPolicy;
+  settings: FleetSettings;
+  servers: ServerSpec[];
+}
+
+/** Longest common DNS suffix of the servers (at least two labels), e.g. corp.example. */
+export function commonSuffix(fqdns: string[]): string | undefined {
+  if (fqdns.length === 0) return undefined;
+  const split = fqdns.map((f) => f.split('.').reverse());
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const label = split[0][i];
+    if (label === undefined || split.some((s) => s[i] !== label || s.length <= i + 1)) break;
+    out.push(label);
+  }
+  return out.length >= 2 ? out.reverse().join('.') : undefined;
+}
+
+export function defaultComputerName(fqdn: string): string {
+  return fqdn.split('.')[0].toUpperCase().slice(0, 15);
+}
+
+export type FleetValidation = { ok: true; spec: FleetSpec } | { ok: false; problems: string[] };
+
+/** Validate a parsed fleet document; every problem is reported as `path: message`. */
+export function validateFleet(document: unknown): FleetValidation {
+  const parsed = fleetFileSchema.safeParse(document);
+  if (!parsed.success) return { ok: false, problems: formatIssues(parsed.error.issues) };
+  const f = parsed.data;
+  const problems: string[] = [];
+  const servers = f.servers.map((s, i) => {
+    const computerName = ('computerName' in s && s.computerName) || defaultComputerName(s.fqdn);
+    const check = computerNameSchema.safeParse(computerName);
+    if (!check.success) {
+      problems.push(
+        `servers[${i}].computerName: the first label of ${s.fqdn} is not a valid computer name; set computerName explicitly`
+      );
+    }
+    return { fqdn: s.fqdn, computerName: check.success ? check.data : computerName };
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    spec: {
+      fleetId: f.fleet,
+      description: f.description,
+      serviceAccount: f.serviceAccount,
+      domain: f.domain ?? commonSuffix(servers.map((s) => s.fqdn)),
+      domainController: f.domainController,
+      monosyncServers: [...new Set(f.monosyncServers)],
+      approvers: [...new Set(f.approvers)],
+      policy: f.policy,
+      settings: f.settings,
+      servers,
+    },
+  };
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === 'invalid_union' && 'errors' in issue && issue.errors.length > 0) {
+      // Report the branch that got furthest instead of "invalid input".
+      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
+      return formatIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+    }
+    return [`${formatPath(issue.path)}: ${issue.message}`];
+  });
+}
+
+function depth(issues: readonly z.core.$ZodIssue[]): number {
+  return Math.max(0, ...issues.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 1)));
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(fleet file)';
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+/** The concrete TrustedHosts entries the policy asks for on behalf of one server. */
+export function trustedHostsEntries(
+  spec: Pick<FleetSpec, 'policy' | 'domain' | 'monosyncServers'>,
+  server: Pick<ServerSpec, 'fqdn'>
+): string[] {
+  const v = spec.policy.trustedHosts.value;
+  if (v === 'any') return ['*'];
+  if (v === 'domain') return [`*.${spec.domain}`];
+  if (v === 'monosync-servers') return [...spec.monosyncServers];
+  if (v === 'this-server') return [server.fqdn];
+  return v;
+}

@@ -1,0 +1,40 @@
+/** Task queues and deterministic workflow ids: one place, used by workers, workflows and the CLI. */
+
+/** Workflows and the activities that run against Exchange servers or on the worker. */
+export const TASK_QUEUE = 'exchange-onboarding';
+/**
+ * Activities that talk to the domain controllers go to `<task queue>-ad`, served by the AD worker
+ * (on the AD management host) whose concurrency is the AD budget.
+ */
+export function adTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-ad`;
+}
+export const AD_TASK_QUEUE = adTaskQueueFor(TASK_QUEUE);
+
+export function fleetWorkflowId(fleetId: string): string {
+  return `fleet/${fleetId}`;
+}
+
+/**
+ * One onboarding per Exchange server at a time, whichever fleet lists it: the id is derived from the
+ * server alone, so a second start (same fleet again, or another fleet naming the server) finds it running.
+ */
+export function serverWorkflowId(fqdn: string): string {
+  return `onboard/${fqdn}`;
+}
+
+export function planWorkflowId(fleetId: string): string {
+  return `plan/${fleetId}`;
+}
+
+export function rotationWorkflowId(fleetId: string): string {
+  return `rotate-certificates/${fleetId}`;
+}
+
+export function rotationScheduleId(fleetId: string): string {
+  return `rotate-certificates/${fleetId}`;
+}
+
+export function auditWorkflowId(fleetId: string): string {
+  return `audit/${fleetId}`;
+}

@@ -1,0 +1,112 @@
+/** What the workflows report: per-server status and result, fleet status. Types only. */
+import type { PendingApproval, RecordedDecision, RefusedDecision, StandingDecision } from './approvals';
+import type { FleetSpec, ServerSpec } from './fleet';
+import type { OnboardingContext, StepStatus } from './onboarding';
+import type { PlannedChange } from './risk';
+import type { StepId } from './steps';
+
+export const SERVER_PHASES = [
+  'queued',
+  'running',
+  'awaiting-approval',
+  'awaiting-operator',
+  'onboarded',
+  'needs-attention',
+  'not-applicable',
+  'aborted',
+  'failed',
+  'not-started',
+  'duplicate',
+] as const;
+export type ServerPhase = (typeof SERVER_PHASES)[number];
+
+/** Phases after which a server workflow has ended. */
+export const FINAL_PHASES: readonly ServerPhase[] = [
+  'onboarded',
+  'needs-attention',
+  'not-applicable',
+  'aborted',
+  'failed',
+  'not-started',
+  'duplicate',
+];
+/** Phases that count against the fleet's failure budget. */
+export const FAILED_PHASES: readonly ServerPhase[] = ['failed', 'aborted', 'awaiting-operator'];
+
+export type StepRecordStatus = StepStatus | 'pending' | 'running' | 'rejected' | 'failed' | 'skipped-by-operator';
+
+export interface StepRecord {
+  step: StepId;
+  status: StepRecordStatus;
+  changed: boolean;
+  /** One line for tables and the UI, e.g. "TrustedHosts '' -> '*'" or "already compliant". */
+  summary: string;
+  before?: unknown;
+  after?: unknown;
+  change?: PlannedChange;
+  decision?: RecordedDecision;
+  error?: { type: string; message: string };
+}
+
+export interface ServerStatus {
+  fleetId: string;
+  fqdn: string;
+  computerName: string;
+  phase: ServerPhase;
+  currentStep?: StepId;
+  steps: StepRecord[];
+  pendingApprovals: PendingApproval[];
+  decisions: RecordedDecision[];
+  refused: RefusedDecision[];
+  awaitingOperator?: { step: StepId; error: { type: string; message: string } };
+  /** Why the server needs attention (rejected change, skipped step, not applicable). */
+  notes: string[];
+}
+
+export interface ServerRunInput {
+  fleetId: string;
+  server: ServerSpec;
+  context: OnboardingContext;
+  requestedBy: string;
+  approvers: string[];
+  approvalTimeoutMs: number;
+  stepRetry: { initialIntervalMs: number; maximumAttempts: number };
+  /** Fleet-level decisions already taken when this server starts. */
+  standingDecisions: StandingDecision[];
+}
+
+export interface FleetCounts {
+  total: number;
+  started: number;
+  byPhase: Partial<Record<ServerPhase, number>>;
+}
+
+export interface FleetStatus {
+  fleetId: string;
+  requestedBy: string;
+  counts: FleetCounts;
+  servers: Record<string, ServerPhase>;
+  inFlight: string[];
+  /** Set when the fleet stopped starting new servers (failure budget, cancellation). */
+  stoppedReason?: string;
+  standingDecisions: StandingDecision[];
+  /** Run number within the continue-as-new chain (1 for the first run). */
+  run: number;
+  done: boolean;
+}
+
+export interface FleetRunInput {
+  spec: FleetSpec;
+  requestedBy: string;
+  /** Carried across continue-as-new; absent on the first run. */
+  carry?: FleetCarry;
+}
+
+export interface FleetCarry {
+  cursor: number;
+  servers: Record<string, ServerPhase>;
+  inFlight: string[];
+  standingDecisions: StandingDecision[];
+  stoppedReason?: string;
+  run: number;
+}

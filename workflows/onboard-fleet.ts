@@ -1,0 +1,190 @@
+/**
+ * Onboards a fleet: one `onboardServer` child per server, at most `maxParallel` at a time, stopping
+ * new starts once the failure budget is spent, and continuing as new before its history grows large.
+ *
+ * Children are started with ParentClosePolicy.ABANDON and report their phase by signal, because a
+ * run that continues as new closes, and would otherwise take its children with it.
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import * as wf from '@temporalio/workflow';
+import { approverRefusal, kindDecisionInputSchema, parseMessage, type StandingDecision } from '../domain/approvals';
+import { contextOf } from '../domain/onboarding';
+import { serverWorkflowId } from '../domain/ids';
+import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
+import {
+  FAILED_PHASES,
+  FINAL_PHASES,
+  type FleetCarry,
+  type FleetRunInput,
+  type FleetStatus,
+  type ServerPhase,
+  type ServerRunInput,
+} from '../domain/status';
+import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecisionSignal } from './messages';
+import { onboardServer } from './onboard-server';
+import { renderFleetDetails } from './render';
+
+export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
+  const { spec, requestedBy } = input;
+  const settings = spec.settings;
+  const carry: FleetCarry = input.carry ?? {
+    cursor: 0,
+    servers: Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued' as ServerPhase])),
+    inFlight: [],
+    standingDecisions: [],
+    run: 1,
+  };
+  const inFlight = new Set(carry.inFlight);
+  const rules = { approvers: spec.approvers, requestedBy };
+
+  const status = (): FleetStatus => {
+    const byPhase: FleetStatus['counts']['byPhase'] = {};
+    for (const phase of Object.values(carry.servers)) byPhase[phase] = (byPhase[phase] ?? 0) + 1;
+    return {
+      fleetId: spec.fleetId,
+      requestedBy,
+      counts: { total: spec.servers.length, started: carry.cursor, byPhase },
+      servers: carry.servers,
+      inFlight: [...inFlight],
+      stoppedReason: carry.stoppedReason,
+      standingDecisions: carry.standingDecisions,
+      run: carry.run,
+      done: carry.cursor >= spec.servers.length && inFlight.size === 0,
+    };
+  };
+  const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status()));
+
+  wf.setHandler(fleetStatusQuery, status);
+  wf.setHandler(serverPhaseSignal, ({ fqdn, phase }) => {
+    if (!(fqdn in carry.servers)) return;
+    carry.servers[fqdn] = phase;
+    if (FINAL_PHASES.includes(phase)) inFlight.delete(fqdn);
+    refreshDetails();
+  });
+  wf.setHandler(
+    decideKindUpdate,
+    async (d) => {
+      const decision: StandingDecision = { ...d, at: new Date().toISOString() };
+      carry.standingDecisions.push(decision);
+      const targets = [...inFlight].filter((fqdn) => d.servers === 'all' || d.servers.includes(fqdn));
+      // Workflows cannot update each other; a signal reaches the running servers, the rest get it at start.
+      await Promise.all(
+        targets.map((fqdn) =>
+          wf
+            .getExternalWorkflowHandle(serverWorkflowId(fqdn))
+            .signal(standingDecisionSignal, decision)
+            .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn, error: String(err) }))
+        )
+      );
+      return decision;
+    },
+    {
+      validator: (raw) => {
+        const parsed = parseMessage(kindDecisionInputSchema, raw);
+        if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
+        const refusal = approverRefusal(parsed.value.approver, rules);
+        if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+        const unknown = parsed.value.servers === 'all' ? [] : parsed.value.servers.filter((s) => !(s in carry.servers));
+        if (unknown.length > 0) {
+          throw wf.ApplicationFailure.nonRetryable(`not in this fleet: ${unknown.join(', ')}`, 'DecisionRefused');
+        }
+      },
+      description: 'Approve or reject one kind of risky change for all or for listed servers',
+    }
+  );
+
+  const historyTooLong = (): boolean => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= settings.historyEventBudget;
+  };
+  const failureBudgetSpent = (): string | undefined => {
+    const failed = Object.values(carry.servers).filter((p) => FAILED_PHASES.includes(p)).length;
+    const share = (100 * failed) / spec.servers.length;
+    return failed > 0 && share > settings.maxFailurePercent
+      ? `${failed} of ${spec.servers.length} servers failed (${share.toFixed(1)}%), more than the failure budget of ${settings.maxFailurePercent}%`
+      : undefined;
+  };
+
+  const context = contextOf(spec);
+  const startServer = async (index: number): Promise<void> => {
+    const server = spec.servers[index];
+    const childInput: ServerRunInput = {
+      fleetId: spec.fleetId,
+      server,
+      context,
+      requestedBy,
+      approvers: spec.approvers,
+      approvalTimeoutMs: settings.approvalTimeout,
+      stepRetry: {
+        initialIntervalMs: settings.stepRetry.initialInterval,
+        maximumAttempts: settings.stepRetry.maximumAttempts,
+      },
+      standingDecisions: carry.standingDecisions,
+    };
+    try {
+      await wf.startChild(onboardServer, {
+        workflowId: serverWorkflowId(server.fqdn),
+        args: [childInput],
+        parentClosePolicy: wf.ParentClosePolicy.ABANDON,
+        staticSummary: `Onboard ${server.computerName} (${server.fqdn}) for fleet ${spec.fleetId}`,
+        typedSearchAttributes: [
+          { key: FleetKey, value: spec.fleetId },
+          { key: ServerKey, value: server.fqdn },
+          { key: PhaseKey, value: 'running' },
+        ],
+      });
+      carry.servers[server.fqdn] = 'running';
+      inFlight.add(server.fqdn);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Another run (this fleet's earlier one, or another fleet) is onboarding this server right now.
+      carry.servers[server.fqdn] = 'duplicate';
+    }
+  };
+
+  const continueAsNew = async (): Promise<never> => {
+    await wf.condition(wf.allHandlersFinished);
+    return wf.continueAsNew<typeof onboardFleet>({
+      spec,
+      requestedBy,
+      carry: { ...carry, inFlight: [...inFlight], run: carry.run + 1 },
+    });
+  };
+
+  try {
+    while (carry.cursor < spec.servers.length && !carry.stoppedReason) {
+      await wf.condition(() => inFlight.size < settings.maxParallel || historyTooLong());
+      if (historyTooLong()) await continueAsNew();
+      const spent = failureBudgetSpent();
+      if (spent) {
+        carry.stoppedReason = spent;
+        for (const s of spec.servers.slice(carry.cursor)) carry.servers[s.fqdn] = 'not-started';
+        wf.log.warn('failure budget spent: no new servers will be started', { fleet: spec.fleetId, reason: spent });
+        break;
+      }
+      await startServer(carry.cursor);
+      carry.cursor += 1;
+      refreshDetails();
+    }
+    await wf.condition(() => inFlight.size === 0 || historyTooLong());
+    if (inFlight.size > 0) await continueAsNew();
+  } catch (err) {
+    if (!wf.isCancellation(err)) throw err;
+    // Children were started abandoned (to survive continue-as-new), so cancel them explicitly.
+    await wf.CancellationScope.nonCancellable(async () => {
+      carry.stoppedReason = 'the fleet run was cancelled';
+      await Promise.all(
+        [...inFlight].map((fqdn) =>
+          wf
+            .getExternalWorkflowHandle(serverWorkflowId(fqdn))
+            .cancel()
+            .catch(() => undefined)
+        )
+      );
+    });
+    throw err;
+  }
+  await wf.condition(wf.allHandlersFinished);
+  refreshDetails();
+  return status();
+}

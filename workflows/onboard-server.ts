@@ -1,0 +1,315 @@
+/**
+ * Onboards one Exchange server: preflight, then every step of the manual in order. A risky change
+ * waits for a second person's decision; a permanent failure waits for an operator (retry, skip,
+ * abort) instead of failing the fleet.
+ */
+import * as wf from '@temporalio/workflow';
+import type { OnboardingActivities } from '../activities';
+import {
+  decisionInputSchema,
+  decisionRefusal,
+  kindDecisionCovers,
+  operatorDecisionInputSchema,
+  parseMessage,
+  type DecisionInput,
+  type DecisionVia,
+  type OperatorDecisionInput,
+  type RecordedDecision,
+  type StandingDecision,
+} from '../domain/approvals';
+import { NON_RETRYABLE_TYPES } from '../domain/failures';
+import { adTaskQueueFor } from '../domain/ids';
+import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
+import type { PlannedChange } from '../domain/risk';
+import { PhaseKey } from '../domain/search-attributes';
+import type { ServerPhase, ServerRunInput, ServerStatus, StepRecord } from '../domain/status';
+import { STEPS, stepDefinition, type ServerSnapshot, type StepId } from '../domain/steps';
+import {
+  decideChangeSignal,
+  decideChangeUpdate,
+  resolveStepSignal,
+  resolveStepUpdate,
+  serverPhaseSignal,
+  serverStatusQuery,
+  standingDecisionSignal,
+} from './messages';
+import { describeOutcome, renderServerDetails } from './render';
+
+class AbortServer extends Error {}
+
+export async function onboardServer(input: ServerRunInput): Promise<ServerStatus> {
+  const { server } = input;
+  const rules = { approvers: input.approvers, requestedBy: input.requestedBy };
+  const status: ServerStatus = {
+    fleetId: input.fleetId,
+    fqdn: server.fqdn,
+    computerName: server.computerName,
+    phase: 'running',
+    steps: STEPS.map((s) => ({ step: s.id, status: 'pending', changed: false, summary: '' })),
+    pendingApprovals: [],
+    decisions: [],
+    refused: [],
+    notes: [],
+  };
+  const standing: StandingDecision[] = [...input.standingDecisions];
+  let operatorDecision: OperatorDecisionInput | undefined;
+
+  // The workflow clock is deterministic (the time of the current workflow task).
+  const now = (): string => new Date().toISOString();
+  const decided = (): Set<string> => new Set(status.decisions.map((d) => d.changeId));
+  const pending = (): Set<string> => new Set(status.pendingApprovals.map((p) => p.change.id));
+  const record = (d: DecisionInput, via: DecisionVia): RecordedDecision => {
+    const entry: RecordedDecision = { ...d, at: now(), via };
+    status.decisions.push(entry);
+    status.pendingApprovals = status.pendingApprovals.filter((p) => p.change.id !== d.changeId);
+    return entry;
+  };
+  const refuse = (received: unknown, refusal: string, via: DecisionVia): void => {
+    status.refused.push({ received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined', refusal, at: now(), via });
+    wf.log.warn('refused a decision', { fqdn: server.fqdn, refusal });
+  };
+  const applyStanding = (d: StandingDecision): void => {
+    for (const p of [...status.pendingApprovals]) {
+      if (kindDecisionCovers(d, p.change.kind, server.fqdn)) {
+        record({ changeId: p.change.id, decision: d.decision, approver: d.approver, reason: d.reason }, 'fleet');
+      }
+    }
+  };
+
+  wf.setHandler(serverStatusQuery, () => status);
+  wf.setHandler(decideChangeUpdate, (d) => record(d, 'update'), {
+    validator: (raw) => {
+      const parsed = parseMessage(decisionInputSchema, raw);
+      if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
+      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+    },
+    description: 'Approve or reject one pending risky change (four eyes: not the requester, on the approvers list)',
+  });
+  wf.setHandler(
+    decideChangeSignal,
+    (raw) => {
+      const parsed = parseMessage(decisionInputSchema, raw);
+      if (!parsed.ok) return refuse(raw, parsed.refusal, 'signal');
+      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      if (refusal) return refuse(raw, refusal, 'signal');
+      record(parsed.value, 'signal');
+    },
+    { description: 'Approve or reject one pending risky change (same rules as the update; refusals are recorded)' }
+  );
+  wf.setHandler(standingDecisionSignal, (d) => {
+    standing.push(d);
+    applyStanding(d);
+  });
+  const resolve = (d: OperatorDecisionInput): string => {
+    operatorDecision = d;
+    return `${d.action} accepted for ${status.awaitingOperator?.step ?? 'the current step'}`;
+  };
+  const operatorRefusal = (raw: unknown): string | null => {
+    const parsed = parseMessage(operatorDecisionInputSchema, raw);
+    if (!parsed.ok) return parsed.refusal;
+    if (status.phase !== 'awaiting-operator') return `${server.fqdn} is not waiting for an operator (phase ${status.phase})`;
+    return null;
+  };
+  wf.setHandler(resolveStepUpdate, resolve, {
+    validator: (raw) => {
+      const refusal = operatorRefusal(raw);
+      if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+    },
+    description: 'Retry, skip or abort the step this server is stuck on',
+  });
+  wf.setHandler(resolveStepSignal, (raw) => {
+    const refusal = operatorRefusal(raw);
+    if (refusal) return refuse(raw, refusal, 'signal');
+    resolve(raw);
+  });
+
+  const setPhase = async (phase: ServerPhase, notifyFleet = false): Promise<void> => {
+    status.phase = phase;
+    wf.upsertSearchAttributes([{ key: PhaseKey, value: phase }]);
+    wf.setCurrentDetails(renderServerDetails(status));
+    const parent = wf.workflowInfo().parent;
+    if (notifyFleet && parent) {
+      try {
+        await wf.getExternalWorkflowHandle(parent.workflowId).signal(serverPhaseSignal, { fqdn: server.fqdn, phase });
+      } catch (err) {
+        // The fleet may have been cancelled or finished; the server's own result still tells the story.
+        wf.log.warn('could not tell the fleet', { fqdn: server.fqdn, phase, error: String(err) });
+      }
+    }
+  };
+
+  const retry = {
+    initialInterval: input.stepRetry.initialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes' as const,
+    maximumAttempts: input.stepRetry.maximumAttempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
+  };
+  const activitiesFor = (step: StepId) =>
+    wf.proxyActivities<OnboardingActivities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '5 minutes',
+      retry,
+      summary: `${server.computerName}: ${stepDefinition(step).title}`,
+      ...(stepDefinition(step).runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {}),
+    });
+
+  const recordOf = (step: StepId): StepRecord => status.steps.find((s) => s.step === step) as StepRecord;
+  const request = (approvedChange?: PlannedChange): StepRequest => ({
+    fleetId: input.fleetId,
+    server,
+    context: input.context,
+    mode: 'apply',
+    ...(approvedChange ? { approvedChange: { id: approvedChange.id, to: approvedChange.to } } : {}),
+  });
+
+  /** Waits for a decision on one risky change; no decision within the timeout counts as a rejection. */
+  const awaitApproval = async (change: PlannedChange): Promise<RecordedDecision> => {
+    const requestedAt = now();
+    status.pendingApprovals.push({
+      change,
+      requestedAt,
+      expiresAt: new Date(Date.parse(requestedAt) + input.approvalTimeoutMs).toISOString(),
+    });
+    for (const d of standing) applyStanding(d);
+    const isDecided = () => decided().has(change.id);
+    if (!isDecided()) {
+      await setPhase('awaiting-approval');
+      const inTime = await wf.condition(isDecided, input.approvalTimeoutMs);
+      if (!inTime) {
+        record(
+          {
+            changeId: change.id,
+            decision: 'reject',
+            approver: 'system',
+            reason: `no decision within ${Math.round(input.approvalTimeoutMs / 60_000)} minutes: treated as rejected`,
+          },
+          'timeout'
+        );
+      }
+      await setPhase('running');
+    }
+    return status.decisions.find((d) => d.changeId === change.id) as RecordedDecision;
+  };
+
+  /** Waits for an operator after a permanent failure; returns their action. */
+  const awaitOperator = async (step: StepId, error: { type: string; message: string }): Promise<OperatorDecisionInput> => {
+    status.awaitingOperator = { step, error };
+    operatorDecision = undefined;
+    await setPhase('awaiting-operator', true);
+    let decision: OperatorDecisionInput | undefined;
+    await wf.condition(() => (decision = operatorDecision) !== undefined);
+    if (!decision) throw new Error('unreachable: condition resolved without a decision');
+    status.awaitingOperator = undefined;
+    status.notes.push(`${step}: operator ${decision.operator} chose ${decision.action}: ${decision.reason}`);
+    await setPhase('running', true);
+    return decision;
+  };
+
+  const runStep = async (step: StepId): Promise<StepOutcome | undefined> => {
+    const rec = recordOf(step);
+    status.currentStep = step;
+    rec.status = 'running';
+    wf.setCurrentDetails(renderServerDetails(status));
+    let approved: PlannedChange | undefined;
+    for (;;) {
+      try {
+        const outcome = await activitiesFor(step)[step](request(approved));
+        if (outcome.status === 'approval-required' && outcome.change) {
+          const decision = await awaitApproval(outcome.change);
+          rec.change = outcome.change;
+          rec.decision = decision;
+          if (decision.decision === 'approve' && !approved) {
+            approved = outcome.change;
+            continue;
+          }
+          rec.status = 'rejected';
+          rec.summary =
+            decision.decision === 'approve'
+              ? `${outcome.change.text}: the plan changed after approval; not applied`
+              : `${outcome.change.text}: rejected by ${decision.approver} (${decision.reason})`;
+          status.notes.push(`${step}: ${rec.summary}; safer: ${outcome.change.saferAlternative}`);
+          return outcome;
+        }
+        Object.assign(rec, {
+          status: outcome.status,
+          changed: outcome.changed,
+          summary: describeOutcome(outcome),
+          before: outcome.before,
+          after: outcome.after,
+          ...(outcome.change ? { change: outcome.change } : {}),
+        });
+        return outcome;
+      } catch (err) {
+        if (!(err instanceof wf.ActivityFailure)) throw err;
+        const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
+        const error = { type: cause?.type ?? err.cause?.name ?? 'ActivityFailure', message: err.cause?.message ?? err.message };
+        rec.status = 'failed';
+        rec.error = error;
+        rec.summary = `${error.type}: ${error.message}`;
+        const decision = await awaitOperator(step, error);
+        if (decision.action === 'retry') {
+          rec.status = 'running';
+          rec.error = undefined;
+          continue;
+        }
+        if (decision.action === 'skip') {
+          rec.status = 'skipped-by-operator';
+          return undefined;
+        }
+        throw new AbortServer(`${decision.operator} aborted ${server.fqdn} at ${step}: ${decision.reason}`);
+      }
+    }
+  };
+
+  try {
+    await setPhase('running');
+    const preflight = await runStep('preflight');
+    const snapshot = preflight?.after as ServerSnapshot | undefined;
+    if (snapshot && (snapshot.isEdgeTransport || snapshot.isDomainController || !snapshot.domainJoined)) {
+      const why = snapshot.isEdgeTransport
+        ? 'an Edge Transport server (not a domain member: no computer object, no Kerberos)'
+        : snapshot.isDomainController
+          ? 'a domain controller (Remote Management Users would change on every DC)'
+          : 'not a domain member';
+      status.notes.push(`${server.fqdn} is ${why}; not onboarded. Connect it over HTTPS with explicit credentials instead.`);
+      for (const rec of status.steps.filter((s) => s.status === 'pending')) {
+        rec.status = 'skipped';
+        rec.summary = 'not applicable';
+      }
+      await setPhase('not-applicable', true);
+      return status;
+    }
+    for (const def of STEPS.filter((s) => s.id !== 'preflight')) {
+      if (!stepApplies(def.id, input.context)) {
+        Object.assign(recordOf(def.id), { status: 'skipped', summary: 'skipped by policy' });
+        continue;
+      }
+      const outcome = await runStep(def.id);
+      if (def.id === 'verifyConnectivity' && outcome) {
+        const after = outcome.after as { wsmanHttps: boolean; kerberosSecondHop: boolean };
+        if (!after.wsmanHttps) status.notes.push('acceptance: WinRM over HTTPS did not answer from the Monosync side');
+        if (input.context.policy.delegation === 'unconstrained' && !after.kerberosSecondHop) {
+          status.notes.push('acceptance: the Kerberos second hop is not available');
+        }
+      }
+    }
+    status.currentStep = undefined;
+    const attention = status.notes.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
+    await setPhase(attention ? 'needs-attention' : 'onboarded', true);
+    return status;
+  } catch (err) {
+    if (err instanceof AbortServer) {
+      status.notes.push(err.message);
+      await setPhase('aborted', true);
+      return status;
+    }
+    if (wf.isCancellation(err)) {
+      await wf.CancellationScope.nonCancellable(() => setPhase('aborted', true));
+      throw err;
+    }
+    await setPhase('failed', true);
+    throw err;
+  }
+}
