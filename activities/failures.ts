@@ -29,6 +29,15 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
   });
 }
 
-export function permanentFailure(type: FailureType, message: string, detail: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ ...detail, fix: failureKind(type).fix }] });
+export function permanentFailure(
+  type: FailureType,
+  message: string,
+  detail: Record<string, unknown>
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details: [{ ...detail, fix: failureKind(type).fix }],
+  });
 }

@@ -33,7 +33,9 @@ function checkState(step: StepId, envelope: StepEnvelope): { before: unknown; af
 }
 
 function isConnectionDrop(err: unknown): boolean {
-  return err instanceof ScriptFailure && (err.kind.type === 'ConnectionDropped' || err.kind.type === 'WinRMUnavailable');
+  return (
+    err instanceof ScriptFailure && (err.kind.type === 'ConnectionDropped' || err.kind.type === 'WinRMUnavailable')
+  );
 }
 
 async function verifyTls(runner: PowerShellRunner, req: StepRequest): Promise<boolean> {
@@ -53,13 +55,32 @@ export async function runStep(runner: PowerShellRunner, step: StepId, req: StepR
     const planned = checkState(step, plan);
     const base = { step, before: planned.before, evidence: plan.evidence, warnings: plan.warnings };
 
+    const risk = plan.changed
+      ? assessRisk(
+          {
+            fqdn: req.server.fqdn,
+            computerName: req.server.computerName,
+            monosyncServers: req.context.monosyncServers,
+          },
+          { step, before: planned.before, after: planned.after, evidence: plan.evidence } as Parameters<
+            typeof assessRisk
+          >[1]
+        )
+      : null;
     if (req.mode === 'plan' || def.readOnly) {
-      return { ...base, status: plan.changed ? 'would-change' : 'compliant', changed: false, after: planned.after };
+      return {
+        ...base,
+        status: plan.changed ? 'would-change' : 'compliant',
+        changed: false,
+        after: planned.after,
+        ...(risk ? { change: risk } : {}),
+      };
     }
     const checkpoint = activityInfo().heartbeatDetails as Checkpoint | undefined;
     if (!plan.changed) {
       // A previous attempt may have made the change and died before returning: report it as changed.
-      const changedEarlier = checkpoint !== undefined && JSON.stringify(checkpoint.before) !== JSON.stringify(planned.before);
+      const changedEarlier =
+        checkpoint !== undefined && JSON.stringify(checkpoint.before) !== JSON.stringify(planned.before);
       return {
         ...base,
         before: changedEarlier ? checkpoint.before : planned.before,
@@ -69,10 +90,6 @@ export async function runStep(runner: PowerShellRunner, step: StepId, req: StepR
       };
     }
 
-    const risk = assessRisk(
-      { fqdn: req.server.fqdn, computerName: req.server.computerName, monosyncServers: req.context.monosyncServers },
-      { step, before: planned.before, after: planned.after, evidence: plan.evidence } as Parameters<typeof assessRisk>[1]
-    );
     const approved = risk !== null && req.approvedChange?.id === risk.id && req.approvedChange.to === risk.to;
     if (risk && !approved) {
       return { ...base, status: 'approval-required', changed: false, after: planned.after, change: risk };
@@ -94,13 +111,20 @@ export async function runStep(runner: PowerShellRunner, step: StepId, req: StepR
       const why = verify.changed ? 'the state did not read back as changed' : 'a fresh TLS connection to 5986 failed';
       if (def.cutsConnection) {
         await runner.run(call('rollback', plan.before as JsonValue));
-        throw permanentFailure('VerificationFailed', `${def.title} on ${req.server.fqdn}: ${why}; rolled back to the previous state`, {
-          step,
-          rolledBack: true,
-          before: plan.before,
-        });
+        throw permanentFailure(
+          'VerificationFailed',
+          `${def.title} on ${req.server.fqdn}: ${why}; rolled back to the previous state`,
+          {
+            step,
+            rolledBack: true,
+            before: plan.before,
+          }
+        );
       }
-      throw permanentFailure('VerificationFailed', `${def.title} on ${req.server.fqdn}: ${why}`, { step, rolledBack: false });
+      throw permanentFailure('VerificationFailed', `${def.title} on ${req.server.fqdn}: ${why}`, {
+        step,
+        rolledBack: false,
+      });
     }
     return {
       ...base,

@@ -40,20 +40,26 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
     throw new Error(`invalid environment:\n  ${formatIssues(parsed.error.issues).join('\n  ')}`);
   }
   if (parsed.data.TEMPORAL_TLS_CERT_PATH && !parsed.data.TEMPORAL_TLS_KEY_PATH) {
-    throw new Error('invalid environment: TEMPORAL_TLS_CERT_PATH needs TEMPORAL_TLS_KEY_PATH (the client key for mTLS)');
+    throw new Error(
+      'invalid environment: TEMPORAL_TLS_CERT_PATH needs TEMPORAL_TLS_KEY_PATH (the client key for mTLS)'
+    );
   }
   return parsed.data;
 }
 
 export interface ConnectionSettings {
   address: string;
-  tls?: boolean | { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
+  tls?:
+    | boolean
+    | { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
   apiKey?: string;
 }
 
 /** Connection options for `Connection.connect` (client) and `NativeConnection.connect` (worker). */
 export function connectionSettings(env: WorkerEnv): ConnectionSettings {
-  const apiKey = env.TEMPORAL_API_KEY ?? (env.TEMPORAL_API_KEY_FILE ? fs.readFileSync(env.TEMPORAL_API_KEY_FILE, 'utf8').trim() : undefined);
+  const apiKey =
+    env.TEMPORAL_API_KEY ??
+    (env.TEMPORAL_API_KEY_FILE ? fs.readFileSync(env.TEMPORAL_API_KEY_FILE, 'utf8').trim() : undefined);
   const mtls = env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH;
   const customTls = mtls || env.TEMPORAL_TLS_CA_PATH || env.TEMPORAL_TLS_SERVER_NAME;
   const tls = customTls

@@ -149,7 +149,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await ensureSearchAttributes(address, namespace);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}; see ${logFile}`);
+    throw new Error(`${(err as Error).message}; see ${logFile}`, { cause: err });
   }
   return { address, namespace, uiUrl, owned: true, stop };
 }

@@ -69,7 +69,10 @@ export interface ApprovalRules {
 }
 
 /** Parses a message with `schema`; returns the value or a readable refusal naming each field. */
-export function parseMessage<T>(schema: z.ZodType<T>, raw: unknown): { ok: true; value: T } | { ok: false; refusal: string } {
+export function parseMessage<T>(
+  schema: z.ZodType<T>,
+  raw: unknown
+): { ok: true; value: T } | { ok: false; refusal: string } {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, refusal: `malformed message: ${formatIssues(parsed.error.issues).join('; ')}` };

@@ -223,9 +223,7 @@ function depth(issues: readonly z.core.$ZodIssue[]): number {
 
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(fleet file)';
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 /** The concrete TrustedHosts entries the policy asks for on behalf of one server. */

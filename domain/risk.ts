@@ -103,7 +103,12 @@ interface RiskContext {
   monosyncServers: readonly string[];
 }
 
-type Planned<S extends StepId> = { step: S; before: StepState<S>; after: StepState<S>; evidence?: Record<string, unknown> };
+type Planned<S extends StepId> = {
+  step: S;
+  before: StepState<S>;
+  after: StepState<S>;
+  evidence?: Record<string, unknown>;
+};
 
 /**
  * The risky change a step's plan will make, or null. Only a plan that really changes something can
@@ -128,7 +133,9 @@ export function assessRisk(ctx: RiskContext, plan: Planned<StepId>): PlannedChan
     case 'setTrustedHosts': {
       const { before, after } = plan as Planned<'setTrustedHosts'>;
       const added = entries(after.value).filter((e) => !entries(before.value).includes(e));
-      return added.some((e) => e.includes('*')) ? make('trusted-hosts-wildcard', 'TrustedHosts', before.value, after.value) : null;
+      return added.some((e) => e.includes('*'))
+        ? make('trusted-hosts-wildcard', 'TrustedHosts', before.value, after.value)
+        : null;
     }
     case 'setCbtHardening': {
       const { before, after } = plan as Planned<'setCbtHardening'>;

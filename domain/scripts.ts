@@ -37,8 +37,9 @@ const issuerSchema = z
   .string()
   .min(3)
   .max(400)
-  .refine((v) => !/['"`$;|&\u2018-\u201E\r\n]/.test(v), {
-    error: 'contains a quote, $, ;, |, & or a line break: write the issuer DN as plain text',
+  // eslint-disable-next-line no-control-regex
+  .refine((v) => !/['"`$;|&\u2018-\u201E\u0000-\u001F\u007F]/.test(v), {
+    error: 'contains a quote, $, ;, |, &, a line break or a control character: write the issuer DN as plain text',
   });
 
 export const SCRIPT_PARAM_SCHEMAS = {

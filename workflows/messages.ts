@@ -10,6 +10,7 @@ import type {
   RecordedDecision,
   StandingDecision,
 } from '../domain/approvals';
+import type { RotationReport } from '../domain/rotation';
 import type { FleetStatus, ServerPhase, ServerStatus } from '../domain/status';
 
 // --- onboardServer ---
@@ -30,3 +31,6 @@ export const fleetStatusQuery = defineQuery<FleetStatus>('status');
 export const decideKindUpdate = defineUpdate<StandingDecision, [KindDecisionInput]>('decideKind');
 /** Sent by a server workflow to its fleet when its phase matters to the fleet (final, stuck, resumed). */
 export const serverPhaseSignal = defineSignal<[{ fqdn: string; phase: ServerPhase }]>('serverPhase');
+
+// --- rotateCertificates ---
+export const rotationStatusQuery = defineQuery<RotationReport>('status');

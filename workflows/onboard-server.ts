@@ -5,18 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities';
-import {
-  decisionInputSchema,
-  decisionRefusal,
-  kindDecisionCovers,
-  operatorDecisionInputSchema,
-  parseMessage,
-  type DecisionInput,
-  type DecisionVia,
-  type OperatorDecisionInput,
-  type RecordedDecision,
-  type StandingDecision,
-} from '../domain/approvals';
+import { operatorDecisionInputSchema, parseMessage, type OperatorDecisionInput } from '../domain/approvals';
 import { NON_RETRYABLE_TYPES } from '../domain/failures';
 import { adTaskQueueFor } from '../domain/ids';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
@@ -24,15 +13,8 @@ import type { PlannedChange } from '../domain/risk';
 import { PhaseKey } from '../domain/search-attributes';
 import type { ServerPhase, ServerRunInput, ServerStatus, StepRecord } from '../domain/status';
 import { STEPS, stepDefinition, type ServerSnapshot, type StepId } from '../domain/steps';
-import {
-  decideChangeSignal,
-  decideChangeUpdate,
-  resolveStepSignal,
-  resolveStepUpdate,
-  serverPhaseSignal,
-  serverStatusQuery,
-  standingDecisionSignal,
-} from './messages';
+import { installApprovalGate } from './approval-gate';
+import { resolveStepSignal, resolveStepUpdate, serverPhaseSignal, serverStatusQuery } from './messages';
 import { describeOutcome, renderServerDetails } from './render';
 
 class AbortServer extends Error {}
@@ -51,55 +33,22 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     refused: [],
     notes: [],
   };
-  const standing: StandingDecision[] = [...input.standingDecisions];
   let operatorDecision: OperatorDecisionInput | undefined;
-
-  // The workflow clock is deterministic (the time of the current workflow task).
   const now = (): string => new Date().toISOString();
-  const decided = (): Set<string> => new Set(status.decisions.map((d) => d.changeId));
-  const pending = (): Set<string> => new Set(status.pendingApprovals.map((p) => p.change.id));
-  const record = (d: DecisionInput, via: DecisionVia): RecordedDecision => {
-    const entry: RecordedDecision = { ...d, at: now(), via };
-    status.decisions.push(entry);
-    status.pendingApprovals = status.pendingApprovals.filter((p) => p.change.id !== d.changeId);
-    return entry;
-  };
-  const refuse = (received: unknown, refusal: string, via: DecisionVia): void => {
-    status.refused.push({ received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined', refusal, at: now(), via });
-    wf.log.warn('refused a decision', { fqdn: server.fqdn, refusal });
-  };
-  const applyStanding = (d: StandingDecision): void => {
-    for (const p of [...status.pendingApprovals]) {
-      if (kindDecisionCovers(d, p.change.kind, server.fqdn)) {
-        record({ changeId: p.change.id, decision: d.decision, approver: d.approver, reason: d.reason }, 'fleet');
-      }
-    }
+  const refuse = (received: unknown, refusal: string): void => {
+    status.refused.push({
+      received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined',
+      refusal,
+      at: now(),
+      via: 'signal',
+    });
   };
 
   wf.setHandler(serverStatusQuery, () => status);
-  wf.setHandler(decideChangeUpdate, (d) => record(d, 'update'), {
-    validator: (raw) => {
-      const parsed = parseMessage(decisionInputSchema, raw);
-      if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
-      if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
-    },
-    description: 'Approve or reject one pending risky change (four eyes: not the requester, on the approvers list)',
-  });
-  wf.setHandler(
-    decideChangeSignal,
-    (raw) => {
-      const parsed = parseMessage(decisionInputSchema, raw);
-      if (!parsed.ok) return refuse(raw, parsed.refusal, 'signal');
-      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
-      if (refusal) return refuse(raw, refusal, 'signal');
-      record(parsed.value, 'signal');
-    },
-    { description: 'Approve or reject one pending risky change (same rules as the update; refusals are recorded)' }
-  );
-  wf.setHandler(standingDecisionSignal, (d) => {
-    standing.push(d);
-    applyStanding(d);
+  const gate = installApprovalGate(status, rules, {
+    timeoutMs: input.approvalTimeoutMs,
+    standing: input.standingDecisions,
+    fqdnOf: () => server.fqdn,
   });
   const resolve = (d: OperatorDecisionInput): string => {
     operatorDecision = d;
@@ -108,7 +57,8 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   const operatorRefusal = (raw: unknown): string | null => {
     const parsed = parseMessage(operatorDecisionInputSchema, raw);
     if (!parsed.ok) return parsed.refusal;
-    if (status.phase !== 'awaiting-operator') return `${server.fqdn} is not waiting for an operator (phase ${status.phase})`;
+    if (status.phase !== 'awaiting-operator')
+      return `${server.fqdn} is not waiting for an operator (phase ${status.phase})`;
     return null;
   };
   wf.setHandler(resolveStepUpdate, resolve, {
@@ -120,7 +70,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   });
   wf.setHandler(resolveStepSignal, (raw) => {
     const refusal = operatorRefusal(raw);
-    if (refusal) return refuse(raw, refusal, 'signal');
+    if (refusal) return refuse(raw, refusal);
     resolve(raw);
   });
 
@@ -164,37 +114,14 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     ...(approvedChange ? { approvedChange: { id: approvedChange.id, to: approvedChange.to } } : {}),
   });
 
-  /** Waits for a decision on one risky change; no decision within the timeout counts as a rejection. */
-  const awaitApproval = async (change: PlannedChange): Promise<RecordedDecision> => {
-    const requestedAt = now();
-    status.pendingApprovals.push({
-      change,
-      requestedAt,
-      expiresAt: new Date(Date.parse(requestedAt) + input.approvalTimeoutMs).toISOString(),
-    });
-    for (const d of standing) applyStanding(d);
-    const isDecided = () => decided().has(change.id);
-    if (!isDecided()) {
-      await setPhase('awaiting-approval');
-      const inTime = await wf.condition(isDecided, input.approvalTimeoutMs);
-      if (!inTime) {
-        record(
-          {
-            changeId: change.id,
-            decision: 'reject',
-            approver: 'system',
-            reason: `no decision within ${Math.round(input.approvalTimeoutMs / 60_000)} minutes: treated as rejected`,
-          },
-          'timeout'
-        );
-      }
-      await setPhase('running');
-    }
-    return status.decisions.find((d) => d.changeId === change.id) as RecordedDecision;
-  };
+  const awaitApproval = (change: PlannedChange) =>
+    gate.awaitApproval(change, { waiting: () => setPhase('awaiting-approval'), resumed: () => setPhase('running') });
 
   /** Waits for an operator after a permanent failure; returns their action. */
-  const awaitOperator = async (step: StepId, error: { type: string; message: string }): Promise<OperatorDecisionInput> => {
+  const awaitOperator = async (
+    step: StepId,
+    error: { type: string; message: string }
+  ): Promise<OperatorDecisionInput> => {
     status.awaitingOperator = { step, error };
     operatorDecision = undefined;
     await setPhase('awaiting-operator', true);
@@ -244,7 +171,10 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       } catch (err) {
         if (!(err instanceof wf.ActivityFailure)) throw err;
         const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
-        const error = { type: cause?.type ?? err.cause?.name ?? 'ActivityFailure', message: err.cause?.message ?? err.message };
+        const error = {
+          type: cause?.type ?? err.cause?.name ?? 'ActivityFailure',
+          message: err.cause?.message ?? err.message,
+        };
         rec.status = 'failed';
         rec.error = error;
         rec.summary = `${error.type}: ${error.message}`;
@@ -273,7 +203,9 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         : snapshot.isDomainController
           ? 'a domain controller (Remote Management Users would change on every DC)'
           : 'not a domain member';
-      status.notes.push(`${server.fqdn} is ${why}; not onboarded. Connect it over HTTPS with explicit credentials instead.`);
+      status.notes.push(
+        `${server.fqdn} is ${why}; not onboarded. Connect it over HTTPS with explicit credentials instead.`
+      );
       for (const rec of status.steps.filter((s) => s.status === 'pending')) {
         rec.status = 'skipped';
         rec.summary = 'not applicable';
@@ -296,7 +228,8 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       }
     }
     status.currentStep = undefined;
-    const attention = status.notes.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
+    const attention =
+      status.notes.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
     await setPhase(attention ? 'needs-attention' : 'onboarded', true);
     return status;
   } catch (err) {

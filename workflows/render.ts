@@ -25,10 +25,15 @@ export function renderServerDetails(status: ServerStatus): string {
     '',
     '| step | status | summary |',
     '|---|---|---|',
-    ...status.steps.map((s) => `| ${stepDefinition(s.step).title} | ${s.status} | ${s.summary.replace(/\|/g, '\\|')} |`),
+    ...status.steps.map(
+      (s) => `| ${stepDefinition(s.step).title} | ${s.status} | ${s.summary.replace(/\|/g, '\\|')} |`
+    ),
   ];
   if (status.pendingApprovals.length > 0) {
-    lines.push('', '**Waiting for approval** (signal `decideChange` with `{"changeId","decision","approver","reason"}`):');
+    lines.push(
+      '',
+      '**Waiting for approval** (signal `decideChange` with `{"changeId","decision","approver","reason"}`):'
+    );
     for (const p of status.pendingApprovals) lines.push(`- \`${p.change.id}\`: ${p.change.text} — ${p.change.reason}`);
   }
   if (status.awaitingOperator) {
@@ -50,4 +55,21 @@ export function renderFleetDetails(status: FleetStatus): string {
     phases,
     ...(status.stoppedReason ? ['', `**Stopped starting new servers:** ${status.stoppedReason}`] : []),
   ].join('\n');
+}
+
+/** `field 'a' -> 'b'` for the top-level fields that differ between two states. */
+export function summarizeChange(before: unknown, after: unknown): string {
+  if (typeof before !== 'object' || typeof after !== 'object' || before === null || after === null) {
+    return `${JSON.stringify(before)} -> ${JSON.stringify(after)}`;
+  }
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const short = (v: unknown): string => {
+    const text = typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  };
+  const diffs = Object.keys(a)
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k} ${short(b[k])} -> ${short(a[k])}`);
+  return diffs.length > 0 ? diffs.join('; ') : 'would change';
 }

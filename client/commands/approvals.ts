@@ -1,0 +1,87 @@
+/** `fleet approvals`, `fleet approve`, `fleet reject`: pending risky changes and decisions on them. */
+import { decisionInputSchema, kindDecisionInputSchema, type DecisionInput } from '../../domain/approvals';
+import { fleetWorkflowId, serverWorkflowId } from '../../domain/ids';
+import { formatIssues } from '../../domain/fleet';
+import { decideChangeUpdate, decideKindUpdate } from '../../workflows/messages';
+import { CliError } from '../cli-error';
+import type { CliContext } from '../connect';
+import { fleetStatus, serverOfChange, serverStatuses } from '../fleet-handles';
+import { approvalLines } from '../views';
+
+export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
+  const fleet = await fleetStatus(ctx.client, fleetId);
+  const servers = await serverStatuses(ctx.client, fleet, (fqdn) => fleet.servers[fqdn] === 'awaiting-approval');
+  const pending = servers.flatMap((s) => s.pendingApprovals);
+  if (opts.json) {
+    console.log(JSON.stringify(pending, null, 2));
+    return 0;
+  }
+  if (pending.length === 0) {
+    console.log(`no pending approvals in fleet ${fleetId}`);
+    return 0;
+  }
+  console.log(approvalLines(pending, fleetId, '<approver>').join('\n'));
+  return 0;
+}
+
+export interface DecideOptions {
+  decision: 'approve' | 'reject';
+  approver: string;
+  reason?: string;
+  kind?: string;
+  servers?: string;
+}
+
+export async function decideCommand(
+  ctx: CliContext,
+  fleetId: string,
+  changeIds: string[],
+  opts: DecideOptions
+): Promise<number> {
+  if (!opts.reason)
+    throw new CliError(`--reason is required: say why you ${opts.decision} (it is recorded with your name)`, 2);
+  if (opts.kind) {
+    if (changeIds.length > 0) throw new CliError('give either change ids or --kind, not both', 2);
+    const parsed = kindDecisionInputSchema.safeParse({
+      kind: opts.kind,
+      servers: opts.servers ? opts.servers.split(',').map((s) => s.trim()) : 'all',
+      decision: opts.decision,
+      approver: opts.approver,
+      reason: opts.reason,
+    });
+    if (!parsed.success) throw new CliError(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`, 2);
+    await fleetStatus(ctx.client, fleetId); // a clear "no fleet" before the update
+    const recorded = await ctx.client.workflow
+      .getHandle(fleetWorkflowId(fleetId))
+      .executeUpdate(decideKindUpdate, { args: [parsed.data] });
+    const scope = recorded.servers === 'all' ? 'all servers' : recorded.servers.join(', ');
+    console.log(`${recorded.decision}d ${recorded.kind} for ${scope} of fleet ${fleetId} as ${recorded.approver}`);
+    return 0;
+  }
+  if (changeIds.length === 0)
+    throw new CliError('name at least one change id (see `fleet approvals <fleetId>`), or use --kind', 2);
+  const fleet = await fleetStatus(ctx.client, fleetId);
+  let failures = 0;
+  for (const changeId of changeIds) {
+    const fqdn = serverOfChange(changeId);
+    if (!(fqdn in fleet.servers)) {
+      console.error(`${changeId}: ${fqdn} is not a server of fleet ${fleetId}`);
+      failures++;
+      continue;
+    }
+    const input: DecisionInput = { changeId, decision: opts.decision, approver: opts.approver, reason: opts.reason };
+    const parsed = decisionInputSchema.safeParse(input);
+    if (!parsed.success) throw new CliError(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`, 2);
+    try {
+      const recorded = await ctx.client.workflow
+        .getHandle(serverWorkflowId(fqdn))
+        .executeUpdate(decideChangeUpdate, { args: [parsed.data] });
+      console.log(`${changeId}: ${recorded.decision}d by ${recorded.approver} at ${recorded.at}`);
+    } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause;
+      console.error(`${changeId}: refused: ${cause?.message ?? (err as Error).message}`);
+      failures++;
+    }
+  }
+  return failures > 0 ? 1 : 0;
+}

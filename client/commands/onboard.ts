@@ -1,0 +1,113 @@
+/** `fleet onboard <file>`: validate, start the fleet workflow (once), print ids and UI links; `--wait` follows it. */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { SingleBar, Presets } from 'cli-progress';
+import { fleetWorkflowId, serverWorkflowId } from '../../domain/ids';
+import { FleetKey } from '../../domain/search-attributes';
+import { FINAL_PHASES, type FleetStatus } from '../../domain/status';
+import { onboardFleet } from '../../workflows';
+import type { CliContext } from '../connect';
+import { fleetListUrl, workflowUrl } from '../connect';
+import { fleetStatus, serverStatuses } from '../fleet-handles';
+import { readFleetFile } from '../fleet-file';
+import { approvalLines, fleetSummary, statusTable } from '../views';
+
+export interface OnboardOptions {
+  requestedBy: string;
+  wait: boolean;
+  /** Poll interval while waiting. */
+  pollMs?: number;
+}
+
+export async function onboardCommand(ctx: CliContext, file: string, opts: OnboardOptions): Promise<number> {
+  const spec = readFleetFile(file);
+  const { client, env } = ctx;
+  const workflowId = fleetWorkflowId(spec.fleetId);
+  try {
+    await client.workflow.start(onboardFleet, {
+      workflowId,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      args: [{ spec, requestedBy: opts.requestedBy }],
+      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
+      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
+      staticDetails: `Requested by ${opts.requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${spec.description}` : ''}`,
+    });
+    console.log(`started fleet ${spec.fleetId}: ${spec.servers.length} servers, requested by ${opts.requestedBy}`);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // Idempotent: the running fleet goes on; nothing new is started for any server.
+    console.log(
+      `fleet ${spec.fleetId} is already running: nothing new started (follow it with \`fleet status ${spec.fleetId}\`)`
+    );
+  }
+  console.log(`  fleet workflow:  ${workflowId}  ${workflowUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, workflowId)}`);
+  console.log(
+    `  server workflows: ${serverWorkflowId('<fqdn>')}  ${fleetListUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, spec.fleetId)}`
+  );
+  if (!opts.wait) return 0;
+  const final = await follow(
+    ctx,
+    spec.fleetId,
+    opts.pollMs ?? 1000,
+    spec.approvers.find((a) => a !== opts.requestedBy) ?? '<approver>'
+  );
+  console.log(statusTable(final, await serverStatuses(client, final)));
+  console.log(fleetSummary(final));
+  const bad = Object.values(final.servers).filter((p) => ['failed', 'aborted'].includes(p)).length;
+  return bad > 0 || final.stoppedReason ? 1 : 0;
+}
+
+/** A live progress bar until the fleet is done; pending approvals are printed once each. */
+export async function follow(
+  ctx: CliContext,
+  fleetId: string,
+  pollMs: number,
+  approverHint: string
+): Promise<FleetStatus> {
+  const bar = new SingleBar(
+    {
+      format: 'onboarding [{bar}] {value}/{total} servers done | {phases}',
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+    },
+    Presets.shades_classic
+  );
+  let status = await fleetStatus(ctx.client, fleetId);
+  bar.start(status.counts.total, 0, { phases: '' });
+  const shown = new Set<string>();
+  try {
+    for (;;) {
+      status = await fleetStatus(ctx.client, fleetId);
+      const done = Object.values(status.servers).filter((p) => FINAL_PHASES.includes(p)).length;
+      const phases = Object.entries(status.counts.byPhase)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ');
+      bar.update(done, { phases });
+      if (status.done) break;
+      const waiting = Object.entries(status.servers).filter(
+        ([, p]) => p === 'awaiting-approval' || p === 'awaiting-operator'
+      );
+      if (waiting.length > 0) {
+        const details = await serverStatuses(ctx.client, status, (fqdn) => waiting.some(([w]) => w === fqdn));
+        const lines: string[] = [];
+        for (const s of details) {
+          const fresh = s.pendingApprovals.filter((p) => !shown.has(p.change.id));
+          fresh.forEach((p) => shown.add(p.change.id));
+          lines.push(...approvalLines(fresh, fleetId, approverHint));
+          if (s.awaitingOperator && !shown.has(`${s.fqdn}/operator/${s.awaitingOperator.step}`)) {
+            shown.add(`${s.fqdn}/operator/${s.awaitingOperator.step}`);
+            lines.push(
+              `${s.fqdn} waits for an operator at ${s.awaitingOperator.step}: ${s.awaitingOperator.error.type}: ${s.awaitingOperator.error.message}`,
+              `    npm run fleet -- retry|skip|abort ${fleetId} ${s.fqdn} --reason "..."`
+            );
+          }
+        }
+        if (lines.length > 0) console.log(`\nwaiting for a decision:\n${lines.join('\n')}\n`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } finally {
+    bar.stop();
+  }
+  return status;
+}

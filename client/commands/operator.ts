@@ -1,0 +1,27 @@
+/** `fleet retry|skip|abort <fleetId> <fqdn>`: steer a server that waits for an operator. */
+import { operatorDecisionInputSchema } from '../../domain/approvals';
+import { formatIssues } from '../../domain/fleet';
+import { serverWorkflowId } from '../../domain/ids';
+import { resolveStepUpdate } from '../../workflows/messages';
+import { CliError } from '../cli-error';
+import type { CliContext } from '../connect';
+import { fleetStatus } from '../fleet-handles';
+
+export async function operatorCommand(
+  ctx: CliContext,
+  action: 'retry' | 'skip' | 'abort',
+  fleetId: string,
+  fqdn: string,
+  opts: { operator: string; reason?: string }
+): Promise<number> {
+  const parsed = operatorDecisionInputSchema.safeParse({ action, operator: opts.operator, reason: opts.reason ?? '' });
+  if (!parsed.success)
+    throw new CliError(`invalid ${action}: ${formatIssues(parsed.error.issues).join('; ')} (use --reason "...")`, 2);
+  const fleet = await fleetStatus(ctx.client, fleetId);
+  if (!(fqdn in fleet.servers)) throw new CliError(`${fqdn} is not a server of fleet ${fleetId}`, 3);
+  const answer = await ctx.client.workflow
+    .getHandle(serverWorkflowId(fqdn))
+    .executeUpdate(resolveStepUpdate, { args: [parsed.data] });
+  console.log(`${fqdn}: ${answer}`);
+  return 0;
+}

@@ -1,0 +1,18 @@
+/** `fleet plan <file>`: the read-only plan of every server; changes nothing. */
+import { planWorkflowId } from '../../domain/ids';
+import { planFleet } from '../../workflows';
+import type { CliContext } from '../connect';
+import { readFleetFile } from '../fleet-file';
+import { planTable } from '../views';
+
+export async function planCommand(ctx: CliContext, file: string, opts: { json: boolean }): Promise<number> {
+  const spec = readFleetFile(file);
+  const plan = await ctx.client.workflow.execute(planFleet, {
+    workflowId: `${planWorkflowId(spec.fleetId)}/${Date.now()}`,
+    taskQueue: ctx.env.TEMPORAL_TASK_QUEUE,
+    args: [{ spec }],
+    staticSummary: `Plan (read-only) for fleet ${spec.fleetId}`,
+  });
+  console.log(opts.json ? JSON.stringify(plan, null, 2) : planTable(plan));
+  return 0;
+}

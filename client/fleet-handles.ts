@@ -1,0 +1,60 @@
+/** Finding a fleet's workflows and reading their status, shared by the CLI commands. */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import type { FleetStatus, ServerStatus } from '../domain/status';
+import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
+import { CliError } from './cli-error';
+
+export async function fleetStatus(client: Client, fleetId: string): Promise<FleetStatus> {
+  try {
+    return await client.workflow.getHandle(fleetWorkflowId(fleetId)).query(fleetStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new CliError(
+        `no fleet "${fleetId}" in this namespace: start it with \`fleet onboard <fleet.yaml>\` (the id is the file's \`fleet:\` field)`,
+        3
+      );
+    }
+    throw err;
+  }
+}
+
+export async function serverStatus(client: Client, fqdn: string): Promise<ServerStatus> {
+  return client.workflow.getHandle(serverWorkflowId(fqdn)).query(serverStatusQuery);
+}
+
+/** Status of the fleet's servers that were started, a few queries at a time. */
+export async function serverStatuses(
+  client: Client,
+  fleet: FleetStatus,
+  only?: (fqdn: string) => boolean
+): Promise<ServerStatus[]> {
+  const fqdns = Object.entries(fleet.servers)
+    .filter(([fqdn, phase]) => !['queued', 'not-started', 'duplicate'].includes(phase) && (!only || only(fqdn)))
+    .map(([fqdn]) => fqdn);
+  const out: ServerStatus[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < fqdns.length) {
+      const fqdn = fqdns[next++];
+      const status = await serverStatus(client, fqdn).catch(() => undefined);
+      // A server started by another fleet under the same id answers for that fleet: not ours.
+      if (status && status.fleetId === fleet.fleetId) out.push(status);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+  const order = Object.keys(fleet.servers);
+  return out.sort((a, b) => order.indexOf(a.fqdn) - order.indexOf(b.fqdn));
+}
+
+/** The server a change id belongs to (`<fqdn>/<step>/<kind>`). */
+export function serverOfChange(changeId: string): string {
+  const fqdn = changeId.split('/')[0];
+  if (!fqdn || !changeId.includes('/')) {
+    throw new CliError(
+      `"${changeId}" is not a change id: copy it from \`fleet approvals <fleetId>\` (form <fqdn>/<step>/<kind>)`,
+      2
+    );
+  }
+  return fqdn;
+}

@@ -1,0 +1,158 @@
+/**
+ * The `fleet` CLI: a thin layer over @temporalio/client. Every input is validated before anything
+ * is started; errors name the field and the fix. Exit codes: 0 ok, 1 refused or failed, 2 bad
+ * arguments or input, 3 not found.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { RISK_KINDS } from '../domain/risk';
+import { explain } from './cli-error';
+import { connect, currentPerson, type CliContext } from './connect';
+import { approvalsCommand, decideCommand } from './commands/approvals';
+import { cancelCommand } from './commands/cancel';
+import { failureTable } from './commands/failures';
+import { onboardCommand } from './commands/onboard';
+import { operatorCommand } from './commands/operator';
+import { planCommand } from './commands/plan';
+import { reportCommand } from './commands/report';
+import { registerRotationCommands } from './commands/rotation';
+import { statusCommand } from './commands/status';
+
+type Action = (ctx: CliContext) => Promise<number>;
+
+/** Connects, runs one command, closes; the exit code is stored for `main`. */
+async function withClient(action: Action): Promise<void> {
+  const ctx = await connect();
+  try {
+    process.exitCode = await action(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fleet')
+    .description('Onboard fleets of Exchange servers to Monosync with durable Temporal workflows')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const as = () => new Option('--as <person>', 'who you are (default: FLEET_USER or your login name)');
+
+  program
+    .command('onboard')
+    .description('validate a fleet file and start onboarding it (once: a running fleet is not started again)')
+    .argument('<fleet.yaml>', 'the fleet file')
+    .addOption(as())
+    .option('--wait', 'follow the run with a progress bar until it is done', false)
+    .action((file: string, o: { as?: string; wait: boolean }) =>
+      withClient((ctx) => onboardCommand(ctx, file, { requestedBy: currentPerson(o.as), wait: o.wait }))
+    );
+
+  program
+    .command('plan')
+    .description('show what every step would change on every server, and which changes need approval; changes nothing')
+    .argument('<fleet.yaml>', 'the fleet file')
+    .option('--json', 'print JSON', false)
+    .action((file: string, o: { json: boolean }) => withClient((ctx) => planCommand(ctx, file, o)));
+
+  program
+    .command('status')
+    .description('the fleet and a table of servers × steps')
+    .argument('<fleetId>', 'the fleet id (the `fleet:` field of the file)')
+    .option('--json', 'print JSON', false)
+    .action((fleetId: string, o: { json: boolean }) => withClient((ctx) => statusCommand(ctx, fleetId, o)));
+
+  program
+    .command('approvals')
+    .description('pending risky changes with their exact text and the command that approves each')
+    .argument('<fleetId>')
+    .option('--json', 'print JSON', false)
+    .action((fleetId: string, o: { json: boolean }) => withClient((ctx) => approvalsCommand(ctx, fleetId, o)));
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .description(`${decision} pending changes by id, or one kind of change across the fleet (--kind)`)
+      .argument('<fleetId>')
+      .argument('[changeIds...]', 'change ids from `fleet approvals`')
+      .addOption(as())
+      .option('--reason <text>', 'why (recorded with your name); required')
+      .addOption(
+        new Option('--kind <kind>', 'decide one kind of change for all (or --servers) servers').choices([...RISK_KINDS])
+      )
+      .option('--servers <fqdns>', 'with --kind: comma-separated servers instead of all')
+      .action(
+        (fleetId: string, changeIds: string[], o: { as?: string; reason?: string; kind?: string; servers?: string }) =>
+          withClient((ctx) => decideCommand(ctx, fleetId, changeIds, { ...o, decision, approver: currentPerson(o.as) }))
+      );
+  }
+
+  for (const action of ['retry', 'skip', 'abort'] as const) {
+    const what = {
+      retry: 'retry the failed step',
+      skip: 'skip the failed step and go on',
+      abort: 'stop onboarding this server',
+    }[action];
+    program
+      .command(action)
+      .description(`for a server waiting for an operator: ${what}`)
+      .argument('<fleetId>')
+      .argument('<fqdn>')
+      .addOption(as())
+      .option('--reason <text>', 'why (recorded with your name); required')
+      .action((fleetId: string, fqdn: string, o: { as?: string; reason?: string }) =>
+        withClient((ctx) =>
+          operatorCommand(ctx, action, fleetId, fqdn, { operator: currentPerson(o.as), reason: o.reason })
+        )
+      );
+  }
+
+  program
+    .command('report')
+    .description('what happened on every server, with decisions, as Markdown or JSON')
+    .argument('<fleetId>')
+    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((fleetId: string, o: { format: 'markdown' | 'json'; out?: string }) =>
+      withClient((ctx) => reportCommand(ctx, fleetId, o))
+    );
+
+  program
+    .command('cancel')
+    .description('cancel a running fleet and its servers in flight')
+    .argument('<fleetId>')
+    .action((fleetId: string) => withClient((ctx) => cancelCommand(ctx, fleetId)));
+
+  registerRotationCommands(program, withClient);
+
+  program
+    .command('failures')
+    .description('the failure table: which failures are retried and which wait for an operator (Markdown)')
+    .action(() => {
+      console.log(failureTable());
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; anything else commander rejects is a usage error.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
+    }
+    const { message, exitCode } = explain(err);
+    console.error(`fleet: ${message}`);
+    return exitCode;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

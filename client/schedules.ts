@@ -1,0 +1,84 @@
+/** Creates or updates a Temporal Schedule idempotently: same id, latest spec and action. */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptionsStartWorkflowAction,
+  type Workflow,
+} from '@temporalio/client';
+import { CliError } from './cli-error';
+
+export interface MonthlySchedule {
+  scheduleId: string;
+  dayOfMonth: number;
+  hour: number;
+  timezone: string;
+  /** Milliseconds. */
+  catchupWindow: number;
+  note: string;
+  action: ScheduleOptionsStartWorkflowAction<Workflow>;
+}
+
+export function checkTimezone(timezone: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+    return timezone;
+  } catch {
+    throw new CliError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone (e.g. UTC, Europe/Berlin)`, 2);
+  }
+}
+
+/** Returns whether the schedule was created (true) or updated (false). */
+export async function upsertMonthlySchedule(client: Client, s: MonthlySchedule): Promise<boolean> {
+  const spec = { calendars: [{ dayOfMonth: s.dayOfMonth, hour: s.hour, minute: 0 }], timezone: s.timezone };
+  // Skip, not buffer: a rotation still running (waiting for an approval) must not be stacked.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow };
+  try {
+    await client.schedule.create({
+      scheduleId: s.scheduleId,
+      spec,
+      action: s.action,
+      policies,
+      state: { note: s.note },
+    });
+    return true;
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(s.scheduleId).update((previous) => ({
+    ...previous,
+    spec,
+    action: s.action,
+    policies: { ...previous.policies, ...policies },
+  }));
+  return false;
+}
+
+export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleDescription> {
+  try {
+    return await client.schedule.getHandle(scheduleId).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) {
+      throw new CliError(`no schedule ${scheduleId}: create it with \`fleet rotation schedule <fleet.yaml>\``, 3);
+    }
+    throw err;
+  }
+}
+
+export function scheduleSummary(d: ScheduleDescription): string {
+  const cal = d.spec.calendars?.[0];
+  const when = cal ? `day ${JSON.stringify(cal.dayOfMonth)} at ${JSON.stringify(cal.hour)}:00` : 'custom';
+  return [
+    `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
+    `  when: ${when} ${d.spec.timezone ?? 'UTC'}, overlap ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow} ms`,
+    `  next: ${
+      d.info.nextActionTimes
+        .slice(0, 3)
+        .map((t) => t.toISOString())
+        .join(', ') || 'none'
+    }`,
+    `  recent: ${d.info.recentActions.map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`).join(', ') || 'none yet'}`,
+  ].join('\n');
+}

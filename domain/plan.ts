@@ -1,0 +1,31 @@
+/** What `fleet plan` reports: per server, what each step would change and which changes need approval. */
+import type { FleetSpec } from './fleet';
+import type { StepStatus } from './onboarding';
+import type { PlannedChange } from './risk';
+import type { StepId } from './steps';
+
+export interface PlannedStep {
+  step: StepId;
+  status: StepStatus | 'failed';
+  /** `before -> after` of the fields that would change, or why the step is skipped or failed. */
+  summary: string;
+  /** The risky change that will wait for approval. */
+  change?: PlannedChange;
+}
+
+export interface ServerPlan {
+  fqdn: string;
+  computerName: string;
+  applicable: boolean;
+  note?: string;
+  steps: PlannedStep[];
+}
+
+export interface FleetPlan {
+  fleetId: string;
+  servers: ServerPlan[];
+}
+
+export interface PlanRunInput {
+  spec: FleetSpec;
+}

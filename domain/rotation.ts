@@ -1,0 +1,59 @@
+/** Certificate rotation and drift audit: inputs and reports. Types only, shared by workflows and CLI. */
+import type { PendingApproval, RecordedDecision, RefusedDecision } from './approvals';
+import type { FleetSpec } from './fleet';
+
+export const ROTATION_OUTCOMES = [
+  'rotated',
+  'still-valid',
+  'failed-rolled-back',
+  'unreachable',
+  'failed',
+  'rejected',
+  'no-listener',
+] as const;
+export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
+
+export interface ServerRotation {
+  outcome: RotationOutcome;
+  /** Thumbprint the listener had before this run. */
+  from?: string;
+  /** Thumbprint the listener has after this run. */
+  to?: string;
+  notAfter?: string;
+  message?: string;
+}
+
+export interface RotationRunInput {
+  spec: FleetSpec;
+  /** Who asked: a person (`fleet rotation trigger`) or `schedule`; a self-signed rotation needs an approver other than them. */
+  requestedBy: string;
+  carry?: { cursor: number; results: Record<string, ServerRotation>; run: number };
+}
+
+export interface RotationReport {
+  fleetId: string;
+  results: Record<string, ServerRotation>;
+  counts: Partial<Record<RotationOutcome, number>>;
+  pendingApprovals: PendingApproval[];
+  decisions: RecordedDecision[];
+  refused: RefusedDecision[];
+  run: number;
+  done: boolean;
+}
+
+export interface DriftFinding {
+  step: string;
+  summary: string;
+}
+
+export interface AuditReport {
+  fleetId: string;
+  /** Servers that differ from the onboarded state, with what differs. */
+  drifted: Record<string, DriftFinding[]>;
+  compliant: string[];
+  notApplicable: string[];
+}
+
+export interface AuditRunInput {
+  spec: FleetSpec;
+}

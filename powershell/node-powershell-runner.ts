@@ -1,0 +1,145 @@
+/**
+ * Production adapter of `PowerShellRunner`: long-lived pwsh sessions (node-powershell), remote work
+ * through `Invoke-Command`, at most N sessions per target host, a hard per-call timeout.
+ */
+import * as path from 'node:path';
+import { InvocationError, type PowerShell } from 'node-powershell';
+import { classifyCode, failureKind } from '../domain/failures';
+import type { ScriptCall } from '../domain/scripts';
+import type { StepEnvelope } from '../domain/steps';
+import { buildCommand, CREDENTIAL_ENV } from './command';
+import { parseEnvelope, validateCall } from './contract';
+import { readServiceCredential, type ServiceCredential } from './credentials';
+import { limitSessionsPerHost, SESSIONS_PER_HOST } from './host-limit';
+import { ScriptFailure, targetLabel, type PowerShellRunner } from './runner';
+import { SessionPool } from './session-pool';
+import { codeFromStderr } from './stderr-codes';
+
+export interface NodePowerShellRunnerOptions {
+  scriptsDir?: string;
+  timeoutMs?: number;
+  poolSize?: number;
+  sessionsPerHost?: number;
+  /** `undefined`: read from the environment (`FLEET_ADMIN_*`); `null`: the worker's own identity. */
+  credentials?: ServiceCredential | null;
+  executable?: string;
+  env?: NodeJS.ProcessEnv;
+  adManagementHost?: string;
+  /** Sees every command text before it runs (audit, tests); the text never holds a secret. */
+  onCommand?: (command: string) => void;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** Output may carry host lines (warnings) before the document; the envelope is the last JSON line. */
+function envelopeText(raw: string): string {
+  const lines = raw.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const json = lines.filter((l) => l.trimStart().startsWith('{'));
+  return json.length > 0 ? json[json.length - 1] : raw;
+}
+
+export class NodePowerShellRunner implements PowerShellRunner {
+  private readonly pool: SessionPool;
+  private readonly limited: PowerShellRunner;
+  private readonly scriptsDir: string;
+  private readonly timeoutMs: number;
+  private readonly credentials: ServiceCredential | null;
+
+  constructor(private readonly options: NodePowerShellRunnerOptions = {}) {
+    this.scriptsDir = options.scriptsDir ?? path.join(__dirname, 'scripts');
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    const baseEnv = options.env ?? process.env;
+    this.credentials = options.credentials === undefined ? readServiceCredential(baseEnv) : options.credentials;
+    const env: NodeJS.ProcessEnv = { ...baseEnv };
+    delete env[CREDENTIAL_ENV.user];
+    delete env[CREDENTIAL_ENV.password];
+    if (this.credentials) {
+      env[CREDENTIAL_ENV.user] = this.credentials.user;
+      env[CREDENTIAL_ENV.password] = this.credentials.revealPassword();
+    }
+    this.pool = new SessionPool({
+      size: options.poolSize ?? 4,
+      executable: options.executable,
+      env,
+      startupTimeoutMs: Math.max(60_000, this.timeoutMs),
+    });
+    this.limited = limitSessionsPerHost(
+      { run: (call) => this.runNow(call), close: async () => undefined },
+      options.sessionsPerHost ?? SESSIONS_PER_HOST
+    );
+  }
+
+  async run(call: ScriptCall): Promise<StepEnvelope> {
+    return this.limited.run(validateCall(call));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async runNow(call: ScriptCall): Promise<StepEnvelope> {
+    const command = buildCommand(call, {
+      scriptsDir: this.scriptsDir,
+      useCredential: this.credentials !== null,
+      adManagementHost: this.options.adManagementHost,
+      timeoutMs: this.timeoutMs,
+    });
+    this.options.onCommand?.(command);
+    const shell = await this.pool.acquire();
+    let raw: string;
+    try {
+      raw = await this.invokeWithTimeout(shell, command, call);
+    } catch (err) {
+      throw this.failureOf(err, call);
+    }
+    this.pool.release(shell);
+    return parseEnvelope(envelopeText(raw), call);
+  }
+
+  private async invokeWithTimeout(shell: PowerShell, command: string, call: ScriptCall): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const invocation = shell.invoke(command);
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([invocation, timeout]);
+      if (result === TIMED_OUT) {
+        // The killed session settles the pending invocation; nobody waits for it any more.
+        invocation.catch(() => undefined);
+        await this.pool.discard(shell);
+        throw new ScriptFailure(
+          failureKind('WinRMTimeout'),
+          `${call.script} on ${targetLabel(call.target)} did not answer within ${this.timeoutMs} ms`,
+          { script: call.script, target: targetLabel(call.target), code: 'Timeout' }
+        );
+      }
+      return result.raw;
+    } catch (err) {
+      if (!(err instanceof ScriptFailure)) {
+        // An error record leaves the session usable; a dead process does not.
+        if (err instanceof InvocationError && !/invoke called after process exited/.test(err.message)) {
+          this.pool.release(shell);
+        } else {
+          await this.pool.discard(shell);
+        }
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failureOf(err: unknown, call: ScriptCall): ScriptFailure {
+    if (err instanceof ScriptFailure) return err;
+    const text = (err instanceof Error ? err.message : String(err)).trim();
+    const code = codeFromStderr(text);
+    const kind = classifyCode(code);
+    const target = targetLabel(call.target);
+    return new ScriptFailure(kind, `${call.script} on ${target}: ${text || 'PowerShell failed without a message'}`, {
+      script: call.script,
+      target,
+      code,
+    });
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * `npm start`: the embedded default. Starts (or reuses) the Temporal dev server with its Web UI,
+ * runs the workers in this process on the lab estate, onboards examples/fleet.yaml and prints each
+ * server's progress, the UI links and every pending approval with the command that gives it.
+ *
+ *   npm start                 keep running after the fleet is done (Ctrl-C stops everything)
+ *   npm start -- --once       approve as the example fleet's approver, wait until done, exit
+ *   npm start -- --fresh-lab  forget the lab estate (servers start un-onboarded again)
+ *   npm start -- --file other.yaml
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startDevServer } from '../devserver/dev-server';
+import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
+import { TASK_QUEUE, fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import type { FleetSpec } from '../domain/fleet';
+import type { FleetStatus, ServerPhase } from '../domain/status';
+import { LabEstate } from '../lab/estate';
+import { LabRunner } from '../lab/lab-runner';
+import { exampleEstate } from '../lab/scenarios';
+import { currentPerson, fleetListUrl, workflowUrl } from '../client/connect';
+import { readFleetFile } from '../client/fleet-file';
+import { onboardFleet } from '../workflows';
+import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
+import { createAdWorker, createMainWorker } from '../workers/create-workers';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { FleetKey } from '../domain/search-attributes';
+import { statusTable } from '../client/views';
+import { serverStatuses } from '../client/fleet-handles';
+
+const { values: opts } = parseArgs({
+  options: {
+    once: { type: 'boolean', default: false },
+    'fresh-lab': { type: 'boolean', default: false },
+    file: { type: 'string', default: path.join(PROJECT_ROOT, 'examples', 'fleet.yaml') },
+  },
+});
+
+const PORT = 7233;
+const UI_PORT = 8233;
+const LAB_FILE = path.join(TEMPORAL_DIR, 'lab-state.json');
+
+function loadEstate(spec: FleetSpec): LabEstate {
+  if (!opts['fresh-lab'] && fs.existsSync(LAB_FILE)) {
+    console.log(`lab estate: ${path.relative(PROJECT_ROOT, LAB_FILE)} (kept from the last run; --fresh-lab resets it)`);
+    return LabEstate.load(LAB_FILE);
+  }
+  console.log('lab estate: a fresh simulated estate for the example fleet');
+  return exampleEstate(spec);
+}
+
+async function main(): Promise<void> {
+  const spec = readFleetFile(opts.file);
+  const requestedBy = currentPerson();
+  const approver = spec.approvers.find((a) => a !== requestedBy);
+  const server = await startDevServer({ port: PORT, uiPort: UI_PORT, dbFile: 'dev.db', log: (l) => console.log(l) });
+  const uiUrl = server.uiUrl ?? 'http://localhost:8233';
+  const estate = loadEstate(spec);
+  const runner = new LabRunner(estate, { latencyMs: () => 80 + Math.floor(Math.random() * 120) });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const wiring = { connection: nativeConnection, namespace: server.namespace, runner, taskQueue: TASK_QUEUE };
+  const workers = [await createMainWorker(wiring), await createAdWorker(wiring)];
+  const running = workers.map((w) => w.run());
+  const saveTimer = setInterval(() => estate.save(LAB_FILE), 2000);
+
+  let stopping = false;
+  const shutdown = async (code: number): Promise<never> => {
+    if (stopping) process.exit(code);
+    stopping = true;
+    clearInterval(saveTimer);
+    workers.forEach((w) => w.shutdown());
+    await Promise.allSettled(running);
+    estate.save(LAB_FILE);
+    await runner.close();
+    await connection.close();
+    await nativeConnection.close();
+    await server.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
+
+  const workflowId = fleetWorkflowId(spec.fleetId);
+  try {
+    await client.workflow.start(onboardFleet, {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: [{ spec, requestedBy }],
+      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
+      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
+    });
+    console.log(`\nstarted fleet ${spec.fleetId} (${spec.servers.length} servers) as ${requestedBy}`);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    console.log(`\nfleet ${spec.fleetId} is still running from an earlier start: following it`);
+  }
+  console.log(`  Web UI:  ${uiUrl}`);
+  console.log(`  fleet:   ${workflowUrl(uiUrl, server.namespace, workflowId)}`);
+  console.log(`  servers: ${fleetListUrl(uiUrl, server.namespace, spec.fleetId)}`);
+  console.log(`  schedules and more: ${uiUrl}/namespaces/${server.namespace}/schedules\n`);
+
+  const phases = new Map<string, ServerPhase>();
+  const shown = new Set<string>();
+  let status: FleetStatus;
+  for (;;) {
+    status = await client.workflow.getHandle(workflowId).query(fleetStatusQuery);
+    for (const [fqdn, phase] of Object.entries(status.servers)) {
+      if (phases.get(fqdn) === phase) continue;
+      phases.set(fqdn, phase);
+      console.log(`${new Date().toISOString().slice(11, 19)}  ${fqdn.padEnd(24)} ${phase}`);
+    }
+    for (const [fqdn, phase] of Object.entries(status.servers)) {
+      if (phase !== 'awaiting-approval' && phase !== 'awaiting-operator') continue;
+      const s = await client.workflow.getHandle(serverWorkflowId(fqdn)).query(serverStatusQuery);
+      for (const p of s.pendingApprovals) {
+        if (shown.has(p.change.id)) continue;
+        shown.add(p.change.id);
+        console.log(`          approval needed: ${p.change.text}`);
+        console.log(`            why: ${p.change.reason}`);
+        console.log(`            safer: ${p.change.saferAlternative}`);
+        console.log(
+          `            approve: npm run fleet -- approve ${spec.fleetId} ${p.change.id} --as ${approver ?? '<approver>'} --reason "..."`
+        );
+        console.log(
+          `            or in the Web UI: ${workflowUrl(uiUrl, server.namespace, serverWorkflowId(fqdn))} → Send a signal "decideChange"`
+        );
+        if (opts.once && approver) {
+          await client.workflow.getHandle(serverWorkflowId(fqdn)).executeUpdate(decideChangeUpdate, {
+            args: [
+              {
+                changeId: p.change.id,
+                decision: 'approve',
+                approver,
+                reason: 'npm start --once: demo approval on the lab',
+              },
+            ],
+          });
+          console.log(`            approved as ${approver} (--once)`);
+        }
+      }
+      if (s.awaitingOperator && !shown.has(`${fqdn}/operator`)) {
+        shown.add(`${fqdn}/operator`);
+        console.log(
+          `          operator needed at ${s.awaitingOperator.step}: ${s.awaitingOperator.error.type}: ${s.awaitingOperator.error.message}`
+        );
+        console.log(`            npm run fleet -- retry|skip|abort ${spec.fleetId} ${fqdn} --reason "..."`);
+      }
+    }
+    if (status.done) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  console.log(`\n${statusTable(status, await serverStatuses(client, status))}`);
+  const failed = Object.values(status.servers).filter((p) => p === 'failed' || p === 'aborted').length;
+  console.log(
+    `fleet ${spec.fleetId} done: ${Object.entries(status.counts.byPhase)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ')}`
+  );
+  console.log(`full report: npm run fleet -- report ${spec.fleetId}`);
+  if (opts.once) await shutdown(failed > 0 ? 1 : 0);
+  console.log(`\nthe dev server, UI (${uiUrl}) and workers keep running; Ctrl-C stops them`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

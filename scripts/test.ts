@@ -1,0 +1,81 @@
+/**
+ * `npm test`: type check, lint, then every test file against one real Temporal dev server that this
+ * harness starts for the suite (free ports, its own database file) and stops afterwards.
+ * Arguments narrow the test files: `npm test -- test/approvals.test.ts`.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort, startDevServer } from '../devserver/dev-server';
+import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
+
+function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  console.log(`\n== ${title}`);
+  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, stdio: 'inherit', env });
+  if (r.status !== 0) {
+    console.error(`\n${title} failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+async function main(): Promise<void> {
+  const bin = (name: string) => path.join(PROJECT_ROOT, 'node_modules', '.bin', name);
+  step('type check (tsc --strict)', bin('tsc'), ['--noEmit', '-p', '.']);
+  step('lint (eslint + prettier)', bin('eslint'), ['.']);
+  step('format check', bin('prettier'), ['--check', '.']);
+
+  const outDir = path.join(PROJECT_ROOT, '.test-output');
+  fs.mkdirSync(outDir, { recursive: true });
+  const dbFile = path.join(TEMPORAL_DIR, `test-${process.pid}.db`);
+  const port = await freePort();
+  console.log('\n== Temporal dev server for the suite');
+  const server = await startDevServer({
+    port,
+    dbFile,
+    log: (l) => console.log(l),
+    logFile: path.join(outDir, 'temporal-server.log'),
+  });
+  let status: number;
+  try {
+    // One workflow bundle for all test files (bundling takes seconds; every file would repeat it).
+    const bundlePath = path.join(outDir, 'workflow-bundle.js');
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+    fs.writeFileSync(bundlePath, code);
+
+    const requested = process.argv.slice(2);
+    const files =
+      requested.length > 0
+        ? requested
+        : fs
+            .readdirSync(path.join(PROJECT_ROOT, 'test'))
+            .filter((f) => f.endsWith('.test.ts'))
+            .map((f) => path.join('test', f));
+    console.log(`\n== ${files.length} test files against ${server.address}`);
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      {
+        cwd: PROJECT_ROOT,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: server.address,
+          TEMPORAL_NAMESPACE: server.namespace,
+          FLEET_TEST_WORKFLOW_BUNDLE: bundlePath,
+          FLEET_USER: 'ci-runner',
+        },
+      }
+    );
+    status = r.status ?? 1;
+  } finally {
+    await server.stop();
+    if (server.owned) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${dbFile}${suffix}`, { force: true });
+  }
+  process.exit(status);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+/**
+ * The four-eyes gate every workflow that makes risky changes uses: pending changes, the
+ * `decideChange` update (validated, refused at once) and signal (checked inside, refusals recorded),
+ * standing fleet-level decisions, and the timeout that counts as a rejection.
+ */
+import * as wf from '@temporalio/workflow';
+import {
+  decisionInputSchema,
+  decisionRefusal,
+  kindDecisionCovers,
+  parseMessage,
+  type ApprovalRules,
+  type DecisionInput,
+  type DecisionVia,
+  type PendingApproval,
+  type RecordedDecision,
+  type RefusedDecision,
+  type StandingDecision,
+} from '../domain/approvals';
+import type { PlannedChange } from '../domain/risk';
+import { decideChangeSignal, decideChangeUpdate, standingDecisionSignal } from './messages';
+
+export interface ApprovalLedger {
+  pendingApprovals: PendingApproval[];
+  decisions: RecordedDecision[];
+  refused: RefusedDecision[];
+}
+
+export interface ApprovalGate {
+  /** Waits for a decision on `change`; none within `timeoutMs` is recorded as a rejection. */
+  awaitApproval(
+    change: PlannedChange,
+    hooks?: { waiting?: () => Promise<void>; resumed?: () => Promise<void> }
+  ): Promise<RecordedDecision>;
+}
+
+export function installApprovalGate(
+  ledger: ApprovalLedger,
+  rules: ApprovalRules,
+  options: { timeoutMs: number; standing: StandingDecision[]; fqdnOf: (change: PlannedChange) => string }
+): ApprovalGate {
+  const standing = [...options.standing];
+  // The workflow clock is deterministic (the time of the current workflow task).
+  const now = (): string => new Date().toISOString();
+  const decided = (): Set<string> => new Set(ledger.decisions.map((d) => d.changeId));
+  const pending = (): Set<string> => new Set(ledger.pendingApprovals.map((p) => p.change.id));
+  const record = (d: DecisionInput, via: DecisionVia): RecordedDecision => {
+    const entry: RecordedDecision = { ...d, at: now(), via };
+    ledger.decisions.push(entry);
+    ledger.pendingApprovals = ledger.pendingApprovals.filter((p) => p.change.id !== d.changeId);
+    return entry;
+  };
+  const refuse = (received: unknown, refusal: string, via: DecisionVia): void => {
+    ledger.refused.push({ received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined', refusal, at: now(), via });
+    wf.log.warn('refused a decision', { refusal });
+  };
+  const applyStanding = (d: StandingDecision): void => {
+    for (const p of [...ledger.pendingApprovals]) {
+      if (kindDecisionCovers(d, p.change.kind, options.fqdnOf(p.change))) {
+        record({ changeId: p.change.id, decision: d.decision, approver: d.approver, reason: d.reason }, 'fleet');
+      }
+    }
+  };
+
+  wf.setHandler(decideChangeUpdate, (d) => record(d, 'update'), {
+    validator: (raw) => {
+      const parsed = parseMessage(decisionInputSchema, raw);
+      if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
+      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+    },
+    description: 'Approve or reject one pending risky change (four eyes: not the requester, on the approvers list)',
+  });
+  wf.setHandler(
+    decideChangeSignal,
+    (raw) => {
+      const parsed = parseMessage(decisionInputSchema, raw);
+      if (!parsed.ok) return refuse(raw, parsed.refusal, 'signal');
+      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      if (refusal) return refuse(raw, refusal, 'signal');
+      record(parsed.value, 'signal');
+    },
+    { description: 'Approve or reject one pending risky change (same rules as the update; refusals are recorded)' }
+  );
+  wf.setHandler(standingDecisionSignal, (d) => {
+    standing.push(d);
+    applyStanding(d);
+  });
+
+  return {
+    async awaitApproval(change, hooks = {}) {
+      const requestedAt = now();
+      ledger.pendingApprovals.push({
+        change,
+        requestedAt,
+        expiresAt: new Date(Date.parse(requestedAt) + options.timeoutMs).toISOString(),
+      });
+      for (const d of standing) applyStanding(d);
+      const isDecided = () => decided().has(change.id);
+      if (!isDecided()) {
+        await hooks.waiting?.();
+        const inTime = await wf.condition(isDecided, options.timeoutMs);
+        if (!inTime) {
+          record(
+            {
+              changeId: change.id,
+              decision: 'reject',
+              approver: 'system',
+              reason: `no decision within ${Math.round(options.timeoutMs / 60_000)} minutes: treated as rejected`,
+            },
+            'timeout'
+          );
+        }
+        await hooks.resumed?.();
+      }
+      return ledger.decisions.find((d) => d.changeId === change.id) as RecordedDecision;
+    },
+  };
+}

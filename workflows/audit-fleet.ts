@@ -1,0 +1,42 @@
+/**
+ * Read-only drift audit: every server's every step in plan mode, compared with the onboarded state.
+ * A step that would change (or an acceptance check that fails) is drift; nothing is changed.
+ */
+import * as wf from '@temporalio/workflow';
+import { contextOf } from '../domain/onboarding';
+import { auditWorkflowId } from '../domain/ids';
+import type { AuditReport, AuditRunInput } from '../domain/rotation';
+import { planServer } from './plan-fleet';
+
+export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
+  const { spec } = input;
+  const context = contextOf(spec);
+  const report: AuditReport = { fleetId: spec.fleetId, drifted: {}, compliant: [], notApplicable: [] };
+  let next = 0;
+  // Plan ids carry the run id, so a scheduled audit and a manual one never collide.
+  const runTag = wf.workflowInfo().runId.slice(0, 8);
+  const lane = async (): Promise<void> => {
+    while (next < spec.servers.length) {
+      const server = spec.servers[next++];
+      const plan = await wf.executeChild(planServer, {
+        workflowId: `${auditWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
+        args: [server, context, spec.fleetId],
+        staticSummary: `Audit ${server.computerName} (${server.fqdn})`,
+      });
+      if (!plan.applicable) {
+        report.notApplicable.push(server.fqdn);
+        continue;
+      }
+      const findings = plan.steps
+        .filter((s) => s.status === 'would-change' || s.status === 'failed')
+        .map((s) => ({ step: s.step, summary: s.summary }));
+      if (findings.length > 0) report.drifted[server.fqdn] = findings;
+      else report.compliant.push(server.fqdn);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  wf.setCurrentDetails(
+    `Audit of ${spec.fleetId}: ${Object.keys(report.drifted).length} drifted, ${report.compliant.length} compliant, ${report.notApplicable.length} not applicable`
+  );
+  return report;
+}

@@ -1,0 +1,89 @@
+/**
+ * The read-only plan of a fleet: every step of every server in plan mode (check only), bounded by
+ * `maxParallel`. Runs the same activities as onboarding, so the plan cannot drift from the real run.
+ */
+import * as wf from '@temporalio/workflow';
+import type { OnboardingActivities } from '../activities';
+import { NON_RETRYABLE_TYPES } from '../domain/failures';
+import { adTaskQueueFor, planWorkflowId } from '../domain/ids';
+import { contextOf, stepApplies, type OnboardingContext } from '../domain/onboarding';
+import type { FleetPlan, PlanRunInput, PlannedStep, ServerPlan } from '../domain/plan';
+import type { ServerSpec } from '../domain/fleet';
+import { STEPS, type ServerSnapshot } from '../domain/steps';
+import { summarizeChange } from './render';
+
+export async function planServer(server: ServerSpec, context: OnboardingContext, fleetId: string): Promise<ServerPlan> {
+  const steps: PlannedStep[] = [];
+  let note: string | undefined;
+  for (const def of STEPS) {
+    if (note) {
+      steps.push({ step: def.id, status: 'skipped', summary: 'not applicable' });
+      continue;
+    }
+    if (!stepApplies(def.id, context)) {
+      steps.push({ step: def.id, status: 'skipped', summary: 'skipped by policy' });
+      continue;
+    }
+    const act = wf.proxyActivities<OnboardingActivities>({
+      startToCloseTimeout: '5 minutes',
+      retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
+      summary: `plan ${server.computerName}: ${def.title}`,
+      ...(def.runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {}),
+    });
+    try {
+      const outcome = await act[def.id]({ fleetId, server, context, mode: 'plan' });
+      steps.push({
+        step: def.id,
+        status: outcome.status,
+        summary:
+          outcome.status === 'would-change' ? summarizeChange(outcome.before, outcome.after) : 'already compliant',
+        ...(outcome.change ? { change: outcome.change } : {}),
+      });
+      if (def.id === 'preflight') {
+        const snap = outcome.after as ServerSnapshot;
+        if (snap.isEdgeTransport || snap.isDomainController || !snap.domainJoined) {
+          note = snap.isEdgeTransport
+            ? 'Edge Transport server: not onboarded'
+            : 'not a domain member server: not onboarded';
+        }
+      }
+    } catch (err) {
+      const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
+      steps.push({
+        step: def.id,
+        status: 'failed',
+        summary:
+          cause instanceof wf.ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause?.message ?? err),
+      });
+    }
+  }
+  return {
+    fqdn: server.fqdn,
+    computerName: server.computerName,
+    applicable: note === undefined,
+    ...(note ? { note } : {}),
+    steps,
+  };
+}
+
+export async function planFleet(input: PlanRunInput): Promise<FleetPlan> {
+  const { spec } = input;
+  const context = contextOf(spec);
+  const results: ServerPlan[] = new Array(spec.servers.length);
+  let next = 0;
+  // Child ids carry this run's id, so two plans of the same fleet never collide.
+  const runTag = wf.workflowInfo().runId.slice(0, 8);
+  const lane = async (): Promise<void> => {
+    while (next < spec.servers.length) {
+      const index = next++;
+      const server = spec.servers[index];
+      results[index] = await wf.executeChild(planServer, {
+        workflowId: `${planWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
+        args: [server, context, spec.fleetId],
+        staticSummary: `Plan ${server.computerName} (${server.fqdn})`,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  return { fleetId: spec.fleetId, servers: results };
+}

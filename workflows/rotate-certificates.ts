@@ -1,0 +1,123 @@
+/**
+ * Monthly certificate rotation of a fleet's WinRM HTTPS listeners (started by a Temporal Schedule).
+ * Per server: read the listener's certificate; when it is expired or within `renewBeforeDays`, move
+ * the listener to the longest-valid suitable certificate, verify over a fresh TLS connection and put
+ * the old thumbprint back if that fails (the activity does check → change → verify → roll back).
+ */
+import * as wf from '@temporalio/workflow';
+import type { OnboardingActivities } from '../activities';
+import { NON_RETRYABLE_TYPES } from '../domain/failures';
+import type { ServerSpec } from '../domain/fleet';
+import { contextOf, type StepRequest } from '../domain/onboarding';
+import type { PlannedChange } from '../domain/risk';
+import type { RotationReport, RotationRunInput, ServerRotation } from '../domain/rotation';
+import type { StepState } from '../domain/steps';
+import { installApprovalGate, type ApprovalLedger } from './approval-gate';
+import { rotationStatusQuery } from './messages';
+
+const UNREACHABLE = ['WinRMUnavailable', 'WinRMTimeout', 'ConnectionDropped', 'ShellQuotaExceeded', 'FirewallBlocked'];
+
+const listener = wf.proxyActivities<Pick<OnboardingActivities, 'ensureHttpsListener'>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
+});
+
+export async function rotateCertificates(input: RotationRunInput): Promise<RotationReport> {
+  const { spec } = input;
+  const context = contextOf(spec);
+  const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
+  let cursor = input.carry?.cursor ?? 0;
+  const run = input.carry?.run ?? 1;
+  const ledger: ApprovalLedger = { pendingApprovals: [], decisions: [], refused: [] };
+  const gate = installApprovalGate(
+    ledger,
+    { approvers: spec.approvers, requestedBy: input.requestedBy },
+    {
+      timeoutMs: spec.settings.approvalTimeout,
+      standing: [],
+      fqdnOf: (change) => change.fqdn,
+    }
+  );
+  const report = (): RotationReport => {
+    const counts: RotationReport['counts'] = {};
+    for (const r of Object.values(results)) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    return {
+      fleetId: spec.fleetId,
+      results,
+      counts,
+      ...ledger,
+      run,
+      done: Object.keys(results).length === spec.servers.length,
+    };
+  };
+  wf.setHandler(rotationStatusQuery, report);
+
+  const rotateOne = async (server: ServerSpec): Promise<ServerRotation> => {
+    const request = (approved?: PlannedChange): StepRequest => ({
+      fleetId: spec.fleetId,
+      server,
+      context,
+      mode: 'apply',
+      ...(approved ? { approvedChange: { id: approved.id, to: approved.to } } : {}),
+    });
+    try {
+      const plan = await listener.ensureHttpsListener({ ...request(), mode: 'plan' });
+      const before = plan.before as StepState<'ensureHttpsListener'>;
+      // Rotation keeps listeners fresh; creating one is onboarding's job (and its approvals).
+      if (!before.listener) return { outcome: 'no-listener', message: 'no HTTPS listener: onboard the server first' };
+      const from = before.listener.thumbprint;
+      if (plan.status === 'compliant')
+        return { outcome: 'still-valid', from, to: from, notAfter: before.certificate?.notAfter };
+      let outcome = await listener.ensureHttpsListener(request());
+      if (outcome.status === 'approval-required' && outcome.change) {
+        const decision = await gate.awaitApproval(outcome.change);
+        if (decision.decision === 'reject') {
+          return {
+            outcome: 'rejected',
+            from,
+            to: from,
+            message: `${outcome.change.text}: rejected by ${decision.approver} (${decision.reason})`,
+          };
+        }
+        outcome = await listener.ensureHttpsListener(request(outcome.change));
+      }
+      const after = outcome.after as StepState<'ensureHttpsListener'>;
+      return {
+        outcome: outcome.changed ? 'rotated' : 'still-valid',
+        from,
+        to: after.listener?.thumbprint,
+        notAfter: after.certificate?.notAfter,
+      };
+    } catch (err) {
+      if (!(err instanceof wf.ActivityFailure)) throw err;
+      const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
+      const type = cause?.type ?? 'ActivityFailure';
+      const message = `${type}: ${cause?.message ?? err.message}`;
+      if (type === 'VerificationFailed') return { outcome: 'failed-rolled-back', message };
+      if (UNREACHABLE.includes(type)) return { outcome: 'unreachable', message };
+      return { outcome: 'failed', message };
+    }
+  };
+
+  const historyTooLong = () => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
+  };
+  const lane = async (): Promise<void> => {
+    while (cursor < spec.servers.length && !historyTooLong()) {
+      const server = spec.servers[cursor++];
+      results[server.fqdn] = await rotateOne(server);
+      wf.setCurrentDetails(
+        `Rotation of ${spec.fleetId}: ${Object.keys(results).length}/${spec.servers.length} servers checked`
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  if (cursor < spec.servers.length) {
+    await wf.condition(wf.allHandlersFinished);
+    return wf.continueAsNew<typeof rotateCertificates>({ ...input, carry: { cursor, results, run: run + 1 } });
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return report();
+}
