@@ -1,6 +1,6 @@
 /** Finding a fleet's workflows and reading their status, shared by the CLI commands. */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
@@ -45,6 +45,19 @@ export async function serverStatuses(
   await Promise.all(Array.from({ length: 16 }, lane));
   const order = Object.keys(fleet.servers);
   return out.sort((a, b) => order.indexOf(a.fqdn) - order.indexOf(b.fqdn));
+}
+
+/**
+ * Servers of a fleet waiting for a person, from the visibility store (the search attribute each
+ * server workflow keeps current), so the fleet workflow's history carries no per-approval signals.
+ */
+export async function serversWaiting(client: Client, fleetId: string): Promise<string[]> {
+  const query = `MonosyncFleet = "${fleetId}" AND MonosyncPhase IN ("awaiting-approval", "awaiting-operator") AND ExecutionStatus = "Running"`;
+  const out: string[] = [];
+  for await (const wf of client.workflow.list({ query })) {
+    if (wf.type === 'onboardServer') out.push(fqdnOfServerWorkflowId(wf.workflowId));
+  }
+  return out;
 }
 
 /** The server a change id belongs to (`<fqdn>/<step>/<kind>`). */

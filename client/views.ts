@@ -50,9 +50,10 @@ export function statusTable(fleet: FleetStatus, servers: ServerStatus[]): string
   const byFqdn = new Map(servers.map((s) => [s.fqdn, s]));
   for (const [fqdn, phase] of Object.entries(fleet.servers)) {
     const s = byFqdn.get(fqdn);
+    // The server's own phase is fresher: the fleet hears only of phases that matter to it.
     table.push([
       fqdn,
-      phase,
+      s?.phase ?? phase,
       ...STEPS.map((def) => (s ? STEP_MARK[s.steps.find((r) => r.step === def.id)?.status ?? 'pending'] : '')),
     ]);
   }

@@ -23,6 +23,10 @@ export function serverWorkflowId(fqdn: string): string {
   return `onboard/${fqdn}`;
 }
 
+export function fqdnOfServerWorkflowId(workflowId: string): string {
+  return workflowId.replace(/^onboard\//, '');
+}
+
 export function planWorkflowId(fleetId: string): string {
   return `plan/${fleetId}`;
 }

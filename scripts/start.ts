@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { TASK_QUEUE, fleetWorkflowId, serverWorkflowId } from '../domain/ids';
@@ -29,7 +29,7 @@ import { createAdWorker, createMainWorker } from '../workers/create-workers';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { FleetKey } from '../domain/search-attributes';
 import { statusTable } from '../client/views';
-import { serverStatuses } from '../client/fleet-handles';
+import { serversWaiting, serverStatuses } from '../client/fleet-handles';
 
 const { values: opts } = parseArgs({
   options: {
@@ -38,6 +38,9 @@ const { values: opts } = parseArgs({
     file: { type: 'string', default: path.join(PROJECT_ROOT, 'examples', 'fleet.yaml') },
   },
 });
+
+// The workers' INFO lines (bundling, state changes) would bury the fleet's progress.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const PORT = 7233;
 const UI_PORT = 8233;
@@ -114,8 +117,7 @@ async function main(): Promise<void> {
       phases.set(fqdn, phase);
       console.log(`${new Date().toISOString().slice(11, 19)}  ${fqdn.padEnd(24)} ${phase}`);
     }
-    for (const [fqdn, phase] of Object.entries(status.servers)) {
-      if (phase !== 'awaiting-approval' && phase !== 'awaiting-operator') continue;
+    for (const fqdn of await serversWaiting(client, spec.fleetId)) {
       const s = await client.workflow.getHandle(serverWorkflowId(fqdn)).query(serverStatusQuery);
       for (const p of s.pendingApprovals) {
         if (shown.has(p.change.id)) continue;

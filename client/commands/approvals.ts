@@ -5,12 +5,13 @@ import { formatIssues } from '../../domain/fleet';
 import { decideChangeUpdate, decideKindUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
-import { fleetStatus, serverOfChange, serverStatuses } from '../fleet-handles';
+import { fleetStatus, serverOfChange, serversWaiting, serverStatuses } from '../fleet-handles';
 import { approvalLines } from '../views';
 
 export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
   const fleet = await fleetStatus(ctx.client, fleetId);
-  const servers = await serverStatuses(ctx.client, fleet, (fqdn) => fleet.servers[fqdn] === 'awaiting-approval');
+  const waiting = new Set(await serversWaiting(ctx.client, fleetId));
+  const servers = await serverStatuses(ctx.client, fleet, (fqdn) => waiting.has(fqdn));
   const pending = servers.flatMap((s) => s.pendingApprovals);
   if (opts.json) {
     console.log(JSON.stringify(pending, null, 2));

@@ -7,7 +7,7 @@ import { FINAL_PHASES, type FleetStatus } from '../../domain/status';
 import { onboardFleet } from '../../workflows';
 import type { CliContext } from '../connect';
 import { fleetListUrl, workflowUrl } from '../connect';
-import { fleetStatus, serverStatuses } from '../fleet-handles';
+import { fleetStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { readFleetFile } from '../fleet-file';
 import { approvalLines, fleetSummary, statusTable } from '../views';
 
@@ -84,11 +84,9 @@ export async function follow(
         .join(', ');
       bar.update(done, { phases });
       if (status.done) break;
-      const waiting = Object.entries(status.servers).filter(
-        ([, p]) => p === 'awaiting-approval' || p === 'awaiting-operator'
-      );
-      if (waiting.length > 0) {
-        const details = await serverStatuses(ctx.client, status, (fqdn) => waiting.some(([w]) => w === fqdn));
+      const waiting = new Set(await serversWaiting(ctx.client, fleetId));
+      if (waiting.size > 0) {
+        const details = await serverStatuses(ctx.client, status, (fqdn) => waiting.has(fqdn));
         const lines: string[] = [];
         for (const s of details) {
           const fresh = s.pendingApprovals.filter((p) => !shown.has(p.change.id));

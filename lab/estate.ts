@@ -1,0 +1,277 @@
+/**
+ * The simulated Windows estate: Exchange hosts, Active Directory and the Monosync worker, held as one
+ * JSON document. Hosts are created on first touch from their assigned profile, so a 5,000-server
+ * fleet costs memory only for the servers a run has reached.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultComputerName } from '../domain/fleet';
+import type { ScriptCall } from '../domain/scripts';
+import { ENVELOPE_SCHEMA_ID, STEPS, type ScriptName, type StepEnvelope } from '../domain/steps';
+import { targetLabel } from '../powershell/runner';
+import { DAY_MS } from './certificates';
+import { takeFault } from './faults';
+import { HANDLERS, type HandlerContext, type HandlerResult } from './handlers';
+import { errorClass, failed } from './handlers/kit';
+import { faultError, CONNECTION_DROPPED } from './fault-errors';
+import { normaliseFqdn } from './identity';
+import {
+  LAB_STATE_SCHEMA,
+  type FaultRule,
+  type LabComputerObject,
+  type LabHost,
+  type LabSettings,
+  type LabState,
+  type LabWorker,
+  type ScriptCounter,
+} from './model';
+import { buildHost, type ProfileName } from './profiles';
+
+export type LabOutcome = { kind: 'envelope'; envelope: StepEnvelope } | { kind: 'hang'; delayMs?: number };
+
+export interface LabCreateOptions {
+  settings?: Partial<LabSettings>;
+  seed?: number;
+  now?: Date;
+}
+
+export const DEFAULT_LAB_SETTINGS: LabSettings = {
+  domain: 'corp.example',
+  domainController: 'dc01.corp.example',
+  serviceAccount: 'CORP\\monosync_svc',
+  monosyncServers: ['10.0.0.10'],
+  defaultProfile: 'fresh',
+  cbtHardeningLevel: 'None',
+};
+
+/** Changes that restart WinRM or rebind the listener the session travels on. */
+const CONNECTION_CUTTING: readonly ScriptName[] = ['Enable-Remoting', 'Set-HttpsListener', 'Set-CbtHardening'];
+
+/** Read-only scripts report a failed check as `changed`; that is not a change to count. */
+const READ_ONLY_SCRIPTS: readonly ScriptName[] = STEPS.filter((s) => s.readOnly).map((s) => s.script);
+
+export class LabEstate {
+  /** Computer name → FQDN over hosts and assignments; rebuilt on demand, never persisted. */
+  private computerIndex: Map<string, string> | null = null;
+
+  private constructor(private readonly state: LabState) {}
+
+  static create(options: LabCreateOptions = {}): LabEstate {
+    const settings: LabSettings = { ...DEFAULT_LAB_SETTINGS, ...options.settings };
+    const seed = options.seed ?? 1;
+    return new LabEstate({
+      schema: LAB_STATE_SCHEMA,
+      settings,
+      clock: { offsetMs: options.now ? options.now.getTime() - Date.now() : 0 },
+      hosts: {},
+      assignments: {},
+      ad: { computers: {} },
+      worker: { trustedHosts: { value: '', policyControlled: false }, addresses: [...settings.monosyncServers] },
+      counters: {},
+      faults: { seed, rng: seed, injected: 0, nextId: 1, rules: [] },
+    });
+  }
+
+  static fromJSON(state: LabState): LabEstate {
+    const doc: unknown = state;
+    if (typeof doc !== 'object' || doc === null || (doc as { schema?: unknown }).schema !== LAB_STATE_SCHEMA) {
+      throw new Error(`not a lab estate: expected schema ${LAB_STATE_SCHEMA}`);
+    }
+    for (const key of ['settings', 'hosts', 'assignments', 'ad', 'worker', 'counters', 'faults'] as const) {
+      if (typeof state[key] !== 'object' || state[key] === null) throw new Error(`lab estate lacks "${key}"`);
+    }
+    const copy = structuredClone(state);
+    copy.clock ??= { offsetMs: 0 };
+    return new LabEstate(copy);
+  }
+
+  static load(file: string): LabEstate {
+    return LabEstate.fromJSON(JSON.parse(fs.readFileSync(file, 'utf8')) as LabState);
+  }
+
+  /** Readers in other processes see the old or the new file, never half of one. */
+  save(file: string): void {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.state));
+    fs.renameSync(tmp, file);
+  }
+
+  toJSON(): LabState {
+    return structuredClone(this.state);
+  }
+
+  get settings(): Readonly<LabSettings> {
+    return this.state.settings;
+  }
+
+  get worker(): LabWorker {
+    return this.state.worker;
+  }
+
+  assign(fqdn: string, profile: ProfileName): void {
+    const name = normaliseFqdn(fqdn);
+    this.state.assignments[name] = profile;
+    this.computerIndex?.set(defaultComputerName(name), name);
+  }
+
+  host(fqdn: string): LabHost {
+    const name = normaliseFqdn(fqdn);
+    const existing = this.state.hosts[name];
+    if (existing) return existing;
+    const profile = this.state.assignments[name] ?? this.state.settings.defaultProfile;
+    const built = buildHost(profile, {
+      fqdn: name,
+      settings: this.state.settings,
+      seed: this.state.faults.seed,
+      now: this.now(),
+    });
+    this.state.hosts[name] = built.host;
+    if (built.computer) this.state.ad.computers[built.computer.samAccountName.toUpperCase()] = built.computer;
+    this.computerIndex?.set(built.host.computerName.toUpperCase(), name);
+    return built.host;
+  }
+
+  computer(computerName: string): LabComputerObject | undefined {
+    const short = computerName.trim().toUpperCase().replace(/\$$/, '');
+    const sam = `${short}$`;
+    const found = this.state.ad.computers[sam];
+    if (found) return found;
+    const fqdn = this.fqdnOfComputer(short);
+    // A host that exists without an AD object is outside the domain (Edge Transport).
+    if (this.state.hosts[fqdn]) return undefined;
+    this.host(fqdn);
+    return this.state.ad.computers[sam];
+  }
+
+  now(): Date {
+    return new Date(Date.now() + this.state.clock.offsetMs);
+  }
+
+  setNow(date: Date): void {
+    this.state.clock.offsetMs = date.getTime() - Date.now();
+  }
+
+  advanceDays(days: number): void {
+    this.state.clock.offsetMs += days * DAY_MS;
+  }
+
+  injectFault(rule: Omit<FaultRule, 'id' | 'hits' | 'when'> & { when?: FaultRule['when'] }): string {
+    const faults = this.state.faults;
+    const id = `fault-${faults.nextId}`;
+    faults.nextId += 1;
+    faults.injected += 1;
+    faults.rules.push({
+      ...rule,
+      ...(rule.host !== undefined ? { host: normaliseFqdn(rule.host) } : {}),
+      id,
+      when: rule.when ?? 'before-change',
+      hits: 0,
+    });
+    return id;
+  }
+
+  clearFaults(): void {
+    this.state.faults.rules = [];
+  }
+
+  counters(fqdn: string): Partial<Record<ScriptName, ScriptCounter>> {
+    return structuredClone(this.state.counters[normaliseFqdn(fqdn)] ?? {});
+  }
+
+  /** The server a call is about: the Exchange target, the worker's `onBehalfOf`, or the AD computer's host. */
+  subjectOf(call: ScriptCall): string {
+    if (call.target.host === 'exchange') return normaliseFqdn(call.target.fqdn);
+    if (call.target.host === 'worker') return normaliseFqdn(call.target.onBehalfOf);
+    const name = typeof call.params.ComputerName === 'string' ? call.params.ComputerName : '';
+    const short = name.trim().toUpperCase().replace(/\$$/, '');
+    return this.state.ad.computers[`${short}$`]?.dnsHostName ?? this.fqdnOfComputer(short);
+  }
+
+  execute(call: ScriptCall): LabOutcome {
+    const subject = this.subjectOf(call);
+    const counter = this.counter(subject, call.script);
+    counter.calls += 1;
+    const fault = takeFault(this.state.faults, { call, host: subject }, ['error', 'hang']);
+    if (fault?.kind === 'hang') {
+      counter.faults += 1;
+      return { kind: 'hang', ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}) };
+    }
+    if (fault && fault.when === 'before-change') {
+      counter.faults += 1;
+      return this.envelope(call, failed(faultError(fault)));
+    }
+
+    const result = HANDLERS[call.script](this.context(call, counter));
+    if (call.mode === 'apply' && result.ok && result.changed && !READ_ONLY_SCRIPTS.includes(call.script)) {
+      counter.changes += 1;
+    }
+    if (fault) {
+      counter.faults += 1;
+      return this.envelope(call, { ...result, ok: false, error: faultError(fault) });
+    }
+    const host = call.target.host === 'exchange' ? this.state.hosts[subject] : undefined;
+    if (
+      call.mode === 'apply' &&
+      result.changed &&
+      host?.dropsConnectionOnRestart &&
+      CONNECTION_CUTTING.includes(call.script)
+    ) {
+      return this.envelope(call, {
+        ...result,
+        ok: false,
+        error: { class: errorClass(CONNECTION_DROPPED.code), ...CONNECTION_DROPPED },
+      });
+    }
+    return this.envelope(call, result);
+  }
+
+  private context(call: ScriptCall, counter: ScriptCounter): HandlerContext {
+    return {
+      call,
+      now: this.now(),
+      settings: this.state.settings,
+      worker: this.state.worker,
+      host: (fqdn) => this.host(fqdn),
+      computer: (name) => this.computer(name),
+      tlsVerifyFails: (fqdn) => {
+        const hit = takeFault(this.state.faults, { call, host: normaliseFqdn(fqdn) }, ['tls-verify-fails']);
+        if (hit) counter.faults += 1;
+        return hit !== undefined;
+      },
+    };
+  }
+
+  private envelope(call: ScriptCall, result: HandlerResult): LabOutcome {
+    const envelope: StepEnvelope = {
+      schema: ENVELOPE_SCHEMA_ID,
+      script: call.script,
+      target: targetLabel(call.target),
+      mode: call.mode,
+      ok: result.ok,
+      compliant: result.compliant,
+      changed: result.changed,
+      before: result.before,
+      after: result.after,
+      evidence: result.evidence,
+      warnings: result.warnings,
+      ...(result.error ? { error: result.error } : {}),
+    };
+    return { kind: 'envelope', envelope };
+  }
+
+  private counter(subject: string, script: ScriptName): ScriptCounter {
+    const perHost = (this.state.counters[subject] ??= {});
+    return (perHost[script] ??= { calls: 0, changes: 0, faults: 0 });
+  }
+
+  private fqdnOfComputer(short: string): string {
+    if (!this.computerIndex) {
+      this.computerIndex = new Map();
+      for (const fqdn of Object.keys(this.state.assignments)) this.computerIndex.set(defaultComputerName(fqdn), fqdn);
+      for (const host of Object.values(this.state.hosts))
+        this.computerIndex.set(host.computerName.toUpperCase(), host.fqdn);
+    }
+    return this.computerIndex.get(short) ?? `${short.toLowerCase()}.${this.state.settings.domain}`;
+  }
+}

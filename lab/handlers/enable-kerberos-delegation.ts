@@ -1,0 +1,61 @@
+/**
+ * Enable-KerberosDelegation: runs on the AD host and resolves the computer by sAMAccountName (never a
+ * guessed DN: Exchange servers rarely live in CN=Computers). Reports every delegation attribute so a
+ * reviewer sees constrained or resource-based delegation already in place.
+ */
+import type { ScriptParams } from '../../domain/scripts';
+import { STEP_STATE_SCHEMAS, type StepState } from '../../domain/steps';
+import { fail, paramsOf, runStateStep, type Handler, type HandlerContext, type StateStep } from './kit';
+
+type State = StepState<'enableKerberosDelegation'>;
+type Params = ScriptParams<'Enable-KerberosDelegation'>;
+
+function notFound(ctx: HandlerContext, params: Params) {
+  const domainDn = ctx.settings.domain
+    .split('.')
+    .map((l) => `DC=${l}`)
+    .join(',');
+  return fail(
+    'ADIdentityNotFound',
+    `Cannot find an object with identity: '${params.ComputerName}$' under: '${domainDn}'.`,
+    { exceptionType: 'Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException' }
+  );
+}
+
+const step: StateStep<State, Params> = {
+  script: 'Enable-KerberosDelegation',
+  schema: STEP_STATE_SCHEMAS.enableKerberosDelegation,
+  params: (ctx) => paramsOf(ctx, 'Enable-KerberosDelegation'),
+  read(ctx, params) {
+    const computer = ctx.computer(params.ComputerName);
+    if (!computer) return notFound(ctx, params);
+    return {
+      distinguishedName: computer.distinguishedName,
+      trustedForDelegation: computer.trustedForDelegation,
+      trustedToAuthForDelegation: computer.trustedToAuthForDelegation,
+      allowedToDelegateTo: [...computer.allowedToDelegateTo],
+      resourceBasedDelegation: computer.resourceBasedDelegation,
+    };
+  },
+  desire(ctx, params, before) {
+    const computer = ctx.computer(params.ComputerName);
+    return {
+      state: { ...before, trustedForDelegation: params.TrustedForDelegation },
+      evidence: {
+        samAccountName: computer?.samAccountName,
+        objectGuid: computer?.objectGuid,
+        domainController: params.DomainController ?? ctx.settings.domainController,
+      },
+    };
+  },
+  write(ctx, params, _from, to) {
+    const computer = ctx.computer(params.ComputerName);
+    if (computer) computer.trustedForDelegation = to.trustedForDelegation;
+  },
+  // Only the flag this step sets is undone; other delegation settings belong to someone else.
+  restore: (_ctx, _params, current, target) => ({
+    state: { ...current, trustedForDelegation: target.trustedForDelegation },
+  }),
+};
+
+export const enableKerberosDelegation: Handler = (ctx) => runStateStep(step, ctx);
