@@ -20,13 +20,14 @@ const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
 export type CbtLevel = (typeof CBT_LEVELS)[number];
 
-const serverSchema = z.union([
-  fqdnSchema.transform((fqdn) => ({ fqdn })),
+// A bare string is shorthand for `{ fqdn: ... }`; normalising first keeps error paths as `servers[2].fqdn`.
+const serverSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { fqdn: v } : v),
   z.strictObject({
     fqdn: fqdnSchema,
     computerName: computerNameSchema.optional(),
-  }),
-]);
+  })
+);
 
 const trustedHostsSchema = z.strictObject({
   /** Where TrustedHosts is written: the manual says the Exchange server; it only matters on the client (Monosync) side. */
