@@ -81,6 +81,15 @@ export async function runStep(runner: PowerShellRunner, step: StepId, req: StepR
       // A previous attempt may have made the change and died before returning: report it as changed.
       const changedEarlier =
         checkpoint !== undefined && JSON.stringify(checkpoint.before) !== JSON.stringify(planned.before);
+      // The earlier attempt may have died between a failed TLS check and its rollback: check again.
+      if (changedEarlier && step === 'ensureHttpsListener' && !(await verifyTls(runner, req))) {
+        await runner.run(call('rollback', checkpoint.before));
+        throw permanentFailure(
+          'VerificationFailed',
+          `${def.title} on ${req.server.fqdn}: a fresh TLS connection to 5986 failed; rolled back to the previous state`,
+          { step, rolledBack: true, before: checkpoint.before }
+        );
+      }
       return {
         ...base,
         before: changedEarlier ? checkpoint.before : planned.before,

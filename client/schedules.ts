@@ -67,9 +67,23 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
   }
 }
 
+/** A described calendar field (ranges like `[{ start: 1, end: 1, step: 1 }]`) as `1`, `1-5` or `1,15`. */
+function calendarField(field: unknown): string {
+  const parts = Array.isArray(field) ? (field as unknown[]) : [field];
+  return parts
+    .map((p) => {
+      if (typeof p !== 'object' || p === null || !('start' in p)) return String(p);
+      const r = p as { start: unknown; end?: unknown };
+      return r.end === undefined || r.end === r.start ? String(r.start) : `${String(r.start)}-${String(r.end)}`;
+    })
+    .join(',');
+}
+
 export function scheduleSummary(d: ScheduleDescription): string {
   const cal = d.spec.calendars?.[0];
-  const when = cal ? `day ${JSON.stringify(cal.dayOfMonth)} at ${JSON.stringify(cal.hour)}:00` : 'custom';
+  const when = cal
+    ? `day ${calendarField(cal.dayOfMonth)} at ${calendarField(cal.hour).padStart(2, '0')}:00`
+    : 'custom';
   return [
     `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
     `  when: ${when} ${d.spec.timezone ?? 'UTC'}, overlap ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow} ms`,

@@ -136,7 +136,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   fs.closeSync(out);
   log(`starting the Temporal dev server on ${address} (database ${path.relative(process.cwd(), dbFile)})…`);
 
+  // If this process ends without stop() (a test runner killing a file), take the server along.
+  const killOnExit = (): void => void child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const stop = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');

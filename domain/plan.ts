@@ -11,6 +11,8 @@ export interface PlannedStep {
   summary: string;
   /** The risky change that will wait for approval. */
   change?: PlannedChange;
+  /** Compliant for onboarding, yet not what the policy asks for (an audit finding), e.g. a hand-set '*'. */
+  drift?: string;
 }
 
 export interface ServerPlan {

@@ -185,3 +185,14 @@ export function entries(value: string): string[] {
     .map((e) => e.trim().toLowerCase())
     .filter((e) => e !== '');
 }
+
+/**
+ * A TrustedHosts wildcard nobody asked for: onboarding accepts it (it already covers the required
+ * entries), but the drift audit reports it, since it is the riskier value set by hand.
+ */
+export function unrequestedWildcard(value: string, requested: string[]): string | null {
+  const extra = entries(value).filter((e) => e.includes('*') && !requested.map((r) => r.toLowerCase()).includes(e));
+  return extra.length > 0
+    ? `TrustedHosts holds ${extra.map((e) => `'${e}'`).join(', ')}, which the policy does not ask for`
+    : null;
+}

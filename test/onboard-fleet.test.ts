@@ -1,47 +1,14 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import YAML from 'yaml';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
-import type { FleetSpec } from '../domain/fleet';
 import type { FleetStatus } from '../domain/status';
-import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet } from '../workflows';
 import { fleetStatusQuery } from '../workflows/messages';
 import { runCli } from './support/cli';
+import { estateFor, SAFE_POLICY, writeFleetFile } from './support/fleet-files';
+import { waitFor } from './support/wait';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
-
-const SAFE_POLICY = {
-  delegation: 'skip',
-  cbtHardeningLevel: 'Relaxed',
-  trustedHosts: { applyOn: 'monosync', value: 'this-server' },
-};
-
-function estateFor(spec: FleetSpec): LabEstate {
-  return LabEstate.create({
-    settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-  });
-}
-
-/** The fleet file a person would write for `spec`. */
-function writeFleetFile(spec: FleetSpec): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-')), 'fleet.yaml');
-  fs.writeFileSync(
-    file,
-    YAML.stringify({
-      fleet: spec.fleetId,
-      serviceAccount: spec.serviceAccount,
-      monosyncServers: spec.monosyncServers,
-      approvers: spec.approvers,
-      policy: spec.policy,
-      servers: spec.servers.map((s) => s.fqdn),
-    })
-  );
-  return file;
-}
 
 async function serverWorkflowCount(env: TestEnv, fqdn: string): Promise<number> {
   let n = 0;
@@ -100,7 +67,10 @@ describe('onboarding a fleet on the lab', () => {
       assert.equal(first.code, 0, first.stderr);
       assert.match(first.stdout, /started fleet/);
       const handle = env.client.workflow.getHandle(fleetWorkflowId(spec.fleetId));
-      await waitFor(async () => (await handle.query(fleetStatusQuery)).inFlight.length === 3);
+      await waitFor(
+        async () => (await handle.query(fleetStatusQuery)).inFlight.length === 3,
+        'all three servers are in flight'
+      );
 
       const second = await runCli(['onboard', file, '--as', 'carol'], cliEnv);
       assert.equal(second.code, 0, second.stderr);
@@ -134,12 +104,3 @@ describe('onboarding a fleet on the lab', () => {
     assert.match(result.stderr, /no fleet "no-such-fleet-anywhere"/);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('timed out waiting for a condition');
-}

@@ -20,6 +20,12 @@ import {
 import type { PlannedChange } from '../domain/risk';
 import { decideChangeSignal, decideChangeUpdate, standingDecisionSignal } from './messages';
 
+function describeDuration(ms: number): string {
+  if (ms >= 3_600_000) return `${Math.round(ms / 3_600_000)} hours`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} minutes`;
+  return `${Math.round(ms / 1000)} seconds`;
+}
+
 export interface ApprovalLedger {
   pendingApprovals: PendingApproval[];
   decisions: RecordedDecision[];
@@ -62,7 +68,8 @@ export function installApprovalGate(
     }
   };
 
-  wf.setHandler(decideChangeUpdate, (d) => record(d, 'update'), {
+  // Record what the validator checked (approver and reason normalised), not the raw input.
+  wf.setHandler(decideChangeUpdate, (d) => record(decisionInputSchema.parse(d), 'update'), {
     validator: (raw) => {
       const parsed = parseMessage(decisionInputSchema, raw);
       if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
@@ -106,7 +113,7 @@ export function installApprovalGate(
               changeId: change.id,
               decision: 'reject',
               approver: 'system',
-              reason: `no decision within ${Math.round(options.timeoutMs / 60_000)} minutes: treated as rejected`,
+              reason: `no decision within ${describeDuration(options.timeoutMs)}: treated as rejected`,
             },
             'timeout'
           );

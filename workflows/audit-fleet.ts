@@ -28,8 +28,8 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
         continue;
       }
       const findings = plan.steps
-        .filter((s) => s.status === 'would-change' || s.status === 'failed')
-        .map((s) => ({ step: s.step, summary: s.summary }));
+        .filter((s) => s.status === 'would-change' || s.status === 'failed' || s.drift)
+        .map((s) => ({ step: s.step, summary: s.drift ?? s.summary }));
       if (findings.length > 0) report.drifted[server.fqdn] = findings;
       else report.compliant.push(server.fqdn);
     }

@@ -34,7 +34,11 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     standingDecisions: [],
     run: 1,
   };
+  /** Started and not finished. */
   const inFlight = new Set(carry.inFlight);
+  // A server waiting for an operator puts no load on anything: it gives its slot to the next server
+  // instead of stalling the fleet (and counts against the failure budget meanwhile).
+  const active = (): number => [...inFlight].filter((fqdn) => carry.servers[fqdn] !== 'awaiting-operator').length;
   const rules = { approvers: spec.approvers, requestedBy };
 
   const status = (): FleetStatus => {
@@ -63,7 +67,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   });
   wf.setHandler(
     decideKindUpdate,
-    async (d) => {
+    async (raw) => {
+      // The validator checked the normalised form (lower-cased names); record and relay that form too.
+      const d = kindDecisionInputSchema.parse(raw);
       const decision: StandingDecision = { ...d, at: new Date().toISOString() };
       carry.standingDecisions.push(decision);
       const targets = [...inFlight].filter((fqdn) => d.servers === 'all' || d.servers.includes(fqdn));
@@ -119,8 +125,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         initialIntervalMs: settings.stepRetry.initialInterval,
         maximumAttempts: settings.stepRetry.maximumAttempts,
       },
-      standingDecisions: carry.standingDecisions,
+      standingDecisions: [...carry.standingDecisions],
     };
+    const known = childInput.standingDecisions.length;
     try {
       await wf.startChild(onboardServer, {
         workflowId: serverWorkflowId(server.fqdn),
@@ -135,6 +142,12 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       });
       carry.servers[server.fqdn] = 'running';
       inFlight.add(server.fqdn);
+      // A fleet decision taken while the child was being started reached neither its input nor a relay.
+      for (const late of carry.standingDecisions.slice(known)) {
+        if (late.servers === 'all' || late.servers.includes(server.fqdn)) {
+          await wf.getExternalWorkflowHandle(serverWorkflowId(server.fqdn)).signal(standingDecisionSignal, late);
+        }
+      }
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Another run (this fleet's earlier one, or another fleet) is onboarding this server right now.
@@ -153,7 +166,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
 
   try {
     while (carry.cursor < spec.servers.length && !carry.stoppedReason) {
-      await wf.condition(() => inFlight.size < settings.maxParallel || historyTooLong());
+      await wf.condition(
+        () => active() < settings.maxParallel || historyTooLong() || failureBudgetSpent() !== undefined
+      );
       if (historyTooLong()) await continueAsNew();
       const spent = failureBudgetSpent();
       if (spent) {

@@ -169,7 +169,8 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         });
         return outcome;
       } catch (err) {
-        if (!(err instanceof wf.ActivityFailure)) throw err;
+        // Cancellation of the server is not a step failure: let it end the workflow.
+        if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
         const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
         const error = {
           type: cause?.type ?? err.cause?.name ?? 'ActivityFailure',
@@ -193,6 +194,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     }
   };
 
+  const acceptanceProblems: string[] = [];
   try {
     await setPhase('running');
     const preflight = await runStep('preflight');
@@ -221,15 +223,18 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       const outcome = await runStep(def.id);
       if (def.id === 'verifyConnectivity' && outcome) {
         const after = outcome.after as { wsmanHttps: boolean; kerberosSecondHop: boolean };
-        if (!after.wsmanHttps) status.notes.push('acceptance: WinRM over HTTPS did not answer from the Monosync side');
+        if (!after.wsmanHttps)
+          acceptanceProblems.push('acceptance: WinRM over HTTPS did not answer from the Monosync side');
         if (input.context.policy.delegation === 'unconstrained' && !after.kerberosSecondHop) {
-          status.notes.push('acceptance: the Kerberos second hop is not available');
+          acceptanceProblems.push('acceptance: the Kerberos second hop is not available');
         }
+        status.notes.push(...acceptanceProblems);
       }
     }
     status.currentStep = undefined;
+    // Operator notes are an audit trail; a retried step that then succeeded leaves nothing to attend to.
     const attention =
-      status.notes.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
+      acceptanceProblems.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
     await setPhase(attention ? 'needs-attention' : 'onboarded', true);
     return status;
   } catch (err) {

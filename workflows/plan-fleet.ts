@@ -8,9 +8,19 @@ import { NON_RETRYABLE_TYPES } from '../domain/failures';
 import { adTaskQueueFor, planWorkflowId } from '../domain/ids';
 import { contextOf, stepApplies, type OnboardingContext } from '../domain/onboarding';
 import type { FleetPlan, PlanRunInput, PlannedStep, ServerPlan } from '../domain/plan';
-import type { ServerSpec } from '../domain/fleet';
-import { STEPS, type ServerSnapshot } from '../domain/steps';
+import { trustedHostsEntries, type ServerSpec } from '../domain/fleet';
+import { STEPS, type ServerSnapshot, type StepId, type StepState } from '../domain/steps';
+import { unrequestedWildcard } from '../domain/risk';
 import { summarizeChange } from './render';
+
+function driftOf(step: StepId, before: unknown, server: ServerSpec, context: OnboardingContext): { drift?: string } {
+  if (step !== 'setTrustedHosts') return {};
+  const drift = unrequestedWildcard(
+    (before as StepState<'setTrustedHosts'>).value,
+    trustedHostsEntries(context, server)
+  );
+  return drift ? { drift } : {};
+}
 
 export async function planServer(server: ServerSpec, context: OnboardingContext, fleetId: string): Promise<ServerPlan> {
   const steps: PlannedStep[] = [];
@@ -38,6 +48,7 @@ export async function planServer(server: ServerSpec, context: OnboardingContext,
         summary:
           outcome.status === 'would-change' ? summarizeChange(outcome.before, outcome.after) : 'already compliant',
         ...(outcome.change ? { change: outcome.change } : {}),
+        ...driftOf(def.id, outcome.before, server, context),
       });
       if (def.id === 'preflight') {
         const snap = outcome.after as ServerSnapshot;

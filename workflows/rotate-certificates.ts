@@ -17,14 +17,20 @@ import { rotationStatusQuery } from './messages';
 
 const UNREACHABLE = ['WinRMUnavailable', 'WinRMTimeout', 'ConnectionDropped', 'ShellQuotaExceeded', 'FirewallBlocked'];
 
-const listener = wf.proxyActivities<Pick<OnboardingActivities, 'ensureHttpsListener'>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
-});
-
 export async function rotateCertificates(input: RotationRunInput): Promise<RotationReport> {
   const { spec } = input;
+  // The fleet's own retry settings, as onboarding uses them (transient WinRM failures back off).
+  const listener = wf.proxyActivities<Pick<OnboardingActivities, 'ensureHttpsListener'>>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '5 minutes',
+    retry: {
+      initialInterval: spec.settings.stepRetry.initialInterval,
+      backoffCoefficient: 2,
+      maximumInterval: '2 minutes',
+      maximumAttempts: spec.settings.stepRetry.maximumAttempts,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
+    },
+  });
   const context = contextOf(spec);
   const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
   let cursor = input.carry?.cursor ?? 0;
@@ -61,12 +67,13 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       mode: 'apply',
       ...(approved ? { approvedChange: { id: approved.id, to: approved.to } } : {}),
     });
+    let from: string | undefined;
     try {
       const plan = await listener.ensureHttpsListener({ ...request(), mode: 'plan' });
       const before = plan.before as StepState<'ensureHttpsListener'>;
       // Rotation keeps listeners fresh; creating one is onboarding's job (and its approvals).
       if (!before.listener) return { outcome: 'no-listener', message: 'no HTTPS listener: onboard the server first' };
-      const from = before.listener.thumbprint;
+      from = before.listener.thumbprint;
       if (plan.status === 'compliant')
         return { outcome: 'still-valid', from, to: from, notAfter: before.certificate?.notAfter };
       let outcome = await listener.ensureHttpsListener(request());
@@ -94,7 +101,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
       const type = cause?.type ?? 'ActivityFailure';
       const message = `${type}: ${cause?.message ?? err.message}`;
-      if (type === 'VerificationFailed') return { outcome: 'failed-rolled-back', message };
+      if (type === 'VerificationFailed') return { outcome: 'failed-rolled-back', from, to: from, message };
       if (UNREACHABLE.includes(type)) return { outcome: 'unreachable', message };
       return { outcome: 'failed', message };
     }

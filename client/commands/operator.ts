@@ -5,7 +5,7 @@ import { serverWorkflowId } from '../../domain/ids';
 import { resolveStepUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
-import { fleetStatus } from '../fleet-handles';
+import { fleetStatus, serverStatus } from '../fleet-handles';
 
 export async function operatorCommand(
   ctx: CliContext,
@@ -19,6 +19,11 @@ export async function operatorCommand(
     throw new CliError(`invalid ${action}: ${formatIssues(parsed.error.issues).join('; ')} (use --reason "...")`, 2);
   const fleet = await fleetStatus(ctx.client, fleetId);
   if (!(fqdn in fleet.servers)) throw new CliError(`${fqdn} is not a server of fleet ${fleetId}`, 3);
+  const server = await serverStatus(ctx.client, fqdn).catch(() => undefined);
+  if (!server || server.fleetId !== fleetId) throw new CliError(`${fqdn} has not been started by fleet ${fleetId}`, 3);
+  if (server.phase !== 'awaiting-operator') {
+    throw new CliError(`${fqdn} is not waiting for an operator (phase ${server.phase}); nothing to ${action}`, 1);
+  }
   const answer = await ctx.client.workflow
     .getHandle(serverWorkflowId(fqdn))
     .executeUpdate(resolveStepUpdate, { args: [parsed.data] });

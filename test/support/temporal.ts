@@ -50,6 +50,8 @@ export async function testEnv(): Promise<TestEnv> {
     close: async () => {
       await clientConnection.close();
       await connection.close();
+      // A file run on its own started its own server: stop it, or node --test never exits.
+      await stopOwnServer();
     },
   };
 }

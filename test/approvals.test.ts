@@ -1,0 +1,353 @@
+/**
+ * Four-eyes approvals of risky changes on one server, end to end on the real dev server and the lab:
+ * the decideChange update (validated, refused at once) and signal (checked inside, refusals recorded),
+ * rejection and timeout.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DecisionInput } from '../domain/approvals';
+import type { FleetSpec } from '../domain/fleet';
+import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { changeId } from '../domain/risk';
+import type { FleetStatus, ServerStatus } from '../domain/status';
+import { LabEstate } from '../lab/estate';
+import { LabRunner } from '../lab/lab-runner';
+import { onboardFleet, onboardServer } from '../workflows';
+import { decideChangeSignal, decideChangeUpdate, serverStatusQuery } from '../workflows/messages';
+import { stopOwnServer, testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+
+/** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on the Exchange server. */
+const ONE_RISK_POLICY = {
+  delegation: 'skip',
+  cbtHardeningLevel: 'Relaxed',
+  trustedHosts: { applyOn: 'exchange', value: 'any' },
+};
+/** Two risky steps: setCbtHardening (None) first, then setTrustedHosts. */
+const TWO_RISK_POLICY = { ...ONE_RISK_POLICY, cbtHardeningLevel: 'None' };
+const FAST_RETRY = { initialInterval: '100ms', maximumAttempts: 3 };
+
+interface Run {
+  spec: FleetSpec;
+  estate: LabEstate;
+  fqdn: string;
+  trustedHostsChange: string;
+  server: WorkflowHandle<typeof onboardServer>;
+}
+
+describe('approving risky changes on one server', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+  });
+  after(async () => {
+    await env.close();
+    // Run on its own, this file started a dev server; stop it so the process can exit.
+    await stopOwnServer();
+  });
+
+  /** Starts a one-server fleet requested by `requestedBy`, runs `fn` while it runs, returns both results. */
+  async function withFleet(
+    options: { requestedBy: string; policy?: Record<string, unknown>; settings?: Record<string, unknown> },
+    fn: (run: Run) => Promise<void>
+  ): Promise<{ run: Run; fleet: FleetStatus; result: ServerStatus }> {
+    const spec = testFleet(1, {
+      policy: options.policy ?? ONE_RISK_POLICY,
+      settings: { stepRetry: FAST_RETRY, ...options.settings },
+    });
+    const estate = LabEstate.create({
+      settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
+    });
+    const fqdn = spec.servers[0].fqdn;
+    const run: Run = {
+      spec,
+      estate,
+      fqdn,
+      trustedHostsChange: changeId(fqdn, 'setTrustedHosts', 'trusted-hosts-wildcard'),
+      server: env.client.workflow.getHandle<typeof onboardServer>(serverWorkflowId(fqdn)),
+    };
+    return withWorkers(env, new LabRunner(estate), async () => {
+      const fleetHandle = await env.client.workflow.start(onboardFleet, {
+        workflowId: fleetWorkflowId(spec.fleetId),
+        taskQueue: env.taskQueue,
+        args: [{ spec, requestedBy: options.requestedBy }],
+      });
+      try {
+        await fn(run);
+      } catch (err) {
+        await fleetHandle.cancel().catch(() => undefined);
+        await run.server.cancel().catch(() => undefined);
+        throw err;
+      }
+      const fleet = await fleetHandle.result();
+      const result = await run.server.result();
+      return { run, fleet, result };
+    });
+  }
+
+  it('an approver other than the requester approves by update: the change is applied and recorded', async () => {
+    const { run, fleet, result } = await withFleet({ requestedBy: 'carol' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'nothing changes before the decision');
+      const recorded = await run.server.executeUpdate(decideChangeUpdate, {
+        args: [{ changeId: run.trustedHostsChange, decision: 'approve', approver: 'bob', reason: 'CAB-1234' }],
+      });
+      assert.equal(recorded.via, 'update');
+      assert.equal(recorded.approver, 'bob');
+    });
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '*');
+    assert.equal(result.phase, 'onboarded', result.notes.join('; '));
+    assert.equal(fleet.servers[run.fqdn], 'onboarded');
+    assert.equal(result.decisions.length, 1);
+    const [decision] = result.decisions;
+    assert.equal(decision.changeId, run.trustedHostsChange);
+    assert.equal(decision.decision, 'approve');
+    assert.equal(decision.approver, 'bob');
+    assert.equal(decision.reason, 'CAB-1234');
+    assert.equal(decision.via, 'update');
+    assert.ok(!Number.isNaN(Date.parse(decision.at)), `at is an ISO time: ${decision.at}`);
+    assert.deepEqual(result.pendingApprovals, []);
+    assert.deepEqual(result.refused, []);
+    const step = stepOf(result, 'setTrustedHosts');
+    assert.equal(step.status, 'changed');
+    assert.equal(step.changed, true);
+    assert.equal(step.change?.id, run.trustedHostsChange);
+    assert.equal(step.change?.to, '*');
+    assert.match(step.summary, /TrustedHosts '' -> '\*'/);
+    assert.deepEqual(step.decision, decision);
+  });
+
+  it('refuses self-approval, people not on the list, unknown changes and malformed updates; nothing changes', async () => {
+    const { run, result } = await withFleet({ requestedBy: 'alice' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      const decide = (input: Record<string, unknown>) =>
+        run.server.executeUpdate(decideChangeUpdate, { args: [input as unknown as DecisionInput] });
+      const valid = { changeId: run.trustedHostsChange, decision: 'approve', approver: 'bob', reason: 'CAB-1234' };
+
+      await expectRefused(
+        decide({ ...valid, approver: 'alice' }),
+        'DecisionRefused',
+        /alice started this run.*four eyes/
+      );
+      // Normalised before the check: the requester cannot slip through with another spelling.
+      await expectRefused(decide({ ...valid, approver: ' Alice ' }), 'DecisionRefused', /four eyes/);
+      await expectRefused(decide({ ...valid, approver: 'mallory' }), 'DecisionRefused', /mallory is not an approver/);
+      await expectRefused(
+        decide({ ...valid, changeId: `${run.fqdn}/setCbtHardening/cbt-none` }),
+        'DecisionRefused',
+        /no pending change .*setCbtHardening\/cbt-none/
+      );
+      const { reason: _omitted, ...noReason } = valid;
+      await expectRefused(decide(noReason), 'InvalidDecision', /reason/);
+      await expectRefused(decide({ ...valid, extra: 'x' }), 'InvalidDecision', /extra/);
+      await expectRefused(decide({ ...valid, decision: 'maybe' }), 'InvalidDecision', /decision/);
+
+      const status = await run.server.query(serverStatusQuery);
+      assert.equal(status.phase, 'awaiting-approval');
+      assert.deepEqual(status.decisions, []);
+      assert.deepEqual(
+        status.pendingApprovals.map((p) => p.change.id),
+        [run.trustedHostsChange]
+      );
+      assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'refused decisions change nothing');
+      // Refused updates never reach the history, so they leave nothing under `refused` either.
+      assert.deepEqual(status.refused, []);
+
+      await run.server.executeUpdate(decideChangeUpdate, { args: [valid as DecisionInput] });
+    });
+    assert.equal(result.decisions.length, 1);
+    assert.equal(result.decisions[0].approver, 'bob');
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '*');
+  });
+
+  it('records the decision as validated: approver and reason normalised, as the signal path does', async () => {
+    const { result } = await withFleet({ requestedBy: 'carol' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      const recorded = await run.server.executeUpdate(decideChangeUpdate, {
+        args: [{ changeId: run.trustedHostsChange, decision: 'approve', approver: ' BOB ', reason: '  CAB-1234  ' }],
+      });
+      assert.equal(recorded.approver, 'bob');
+      assert.equal(recorded.reason, 'CAB-1234');
+    });
+    assert.deepEqual(
+      result.decisions.map((d) => [d.approver, d.reason]),
+      [['bob', 'CAB-1234']]
+    );
+  });
+
+  it('refuses a second decision on a change that has already been decided', async () => {
+    const { run, result } = await withFleet({ requestedBy: 'carol', policy: TWO_RISK_POLICY }, async (run) => {
+      const cbtChange = changeId(run.fqdn, 'setCbtHardening', 'cbt-none');
+      await waitForPending(run.server, cbtChange);
+      await run.server.executeUpdate(decideChangeUpdate, {
+        args: [{ changeId: cbtChange, decision: 'approve', approver: 'bob', reason: 'CAB-1' }],
+      });
+      // The server now waits on its next risky change, so it is still running when the repeat arrives.
+      await waitForPending(run.server, run.trustedHostsChange);
+      for (const decision of ['approve', 'reject'] as const) {
+        await expectRefused(
+          run.server.executeUpdate(decideChangeUpdate, {
+            args: [{ changeId: cbtChange, decision, approver: 'alice', reason: 'CAB-2' }],
+          }),
+          'DecisionRefused',
+          /has already been decided/
+        );
+      }
+      await run.server.executeUpdate(decideChangeUpdate, {
+        args: [{ changeId: run.trustedHostsChange, decision: 'approve', approver: 'alice', reason: 'CAB-3' }],
+      });
+    });
+    assert.deepEqual(
+      result.decisions.map((d) => [d.changeId, d.decision, d.approver, d.reason]),
+      [
+        [changeId(run.fqdn, 'setCbtHardening', 'cbt-none'), 'approve', 'bob', 'CAB-1'],
+        [run.trustedHostsChange, 'approve', 'alice', 'CAB-3'],
+      ]
+    );
+    assert.equal(run.estate.host(run.fqdn).cbt.level, 'None');
+  });
+
+  it('a rejected change is skipped, the later steps still run and the server needs attention', async () => {
+    const { run, fleet, result } = await withFleet({ requestedBy: 'carol' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      await run.server.executeUpdate(decideChangeUpdate, {
+        args: [{ changeId: run.trustedHostsChange, decision: 'reject', approver: 'bob', reason: 'use Kerberos' }],
+      });
+    });
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'the lab TrustedHosts is unchanged');
+    assert.equal(result.phase, 'needs-attention');
+    assert.equal(fleet.servers[run.fqdn], 'needs-attention');
+    const step = stepOf(result, 'setTrustedHosts');
+    assert.equal(step.status, 'rejected');
+    assert.equal(step.changed, false);
+    assert.equal(step.change?.id, run.trustedHostsChange);
+    assert.equal(step.decision?.decision, 'reject');
+    assert.match(step.summary, /rejected by bob \(use Kerberos\)/);
+    assert.ok(
+      result.notes.some((n) => /setTrustedHosts: .*rejected by bob.*safer:/.test(n)),
+      result.notes.join('\n')
+    );
+    assert.equal(result.decisions[0].via, 'update');
+    const verify = stepOf(result, 'verifyConnectivity');
+    assert.ok(['changed', 'compliant'].includes(verify.status), `verifyConnectivity ran: ${verify.status}`);
+  });
+
+  it('no decision within the approval timeout is recorded as a rejection by the system', async () => {
+    const { run, fleet, result } = await withFleet(
+      { requestedBy: 'carol', settings: { approvalTimeout: '2s' } },
+      async () => undefined
+    );
+    assert.equal(result.phase, 'needs-attention');
+    assert.equal(fleet.servers[run.fqdn], 'needs-attention');
+    assert.equal(result.decisions.length, 1);
+    const [decision] = result.decisions;
+    assert.equal(decision.changeId, run.trustedHostsChange);
+    assert.equal(decision.decision, 'reject');
+    assert.equal(decision.approver, 'system');
+    assert.equal(decision.via, 'timeout');
+    assert.deepEqual(result.pendingApprovals, []);
+    assert.equal(stepOf(result, 'setTrustedHosts').status, 'rejected');
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '');
+    assert.notEqual(stepOf(result, 'verifyConnectivity').status, 'pending');
+  });
+
+  it('an approval sent as a signal (e.g. from the Web UI) is checked and applied', async () => {
+    const { run, result } = await withFleet({ requestedBy: 'carol' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      await run.server.signal(decideChangeSignal, {
+        changeId: run.trustedHostsChange,
+        decision: 'approve',
+        approver: 'alice',
+        reason: 'CAB-77',
+      });
+    });
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '*');
+    assert.equal(result.phase, 'onboarded', result.notes.join('; '));
+    assert.equal(result.decisions.length, 1);
+    assert.equal(result.decisions[0].via, 'signal');
+    assert.equal(result.decisions[0].approver, 'alice');
+    assert.deepEqual(result.refused, []);
+    assert.equal(stepOf(result, 'setTrustedHosts').status, 'changed');
+  });
+
+  it('a forged or rule-breaking signal is recorded as refused and never applied', async () => {
+    const { run, result } = await withFleet({ requestedBy: 'alice' }, async (run) => {
+      await waitForPending(run.server, run.trustedHostsChange);
+      const forged = { changeId: run.trustedHostsChange, decision: 'approve', approver: 'mallory', reason: 'trust me' };
+      await run.server.signal(decideChangeSignal, forged as DecisionInput);
+      await run.server.signal(decideChangeSignal, { ...forged, approver: 'alice' } as DecisionInput);
+      await run.server.signal(decideChangeSignal, { changeId: run.trustedHostsChange } as unknown as DecisionInput);
+      const status = await waitForStatus(run.server, (s) => s.refused.length >= 3);
+      assert.deepEqual(
+        status.refused.map((r) => r.via),
+        ['signal', 'signal', 'signal']
+      );
+      assert.match(status.refused[0].refusal, /mallory is not an approver/);
+      assert.match(status.refused[0].received, /mallory/);
+      assert.match(status.refused[1].refusal, /alice started this run.*four eyes/);
+      assert.match(status.refused[2].refusal, /malformed message: .*decision/);
+      assert.match(status.refused[2].refusal, /reason/);
+      assert.equal(status.phase, 'awaiting-approval', 'still waiting for a valid decision');
+      assert.deepEqual(status.decisions, []);
+      assert.deepEqual(
+        status.pendingApprovals.map((p) => p.change.id),
+        [run.trustedHostsChange]
+      );
+      assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'never applied');
+      await run.server.signal(decideChangeSignal, { ...forged, approver: 'bob', reason: 'CAB-5' } as DecisionInput);
+    });
+    assert.equal(result.refused.length, 3);
+    assert.deepEqual(
+      result.decisions.map((d) => [d.approver, d.via]),
+      [['bob', 'signal']]
+    );
+    assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '*');
+  });
+});
+
+function stepOf(status: ServerStatus, step: string) {
+  const rec = status.steps.find((s) => s.step === step);
+  assert.ok(rec, `step ${step} is in the status`);
+  return rec;
+}
+
+async function expectRefused(promise: Promise<unknown>, type: string, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(err)}`);
+    assert.ok(
+      err.cause instanceof ApplicationFailure,
+      `expected an ApplicationFailure cause, got ${String(err.cause)}`
+    );
+    assert.equal(err.cause.type, type, err.cause.message);
+    assert.match(err.cause.message, message);
+    return true;
+  });
+}
+
+/** Polls the server's status until `check` holds (the workflow may not exist yet at first). */
+async function waitForStatus(
+  handle: WorkflowHandle,
+  check: (s: ServerStatus) => boolean,
+  timeoutMs = 30_000
+): Promise<ServerStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ServerStatus | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(serverStatusQuery);
+      if (check(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(
+    `timed out waiting for ${handle.workflowId}: last status ${JSON.stringify(last)}; last error ${String(lastError)}`
+  );
+}
+
+function waitForPending(handle: WorkflowHandle, id: string): Promise<ServerStatus> {
+  return waitForStatus(handle, (s) => s.pendingApprovals.some((p) => p.change.id === id));
+}
