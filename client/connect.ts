@@ -3,6 +3,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { connectionSettings, readEnv, type WorkerEnv } from '../config/environment';
 import { personSchema } from '../domain/validators';
+import { usageError } from './cli-error';
 
 export interface CliContext {
   client: Client;
@@ -28,7 +29,7 @@ export function currentPerson(as?: string): string {
   const raw = as ?? process.env.FLEET_USER ?? os.userInfo().username;
   const parsed = personSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`--as ${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid person id'}`);
+    throw usageError(`--as ${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid person id'}`);
   }
   return parsed.data;
 }

@@ -5,7 +5,7 @@ import { formatIssues } from '../../domain/fleet';
 import { decideChangeUpdate, decideKindUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
-import { fleetStatus, serverOfChange, serversWaiting, serverStatuses } from '../fleet-handles';
+import { fleetStatus, serverOfChange, serverStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { approvalLines } from '../views';
 
 export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
@@ -24,6 +24,21 @@ export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: {
   console.log(approvalLines(pending, fleetId, '<approver>').join('\n'));
   return 0;
 }
+
+/** Why a decision cannot apply any more (already decided, server finished), in words; the update validator covers races. */
+async function staleDecision(ctx: CliContext, fqdn: string, changeId: string): Promise<string | undefined> {
+  const server = await serverStatus(ctx.client, fqdn).catch(() => undefined);
+  if (!server) return `${fqdn} has no onboarding workflow to decide on`;
+  const earlier = server.decisions.find((d) => d.changeId === changeId);
+  if (earlier)
+    return `change ${changeId} has already been decided: ${earlier.decision} by ${earlier.approver} at ${earlier.at}`;
+  if (!server.pendingApprovals.some((p) => p.change.id === changeId)) {
+    return `no pending change ${changeId} on ${fqdn} (phase ${server.phase}); see \`fleet approvals\``;
+  }
+  return undefined;
+}
+
+const PAST = { approve: 'approved', reject: 'rejected' } as const;
 
 export interface DecideOptions {
   decision: 'approve' | 'reject';
@@ -56,7 +71,7 @@ export async function decideCommand(
       .getHandle(fleetWorkflowId(fleetId))
       .executeUpdate(decideKindUpdate, { args: [parsed.data] });
     const scope = recorded.servers === 'all' ? 'all servers' : recorded.servers.join(', ');
-    console.log(`${recorded.decision}d ${recorded.kind} for ${scope} of fleet ${fleetId} as ${recorded.approver}`);
+    console.log(`${PAST[recorded.decision]} ${recorded.kind} for ${scope} of fleet ${fleetId} as ${recorded.approver}`);
     return 0;
   }
   if (changeIds.length === 0)
@@ -73,11 +88,17 @@ export async function decideCommand(
     const input: DecisionInput = { changeId, decision: opts.decision, approver: opts.approver, reason: opts.reason };
     const parsed = decisionInputSchema.safeParse(input);
     if (!parsed.success) throw new CliError(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`, 2);
+    const stale = await staleDecision(ctx, fqdn, changeId);
+    if (stale) {
+      console.error(`${changeId}: refused: ${stale}`);
+      failures++;
+      continue;
+    }
     try {
       const recorded = await ctx.client.workflow
         .getHandle(serverWorkflowId(fqdn))
         .executeUpdate(decideChangeUpdate, { args: [parsed.data] });
-      console.log(`${changeId}: ${recorded.decision}d by ${recorded.approver} at ${recorded.at}`);
+      console.log(`${changeId}: ${PAST[recorded.decision]} by ${recorded.approver} at ${recorded.at}`);
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause;
       console.error(`${changeId}: refused: ${cause?.message ?? (err as Error).message}`);

@@ -1,6 +1,5 @@
 /** `fleet onboard <file>`: validate, start the fleet workflow (once), print ids and UI links; `--wait` follows it. */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { SingleBar, Presets } from 'cli-progress';
 import { fleetWorkflowId, serverWorkflowId } from '../../domain/ids';
 import { FleetKey } from '../../domain/search-attributes';
 import { FINAL_PHASES, type FleetStatus } from '../../domain/status';
@@ -9,6 +8,7 @@ import type { CliContext } from '../connect';
 import { fleetListUrl, workflowUrl } from '../connect';
 import { fleetStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { readFleetFile } from '../fleet-file';
+import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
 
 export interface OnboardOptions {
@@ -63,17 +63,8 @@ export async function follow(
   pollMs: number,
   approverHint: string
 ): Promise<FleetStatus> {
-  const bar = new SingleBar(
-    {
-      format: 'onboarding [{bar}] {value}/{total} servers done | {phases}',
-      hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-    },
-    Presets.shades_classic
-  );
-  let status = await fleetStatus(ctx.client, fleetId);
-  bar.start(status.counts.total, 0, { phases: '' });
+  const bar = progress();
+  let status: FleetStatus;
   const shown = new Set<string>();
   try {
     for (;;) {
@@ -82,7 +73,7 @@ export async function follow(
       const phases = Object.entries(status.counts.byPhase)
         .map(([p, n]) => `${p} ${n}`)
         .join(', ');
-      bar.update(done, { phases });
+      bar.update(done, status.counts.total, phases);
       if (status.done) break;
       const waiting = new Set(await serversWaiting(ctx.client, fleetId));
       if (waiting.size > 0) {
