@@ -31,6 +31,7 @@ export function limitSessionsPerHost(runner: PowerShellRunner, limit = SESSIONS_
   return {
     async run(call: ScriptCall): Promise<StepEnvelope> {
       const host = sessionHost(call.target);
+      if (host === null) return runner.run(call);
       await acquire(host);
       try {
         return await runner.run(call);

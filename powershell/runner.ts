@@ -31,9 +31,13 @@ export function targetLabel(target: ScriptTarget): string {
   return `worker(for ${target.onBehalfOf})`;
 }
 
-/** The host a call opens a session against; the unit of the per-host session limit. */
-export function sessionHost(target: ScriptTarget): string {
+/**
+ * The Exchange server a call opens a WinRM session against: the unit of the per-host session limit.
+ * Worker-side checks (Test-WSMan, TrustedHosts on the Monosync side) connect to, or are about, the
+ * server they act for. AD calls open no session on an Exchange server; the AD budget bounds them.
+ */
+export function sessionHost(target: ScriptTarget): string | null {
   if (target.host === 'exchange') return target.fqdn;
-  if (target.host === 'ad') return `ad:${target.domainController ?? 'any-dc'}`;
-  return 'worker';
+  if (target.host === 'worker') return target.onBehalfOf;
+  return null;
 }
