@@ -44,8 +44,30 @@ async function verifyTls(runner: PowerShellRunner, req: StepRequest): Promise<bo
   return (result.after as { wsmanHttps?: boolean }).wsmanHttps === true;
 }
 
-export async function runStep(runner: PowerShellRunner, step: StepId, req: StepRequest): Promise<StepOutcome> {
+/**
+ * Heartbeats before every script call, so a step that makes several slow calls (apply, verify, TLS
+ * probe, rollback) is never taken for dead while it works; each beat carries the checkpoint.
+ */
+function beating(runner: PowerShellRunner): { runner: PowerShellRunner; checkpoint(c: Checkpoint): void } {
+  let latest = activityInfo().heartbeatDetails as Checkpoint | undefined;
+  return {
+    runner: {
+      run: (call) => {
+        heartbeat(latest);
+        return runner.run(call);
+      },
+      close: () => runner.close(),
+    },
+    checkpoint(c) {
+      latest = c;
+      heartbeat(c);
+    },
+  };
+}
+
+export async function runStep(given: PowerShellRunner, step: StepId, req: StepRequest): Promise<StepOutcome> {
   const def = stepDefinition(step);
+  const { runner, checkpoint: saveCheckpoint } = beating(given);
   const call = (mode: 'plan' | 'apply' | 'rollback', rollbackTo?: JsonValue) => ({
     ...scriptCallFor(step, mode, req.server, req.context),
     ...(rollbackTo !== undefined ? { rollbackTo } : {}),
@@ -104,7 +126,7 @@ export async function runStep(runner: PowerShellRunner, step: StepId, req: StepR
       return { ...base, status: 'approval-required', changed: false, after: planned.after, change: risk };
     }
 
-    heartbeat({ before: plan.before as JsonValue } satisfies Checkpoint);
+    saveCheckpoint({ before: (checkpoint?.before ?? plan.before) as JsonValue });
     let applied: StepEnvelope | undefined;
     try {
       applied = await runner.run(call('apply'));

@@ -19,6 +19,12 @@ export async function fleetStatus(client: Client, fleetId: string): Promise<Flee
   }
 }
 
+/** Whether the fleet workflow (its latest run) has closed: completed, failed, cancelled or terminated. */
+export async function fleetClosed(client: Client, fleetId: string): Promise<string | undefined> {
+  const { status } = await client.workflow.getHandle(fleetWorkflowId(fleetId)).describe();
+  return status.name === 'RUNNING' || status.name === 'CONTINUED_AS_NEW' ? undefined : status.name;
+}
+
 export async function serverStatus(client: Client, fqdn: string): Promise<ServerStatus> {
   return client.workflow.getHandle(serverWorkflowId(fqdn)).query(serverStatusQuery);
 }

@@ -25,6 +25,9 @@ export const kindDecisionInputSchema = z.strictObject({
 });
 export type KindDecisionInput = z.output<typeof kindDecisionInputSchema>;
 
+/** A fleet-level decision as the fleet relays it to its servers (with the time it was taken). */
+export const standingDecisionSchema = kindDecisionInputSchema.extend({ at: z.string().min(10).max(40) });
+
 export const operatorDecisionInputSchema = z.strictObject({
   action: z.enum(['retry', 'skip', 'abort']),
   operator: personSchema,
@@ -61,6 +64,12 @@ export interface PendingApproval {
 
 export interface StandingDecision extends KindDecisionInput {
   at: string;
+}
+
+/** The rules' people in the form decisions are compared in (trimmed, lower case). */
+export function normaliseRules(rules: ApprovalRules): ApprovalRules {
+  const person = (p: string) => personSchema.safeParse(p).data ?? p.trim().toLowerCase();
+  return { approvers: rules.approvers.map(person), requestedBy: person(rules.requestedBy) };
 }
 
 export interface ApprovalRules {

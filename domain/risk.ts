@@ -153,14 +153,16 @@ export function assessRisk(ctx: RiskContext, plan: Planned<StepId>): PlannedChan
       const { before, after } = plan as Planned<'ensureHttpsListener'>;
       const next = after.certificate;
       const changed = before.listener?.thumbprint !== after.listener?.thumbprint;
-      return changed && next?.selfSigned
-        ? make(
-            'self-signed-certificate',
-            'HTTPS listener certificate',
-            before.listener?.thumbprint ?? 'none',
-            `self-signed ${next.thumbprint}`
-          )
-        : null;
+      // No certificate in the plan means apply must issue one: on Windows that is New-SelfSignedCertificate,
+      // whose thumbprint cannot be known before it exists.
+      const issuesNew = !next || !next.thumbprint;
+      if (!changed || !(issuesNew || next.selfSigned)) return null;
+      return make(
+        'self-signed-certificate',
+        'HTTPS listener certificate',
+        before.listener?.thumbprint || 'none',
+        issuesNew ? 'self-signed (new, issued at apply)' : `self-signed ${next.thumbprint}`
+      );
     }
     case 'openFirewall': {
       const { before, after } = plan as Planned<'openFirewall'>;

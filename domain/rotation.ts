@@ -25,9 +25,15 @@ export interface ServerRotation {
 
 export interface RotationRunInput {
   spec: FleetSpec;
-  /** Who asked: a person (`fleet rotation trigger`) or `schedule`; a self-signed rotation needs an approver other than them. */
+  /** Who asked: the person who set up the schedule or started the run; they cannot approve its self-signed changes. */
   requestedBy: string;
-  carry?: { cursor: number; results: Record<string, ServerRotation>; run: number };
+  carry?: {
+    cursor: number;
+    results: Record<string, ServerRotation>;
+    run: number;
+    decisions: RecordedDecision[];
+    refused: RefusedDecision[];
+  };
 }
 
 export interface RotationReport {

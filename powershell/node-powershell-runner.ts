@@ -50,7 +50,12 @@ export class NodePowerShellRunner implements PowerShellRunner {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     const baseEnv = options.env ?? process.env;
     this.credentials = options.credentials === undefined ? readServiceCredential(baseEnv) : options.credentials;
-    const env: NodeJS.ProcessEnv = { ...baseEnv };
+    // PowerShell gets the one credential it needs, and none of the worker's other secrets.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries(baseEnv).filter(
+        ([name]) => !/^(TEMPORAL_API_KEY|TEMPORAL_TLS_KEY|FLEET_ADMIN_PASSWORD)/.test(name)
+      )
+    );
     delete env[CREDENTIAL_ENV.user];
     delete env[CREDENTIAL_ENV.password];
     if (this.credentials) {

@@ -29,7 +29,7 @@ import { createAdWorker, createMainWorker } from '../workers/create-workers';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { FleetKey } from '../domain/search-attributes';
 import { statusTable } from '../client/views';
-import { serversWaiting, serverStatuses } from '../client/fleet-handles';
+import { fleetClosed, serversWaiting, serverStatuses } from '../client/fleet-handles';
 
 const { values: opts } = parseArgs({
   options: {
@@ -153,7 +153,11 @@ async function main(): Promise<void> {
         console.log(`            npm run fleet -- retry|skip|abort ${spec.fleetId} ${fqdn} --reason "..."`);
       }
     }
-    if (status.done) break;
+    const closed = await fleetClosed(client, spec.fleetId);
+    if (status.done || closed) {
+      if (closed && closed !== 'COMPLETED') console.log(`the fleet workflow ended ${closed.toLowerCase()}`);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 

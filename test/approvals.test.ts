@@ -15,7 +15,12 @@ import type { FleetStatus, ServerStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet, onboardServer } from '../workflows';
-import { decideChangeSignal, decideChangeUpdate, serverStatusQuery } from '../workflows/messages';
+import {
+  decideChangeSignal,
+  standingDecisionSignal,
+  decideChangeUpdate,
+  serverStatusQuery,
+} from '../workflows/messages';
 import { stopOwnServer, testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
 
 /** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on the Exchange server. */
@@ -295,9 +300,28 @@ describe('approving risky changes on one server', () => {
         [run.trustedHostsChange]
       );
       assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'never applied');
+      // The fleet-level path, sent straight to the server (e.g. from the Web UI), obeys the same rules.
+      const standing = {
+        kind: 'trusted-hosts-wildcard',
+        servers: 'all',
+        decision: 'approve',
+        reason: 'mine',
+        at: new Date().toISOString(),
+      } as const;
+      await run.server.signal(standingDecisionSignal, { ...standing, approver: 'alice' });
+      await run.server.signal(standingDecisionSignal, { ...standing, approver: 'mallory' });
+      const afterStanding = await waitForStatus(run.server, (s) => s.refused.length >= 5);
+      assert.deepEqual(
+        afterStanding.refused.slice(3).map((r) => r.via),
+        ['fleet', 'fleet']
+      );
+      assert.match(afterStanding.refused[3].refusal, /alice started this run/);
+      assert.match(afterStanding.refused[4].refusal, /mallory is not an approver/);
+      assert.deepEqual(afterStanding.decisions, [], 'a refused fleet decision decides nothing');
+      assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'never applied');
       await run.server.signal(decideChangeSignal, { ...forged, approver: 'bob', reason: 'CAB-5' } as DecisionInput);
     });
-    assert.equal(result.refused.length, 3);
+    assert.equal(result.refused.length, 5);
     assert.deepEqual(
       result.decisions.map((d) => [d.approver, d.via]),
       [['bob', 'signal']]

@@ -5,7 +5,10 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
+  approverRefusal,
   decisionInputSchema,
+  normaliseRules,
+  standingDecisionSchema,
   decisionRefusal,
   kindDecisionCovers,
   parseMessage,
@@ -42,10 +45,12 @@ export interface ApprovalGate {
 
 export function installApprovalGate(
   ledger: ApprovalLedger,
-  rules: ApprovalRules,
+  given: ApprovalRules,
   options: { timeoutMs: number; standing: StandingDecision[]; fqdnOf: (change: PlannedChange) => string }
 ): ApprovalGate {
-  const standing = [...options.standing];
+  // Inputs may come from outside the CLI (the Web UI, another client): compare people in one form.
+  const rules = normaliseRules(given);
+  const standing = options.standing.filter((d) => approverRefusal(d.approver, rules) === null);
   // The workflow clock is deterministic (the time of the current workflow task).
   const now = (): string => new Date().toISOString();
   const decided = (): Set<string> => new Set(ledger.decisions.map((d) => d.changeId));
@@ -89,13 +94,21 @@ export function installApprovalGate(
     },
     { description: 'Approve or reject one pending risky change (same rules as the update; refusals are recorded)' }
   );
-  wf.setHandler(standingDecisionSignal, (d) => {
-    standing.push(d);
-    applyStanding(d);
+  // Anyone who can signal this workflow can send this one: it passes the same four-eyes rules.
+  wf.setHandler(standingDecisionSignal, (raw) => {
+    const parsed = parseMessage(standingDecisionSchema, raw);
+    if (!parsed.ok) return refuse(raw, parsed.refusal, 'fleet');
+    const refusal = approverRefusal(parsed.value.approver, rules);
+    if (refusal) return refuse(raw, refusal, 'fleet');
+    standing.push(parsed.value);
+    applyStanding(parsed.value);
   });
 
   return {
     async awaitApproval(change, hooks = {}) {
+      // Asked again for an id that is decided (the plan was re-made): the decision stands, nothing pends.
+      const earlier = ledger.decisions.find((d) => d.changeId === change.id);
+      if (earlier) return earlier;
       const requestedAt = now();
       ledger.pendingApprovals.push({
         change,

@@ -7,7 +7,13 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import { approverRefusal, kindDecisionInputSchema, parseMessage, type StandingDecision } from '../domain/approvals';
+import {
+  approverRefusal,
+  kindDecisionInputSchema,
+  normaliseRules,
+  parseMessage,
+  type StandingDecision,
+} from '../domain/approvals';
 import { contextOf } from '../domain/onboarding';
 import { serverWorkflowId } from '../domain/ids';
 import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
@@ -39,7 +45,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   // A server waiting for an operator puts no load on anything: it gives its slot to the next server
   // instead of stalling the fleet (and counts against the failure budget meanwhile).
   const active = (): number => [...inFlight].filter((fqdn) => carry.servers[fqdn] !== 'awaiting-operator').length;
-  const rules = { approvers: spec.approvers, requestedBy };
+  const rules = normaliseRules({ approvers: spec.approvers, requestedBy });
 
   const status = (): FleetStatus => {
     const byPhase: FleetStatus['counts']['byPhase'] = {};
@@ -50,17 +56,18 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       counts: { total: spec.servers.length, started: carry.cursor, byPhase },
       servers: carry.servers,
       inFlight: [...inFlight],
-      stoppedReason: carry.stoppedReason,
+      stoppedReason: carry.stoppedReason ?? pausedReason(),
       standingDecisions: carry.standingDecisions,
       run: carry.run,
-      done: carry.cursor >= spec.servers.length && inFlight.size === 0,
+      done: inFlight.size === 0 && (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
     };
   };
   const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status()));
 
   wf.setHandler(fleetStatusQuery, status);
   wf.setHandler(serverPhaseSignal, ({ fqdn, phase }) => {
-    if (!(fqdn in carry.servers)) return;
+    // Only servers this fleet run started: a leftover from a terminated earlier run must not count.
+    if (!inFlight.has(fqdn)) return;
     carry.servers[fqdn] = phase;
     if (FINAL_PHASES.includes(phase)) inFlight.delete(fqdn);
     refreshDetails();
@@ -111,6 +118,21 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       : undefined;
   };
 
+  /** While over budget with servers still waiting for operators, starts pause (operators may yet fix them). */
+  const pausedReason = (): string | undefined => {
+    const spent = failureBudgetSpent();
+    return spent && carry.cursor < spec.servers.length
+      ? `${spent}; no new server starts until operators decide`
+      : undefined;
+  };
+  /** A server that closed without telling us (terminated, timed out) must not hold its slot forever. */
+  const settle = (fqdn: string, phase: ServerPhase): void => {
+    if (!inFlight.has(fqdn) || FINAL_PHASES.includes(carry.servers[fqdn])) return;
+    carry.servers[fqdn] = phase;
+    inFlight.delete(fqdn);
+    refreshDetails();
+  };
+
   const context = contextOf(spec);
   const startServer = async (index: number): Promise<void> => {
     const server = spec.servers[index];
@@ -129,7 +151,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     };
     const known = childInput.standingDecisions.length;
     try {
-      await wf.startChild(onboardServer, {
+      const child = await wf.startChild(onboardServer, {
         workflowId: serverWorkflowId(server.fqdn),
         args: [childInput],
         parentClosePolicy: wf.ParentClosePolicy.ABANDON,
@@ -142,10 +164,17 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       });
       carry.servers[server.fqdn] = 'running';
       inFlight.add(server.fqdn);
+      child.result().then(
+        (result) => settle(server.fqdn, result.phase),
+        (err) => settle(server.fqdn, wf.isCancellation(err) ? 'aborted' : 'failed')
+      );
       // A fleet decision taken while the child was being started reached neither its input nor a relay.
       for (const late of carry.standingDecisions.slice(known)) {
         if (late.servers === 'all' || late.servers.includes(server.fqdn)) {
-          await wf.getExternalWorkflowHandle(serverWorkflowId(server.fqdn)).signal(standingDecisionSignal, late);
+          await wf
+            .getExternalWorkflowHandle(serverWorkflowId(server.fqdn))
+            .signal(standingDecisionSignal, late)
+            .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn: server.fqdn, error: String(err) }));
         }
       }
     } catch (err) {
@@ -166,9 +195,11 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
 
   try {
     while (carry.cursor < spec.servers.length && !carry.stoppedReason) {
-      await wf.condition(
-        () => active() < settings.maxParallel || historyTooLong() || failureBudgetSpent() !== undefined
-      );
+      // Over budget: wait; operators may retry their servers back under it, or the last one settles.
+      await wf.condition(() => {
+        const spent = failureBudgetSpent() !== undefined;
+        return historyTooLong() || (spent ? inFlight.size === 0 : active() < settings.maxParallel);
+      });
       if (historyTooLong()) await continueAsNew();
       const spent = failureBudgetSpent();
       if (spent) {

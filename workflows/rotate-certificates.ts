@@ -35,7 +35,12 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
   const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
   let cursor = input.carry?.cursor ?? 0;
   const run = input.carry?.run ?? 1;
-  const ledger: ApprovalLedger = { pendingApprovals: [], decisions: [], refused: [] };
+  // Who approved what must survive continue-as-new: it is the audit trail of the rotation.
+  const ledger: ApprovalLedger = {
+    pendingApprovals: [],
+    decisions: [...(input.carry?.decisions ?? [])],
+    refused: [...(input.carry?.refused ?? [])],
+  };
   const gate = installApprovalGate(
     ledger,
     { approvers: spec.approvers, requestedBy: input.requestedBy },
@@ -87,7 +92,17 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
             message: `${outcome.change.text}: rejected by ${decision.approver} (${decision.reason})`,
           };
         }
-        outcome = await listener.ensureHttpsListener(request(outcome.change));
+        const approvedChange = outcome.change;
+        outcome = await listener.ensureHttpsListener(request(approvedChange));
+        if (outcome.status === 'approval-required') {
+          // The plan moved on (another certificate, another day) since the approval: not applied.
+          return {
+            outcome: 'failed',
+            from,
+            to: from,
+            message: `${approvedChange.text}: the plan changed after approval; not applied`,
+          };
+        }
       }
       const after = outcome.after as StepState<'ensureHttpsListener'>;
       return {
@@ -123,7 +138,10 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
   await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
   if (cursor < spec.servers.length) {
     await wf.condition(wf.allHandlersFinished);
-    return wf.continueAsNew<typeof rotateCertificates>({ ...input, carry: { cursor, results, run: run + 1 } });
+    return wf.continueAsNew<typeof rotateCertificates>({
+      ...input,
+      carry: { cursor, results, run: run + 1, decisions: ledger.decisions, refused: ledger.refused },
+    });
   }
   await wf.condition(wf.allHandlersFinished);
   return report();

@@ -6,7 +6,7 @@ import { FINAL_PHASES, type FleetStatus } from '../../domain/status';
 import { onboardFleet } from '../../workflows';
 import type { CliContext } from '../connect';
 import { fleetListUrl, workflowUrl } from '../connect';
-import { fleetStatus, serversWaiting, serverStatuses } from '../fleet-handles';
+import { fleetClosed, fleetStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { readFleetFile } from '../fleet-file';
 import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
@@ -74,7 +74,7 @@ export async function follow(
         .map(([p, n]) => `${p} ${n}`)
         .join(', ');
       bar.update(done, status.counts.total, phases);
-      if (status.done) break;
+      if (status.done || (await fleetClosed(ctx.client, fleetId))) break;
       const waiting = new Set(await serversWaiting(ctx.client, fleetId));
       if (waiting.size > 0) {
         const details = await serverStatuses(ctx.client, status, (fqdn) => waiting.has(fqdn));

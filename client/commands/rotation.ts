@@ -8,7 +8,7 @@ import type { AuditReport } from '../../domain/rotation';
 import { auditFleet, rotateCertificates } from '../../workflows';
 import { durationSchema } from '../../domain/validators';
 import { usageError } from '../cli-error';
-import type { CliContext } from '../connect';
+import { currentPerson, type CliContext } from '../connect';
 import { readFleetFile } from '../fleet-file';
 import { checkTimezone, describeSchedule, scheduleSummary, upsertMonthlySchedule } from '../schedules';
 
@@ -32,6 +32,7 @@ function intOption(name: string, min: number, max: number) {
 }
 
 interface ScheduleOpts {
+  as?: string;
   timezone: string;
   day: number;
   hour: number;
@@ -40,6 +41,7 @@ interface ScheduleOpts {
 
 function addScheduleOptions(cmd: Command): Command {
   return cmd
+    .option('--as <person>', 'who sets up the schedule (default: FLEET_USER or your login name)')
     .option('--timezone <iana>', 'time zone of the schedule', 'UTC')
     .option('--day <1-28>', 'day of the month', intOption('--day', 1, 28), 1)
     .option('--hour <0-23>', 'hour of the day', intOption('--hour', 0, 23), 3)
@@ -89,7 +91,8 @@ export function registerRotationCommands(program: Command, withClient: WithClien
         action: {
           type: 'startWorkflow',
           workflowType: rotateCertificates,
-          args: [{ spec, requestedBy: 'schedule' }],
+          // Whoever sets up the schedule requested its runs: they cannot approve a self-signed rotation.
+          args: [{ spec, requestedBy: currentPerson(o.as) }],
           taskQueue: ctx.env.TEMPORAL_TASK_QUEUE,
           workflowId: rotationWorkflowId(spec.fleetId),
         },
