@@ -30,4 +30,15 @@ export interface FleetPlan {
 
 export interface PlanRunInput {
   spec: FleetSpec;
+  /** Carried across continue-as-new. */
+  carry?: { cursor: number; runTag: string; serverPlanIds: string[] };
+}
+
+/**
+ * Where each server's plan is: the `planServer` child workflow ids, in fleet order. The plans stay in
+ * those children's results, so a fleet of thousands never hits the payload limit of one result.
+ */
+export interface PlanRunResult {
+  fleetId: string;
+  serverPlanIds: string[];
 }

@@ -62,4 +62,6 @@ export interface AuditReport {
 
 export interface AuditRunInput {
   spec: FleetSpec;
+  /** Carried across continue-as-new. */
+  carry?: { cursor: number; runTag: string; report: AuditReport };
 }

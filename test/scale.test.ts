@@ -59,6 +59,14 @@ describe('a fleet at scale', () => {
     const runs: number[] = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${fleetWorkflowId(spec.fleetId)}"` })) {
       runs.push(wf.historyLength);
+      // A workflow task that failed (a bug in workflow code) is retried silently: catch it here.
+      const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const failed = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+      assert.deepEqual(
+        failed.map((e) => e.workflowTaskFailedEventAttributes?.failure?.message),
+        [],
+        `run ${wf.runId} had failing workflow tasks`
+      );
     }
     assert.equal(runs.length, result.run);
     for (const events of runs) assert.ok(events < 400, `a fleet run has ${events} events (budget 200)`);

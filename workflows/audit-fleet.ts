@@ -11,12 +11,21 @@ import { planServer } from './plan-fleet';
 export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
   const { spec } = input;
   const context = contextOf(spec);
-  const report: AuditReport = { fleetId: spec.fleetId, drifted: {}, compliant: [], notApplicable: [] };
-  let next = 0;
-  // Plan ids carry the run id, so a scheduled audit and a manual one never collide.
-  const runTag = wf.workflowInfo().runId.slice(0, 8);
+  const report: AuditReport = input.carry?.report ?? {
+    fleetId: spec.fleetId,
+    drifted: {},
+    compliant: [],
+    notApplicable: [],
+  };
+  let next = input.carry?.cursor ?? 0;
+  // Plan ids carry the first run's id, so a scheduled audit and a manual one never collide.
+  const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
+  const historyTooLong = () => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
+  };
   const lane = async (): Promise<void> => {
-    while (next < spec.servers.length) {
+    while (next < spec.servers.length && !historyTooLong()) {
       const server = spec.servers[next++];
       const plan = await wf.executeChild(planServer, {
         workflowId: `${auditWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
@@ -35,6 +44,9 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  if (next < spec.servers.length) {
+    return wf.continueAsNew<typeof auditFleet>({ spec, carry: { cursor: next, runTag, report } });
+  }
   wf.setCurrentDetails(
     `Audit of ${spec.fleetId}: ${Object.keys(report.drifted).length} drifted, ${report.compliant.length} compliant, ${report.notApplicable.length} not applicable`
   );

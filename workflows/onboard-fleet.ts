@@ -47,6 +47,26 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const active = (): number => [...inFlight].filter((fqdn) => carry.servers[fqdn] !== 'awaiting-operator').length;
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy });
 
+  // Defined before any handler: a signal can arrive in the very first activation.
+  const historyTooLong = (): boolean => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= settings.historyEventBudget;
+  };
+  const failureBudgetSpent = (): string | undefined => {
+    const failed = Object.values(carry.servers).filter((p) => FAILED_PHASES.includes(p)).length;
+    const share = (100 * failed) / spec.servers.length;
+    return failed > 0 && share > settings.maxFailurePercent
+      ? `${failed} of ${spec.servers.length} servers failed (${share.toFixed(1)}%), more than the failure budget of ${settings.maxFailurePercent}%`
+      : undefined;
+  };
+
+  /** While over budget with servers still waiting for operators, starts pause (operators may yet fix them). */
+  const pausedReason = (): string | undefined => {
+    const spent = failureBudgetSpent();
+    return spent && carry.cursor < spec.servers.length
+      ? `${spent}; no new server starts until operators decide`
+      : undefined;
+  };
   const status = (): FleetStatus => {
     const byPhase: FleetStatus['counts']['byPhase'] = {};
     for (const phase of Object.values(carry.servers)) byPhase[phase] = (byPhase[phase] ?? 0) + 1;
@@ -106,25 +126,6 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     }
   );
 
-  const historyTooLong = (): boolean => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= settings.historyEventBudget;
-  };
-  const failureBudgetSpent = (): string | undefined => {
-    const failed = Object.values(carry.servers).filter((p) => FAILED_PHASES.includes(p)).length;
-    const share = (100 * failed) / spec.servers.length;
-    return failed > 0 && share > settings.maxFailurePercent
-      ? `${failed} of ${spec.servers.length} servers failed (${share.toFixed(1)}%), more than the failure budget of ${settings.maxFailurePercent}%`
-      : undefined;
-  };
-
-  /** While over budget with servers still waiting for operators, starts pause (operators may yet fix them). */
-  const pausedReason = (): string | undefined => {
-    const spent = failureBudgetSpent();
-    return spent && carry.cursor < spec.servers.length
-      ? `${spent}; no new server starts until operators decide`
-      : undefined;
-  };
   /** A server that closed without telling us (terminated, timed out) must not hold its slot forever. */
   const settle = (fqdn: string, phase: ServerPhase): void => {
     if (!inFlight.has(fqdn) || FINAL_PHASES.includes(carry.servers[fqdn])) return;

@@ -7,7 +7,7 @@ import type { OnboardingActivities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../domain/failures';
 import { adTaskQueueFor, planWorkflowId } from '../domain/ids';
 import { contextOf, stepApplies, type OnboardingContext } from '../domain/onboarding';
-import type { FleetPlan, PlanRunInput, PlannedStep, ServerPlan } from '../domain/plan';
+import type { PlanRunInput, PlanRunResult, PlannedStep, ServerPlan } from '../domain/plan';
 import { trustedHostsEntries, type ServerSpec } from '../domain/fleet';
 import { STEPS, type ServerSnapshot, type StepId, type StepState } from '../domain/steps';
 import { unrequestedWildcard } from '../domain/risk';
@@ -77,24 +77,32 @@ export async function planServer(server: ServerSpec, context: OnboardingContext,
   };
 }
 
-export async function planFleet(input: PlanRunInput): Promise<FleetPlan> {
+export async function planFleet(input: PlanRunInput): Promise<PlanRunResult> {
   const { spec } = input;
   const context = contextOf(spec);
-  const results: ServerPlan[] = new Array(spec.servers.length);
-  let next = 0;
-  // Child ids carry this run's id, so two plans of the same fleet never collide.
-  const runTag = wf.workflowInfo().runId.slice(0, 8);
+  // Child ids carry the first run's id, so two plans of the same fleet never collide.
+  const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
+  const ids = [...(input.carry?.serverPlanIds ?? [])];
+  let cursor = input.carry?.cursor ?? 0;
+  const historyTooLong = () => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
+  };
   const lane = async (): Promise<void> => {
-    while (next < spec.servers.length) {
-      const index = next++;
+    while (cursor < spec.servers.length && !historyTooLong()) {
+      const index = cursor++;
       const server = spec.servers[index];
-      results[index] = await wf.executeChild(planServer, {
-        workflowId: `${planWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
+      ids[index] = `${planWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`;
+      await wf.executeChild(planServer, {
+        workflowId: ids[index],
         args: [server, context, spec.fleetId],
         staticSummary: `Plan ${server.computerName} (${server.fqdn})`,
       });
     }
   };
   await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
-  return { fleetId: spec.fleetId, servers: results };
+  if (cursor < spec.servers.length) {
+    return wf.continueAsNew<typeof planFleet>({ spec, carry: { cursor, runTag, serverPlanIds: ids } });
+  }
+  return { fleetId: spec.fleetId, serverPlanIds: ids };
 }
