@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     console.log(`\n== ${files.length} test files against ${server.address}`);
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-reporter=spec', ...files],
       {
         cwd: PROJECT_ROOT,
         stdio: 'inherit',

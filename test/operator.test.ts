@@ -135,15 +135,20 @@ describe('operator decisions, failure budget and plan', () => {
       const printed = await runCli(['status', spec.fleetId], { TEMPORAL_TASK_QUEUE: env.taskQueue });
       assert.match(printed.stdout, /stopped starting new servers: [34] of 10 servers failed/);
 
-      // Operators give up on the failed servers: the fleet ends, the rest never started, and says why.
-      const waiting = Object.entries(status.servers)
-        .filter(([, p]) => p === 'awaiting-operator')
-        .map(([f]) => f);
-      for (const fqdn of waiting) {
-        await env.client.workflow.getHandle(serverWorkflowId(fqdn)).executeUpdate(resolveStepUpdate, {
-          args: [{ action: 'abort', operator: 'dave', reason: 'certificate re-enrolment pending' }],
-        });
-      }
+      // Operators give up on the failed servers (one more may fail meanwhile): the fleet ends, the rest
+      // never started, and it says why.
+      const aborted = new Set<string>();
+      await waitFor(async () => {
+        const now = await handle.query(fleetStatusQuery);
+        for (const [fqdn, phase] of Object.entries(now.servers)) {
+          if (phase !== 'awaiting-operator' || aborted.has(fqdn)) continue;
+          aborted.add(fqdn);
+          await env.client.workflow.getHandle(serverWorkflowId(fqdn)).executeUpdate(resolveStepUpdate, {
+            args: [{ action: 'abort', operator: 'dave', reason: 'certificate re-enrolment pending' }],
+          });
+        }
+        return now.done;
+      }, 'the fleet ends once operators have decided');
       const result: FleetStatus = await handle.result();
       assert.equal(result.done, true);
       assert.equal(result.counts.started, startedBefore);
