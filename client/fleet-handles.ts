@@ -4,6 +4,7 @@ import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../do
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
+import { CLI_CONCURRENCY, mapLimited } from './map-limited';
 
 export async function fleetStatus(client: Client, fleetId: string): Promise<FleetStatus> {
   try {
@@ -38,19 +39,11 @@ export async function serverStatuses(
   const fqdns = Object.entries(fleet.servers)
     .filter(([fqdn, phase]) => !['queued', 'not-started', 'duplicate'].includes(phase) && (!only || only(fqdn)))
     .map(([fqdn]) => fqdn);
-  const out: ServerStatus[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < fqdns.length) {
-      const fqdn = fqdns[next++];
-      const status = await serverStatus(client, fqdn).catch(() => undefined);
-      // A server started by another fleet under the same id answers for that fleet: not ours.
-      if (status && status.fleetId === fleet.fleetId) out.push(status);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  const order = Object.keys(fleet.servers);
-  return out.sort((a, b) => order.indexOf(a.fqdn) - order.indexOf(b.fqdn));
+  const statuses = await mapLimited(fqdns, CLI_CONCURRENCY, (fqdn) =>
+    serverStatus(client, fqdn).catch(() => undefined)
+  );
+  // In fleet order already. A server started by another fleet under the same id answers for that fleet: not ours.
+  return statuses.filter((s): s is ServerStatus => s !== undefined && s.fleetId === fleet.fleetId);
 }
 
 /**

@@ -7,6 +7,7 @@ import { contextOf } from '../domain/onboarding';
 import { auditWorkflowId } from '../domain/ids';
 import type { AuditReport, AuditRunInput } from '../domain/rotation';
 import { planServer } from './plan-fleet';
+import { continueAsNewDue, inLanes } from './fan-out';
 
 export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
   const { spec } = input;
@@ -20,10 +21,7 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
   let next = input.carry?.cursor ?? 0;
   // Plan ids carry the first run's id, so a scheduled audit and a manual one never collide.
   const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
-  const historyTooLong = () => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
-  };
+  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
   const lane = async (): Promise<void> => {
     while (next < spec.servers.length && !historyTooLong()) {
       const server = spec.servers[next++];
@@ -43,7 +41,7 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
       else report.compliant.push(server.fqdn);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
   if (next < spec.servers.length) {
     return wf.continueAsNew<typeof auditFleet>({ spec, carry: { cursor: next, runTag, report } });
   }

@@ -29,6 +29,7 @@ import {
 import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecisionSignal } from './messages';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails } from './render';
+import { continueAsNewDue } from './fan-out';
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
@@ -48,10 +49,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy });
 
   // Defined before any handler: a signal can arrive in the very first activation.
-  const historyTooLong = (): boolean => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= settings.historyEventBudget;
-  };
+  const historyTooLong = (): boolean => continueAsNewDue(settings.historyEventBudget);
   const failureBudgetSpent = (): string | undefined => {
     const failed = Object.values(carry.servers).filter((p) => FAILED_PHASES.includes(p)).length;
     const share = (100 * failed) / spec.servers.length;

@@ -12,6 +12,7 @@ import { trustedHostsEntries, type ServerSpec } from '../domain/fleet';
 import { STEPS, type ServerSnapshot, type StepId, type StepState } from '../domain/steps';
 import { unrequestedWildcard } from '../domain/risk';
 import { summarizeChange } from './render';
+import { continueAsNewDue, inLanes } from './fan-out';
 
 function driftOf(step: StepId, before: unknown, server: ServerSpec, context: OnboardingContext): { drift?: string } {
   if (step !== 'setTrustedHosts') return {};
@@ -84,10 +85,7 @@ export async function planFleet(input: PlanRunInput): Promise<PlanRunResult> {
   const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
   const ids = [...(input.carry?.serverPlanIds ?? [])];
   let cursor = input.carry?.cursor ?? 0;
-  const historyTooLong = () => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
-  };
+  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
   const lane = async (): Promise<void> => {
     while (cursor < spec.servers.length && !historyTooLong()) {
       const index = cursor++;
@@ -100,7 +98,7 @@ export async function planFleet(input: PlanRunInput): Promise<PlanRunResult> {
       });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
   if (cursor < spec.servers.length) {
     return wf.continueAsNew<typeof planFleet>({ spec, carry: { cursor, runTag, serverPlanIds: ids } });
   }

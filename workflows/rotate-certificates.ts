@@ -14,6 +14,7 @@ import type { RotationReport, RotationRunInput, ServerRotation } from '../domain
 import type { StepState } from '../domain/steps';
 import { installApprovalGate, type ApprovalLedger } from './approval-gate';
 import { rotationStatusQuery } from './messages';
+import { continueAsNewDue, inLanes } from './fan-out';
 
 const UNREACHABLE = ['WinRMUnavailable', 'WinRMTimeout', 'ConnectionDropped', 'ShellQuotaExceeded', 'FirewallBlocked'];
 
@@ -122,10 +123,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
     }
   };
 
-  const historyTooLong = () => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= spec.settings.historyEventBudget;
-  };
+  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
   const lane = async (): Promise<void> => {
     while (cursor < spec.servers.length && !historyTooLong()) {
       const server = spec.servers[cursor++];
@@ -135,7 +133,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       );
     }
   };
-  await Promise.all(Array.from({ length: Math.min(spec.settings.maxParallel, spec.servers.length) }, lane));
+  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
   if (cursor < spec.servers.length) {
     await wf.condition(wf.allHandlersFinished);
     return wf.continueAsNew<typeof rotateCertificates>({

@@ -1,24 +1,11 @@
 /** `fleet plan <file>`: the read-only plan of every server; changes nothing. */
 import { planWorkflowId } from '../../domain/ids';
-import type { FleetPlan, ServerPlan } from '../../domain/plan';
+import type { FleetPlan } from '../../domain/plan';
+import { CLI_CONCURRENCY, mapLimited } from '../map-limited';
 import { planFleet, type planServer } from '../../workflows';
 import type { CliContext } from '../connect';
 import { readFleetFile } from '../fleet-file';
 import { planTable } from '../views';
-
-/** Each server's plan from its child workflow's result, a few at a time. */
-async function serverPlans(ctx: CliContext, ids: string[]): Promise<ServerPlan[]> {
-  const out: ServerPlan[] = new Array(ids.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < ids.length) {
-      const index = next++;
-      out[index] = await ctx.client.workflow.getHandle<typeof planServer>(ids[index]).result();
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  return out;
-}
 
 export async function planCommand(ctx: CliContext, file: string, opts: { json: boolean }): Promise<number> {
   const spec = readFleetFile(file);
@@ -28,7 +15,12 @@ export async function planCommand(ctx: CliContext, file: string, opts: { json: b
     args: [{ spec }],
     staticSummary: `Plan (read-only) for fleet ${spec.fleetId}`,
   });
-  const plan: FleetPlan = { fleetId: run.fleetId, servers: await serverPlans(ctx, run.serverPlanIds) };
+  const plan: FleetPlan = {
+    fleetId: run.fleetId,
+    servers: await mapLimited(run.serverPlanIds, CLI_CONCURRENCY, (id) =>
+      ctx.client.workflow.getHandle<typeof planServer>(id).result()
+    ),
+  };
   console.log(opts.json ? JSON.stringify(plan, null, 2) : planTable(plan));
   return 0;
 }
