@@ -19,6 +19,14 @@ import { describeOutcome, renderServerDetails } from './render';
 
 class AbortServer extends Error {}
 
+/**
+ * The workflow's result: the status without each step's full before/after state (the `status` query
+ * has those). The result is copied into the fleet's history for every server, so it is kept small.
+ */
+function resultOf(status: ServerStatus): ServerStatus {
+  return { ...status, steps: status.steps.map(({ before: _before, after: _after, ...rest }) => rest) };
+}
+
 export async function onboardServer(input: ServerRunInput): Promise<ServerStatus> {
   const { server } = input;
   const rules = { approvers: input.approvers, requestedBy: input.requestedBy };
@@ -213,7 +221,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         rec.summary = 'not applicable';
       }
       await setPhase('not-applicable', true);
-      return status;
+      return resultOf(status);
     }
     for (const def of STEPS.filter((s) => s.id !== 'preflight')) {
       if (!stepApplies(def.id, input.context)) {
@@ -236,12 +244,12 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     const attention =
       acceptanceProblems.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
     await setPhase(attention ? 'needs-attention' : 'onboarded', true);
-    return status;
+    return resultOf(status);
   } catch (err) {
     if (err instanceof AbortServer) {
       status.notes.push(err.message);
       await setPhase('aborted', true);
-      return status;
+      return resultOf(status);
     }
     if (wf.isCancellation(err)) {
       await wf.CancellationScope.nonCancellable(() => setPhase('aborted', true));
