@@ -1,10 +1,6 @@
 /** The read-only drift audit on the lab: a compliant fleet, then TrustedHosts changed by hand. */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import YAML from 'yaml';
 import { auditWorkflowId } from '../domain/ids';
 import type { FleetSpec } from '../domain/fleet';
 import type { AuditReport } from '../domain/rotation';
@@ -12,6 +8,7 @@ import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { auditFleet } from '../workflows';
 import { runCli } from './support/cli';
+import { writeFleetFile } from './support/fleet-files';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
 
 /**
@@ -30,23 +27,6 @@ function onboardedEstate(spec: FleetSpec): LabEstate {
   });
   for (const s of spec.servers) estate.assign(s.fqdn, 'onboarded');
   return estate;
-}
-
-function writeFleetFile(spec: FleetSpec): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-')), 'fleet.yaml');
-  fs.writeFileSync(
-    file,
-    YAML.stringify({
-      fleet: spec.fleetId,
-      serviceAccount: spec.serviceAccount,
-      monosyncServers: spec.monosyncServers,
-      approvers: spec.approvers,
-      policy: spec.policy,
-      settings: spec.settings,
-      servers: spec.servers.map((s) => s.fqdn),
-    })
-  );
-  return file;
 }
 
 describe('drift audit on the lab', () => {

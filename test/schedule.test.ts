@@ -1,35 +1,14 @@
 /** `fleet rotation schedule|status|pause|resume|trigger|delete` through the CLI, on the dev server. */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import YAML from 'yaml';
-import type { FleetSpec } from '../domain/fleet';
 import { rotationScheduleId, rotationWorkflowId } from '../domain/ids';
 import type { RotationReport } from '../domain/rotation';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { runCli } from './support/cli';
+import { writeFleetFile } from './support/fleet-files';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
-
-function writeFleetFile(spec: FleetSpec): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-')), 'fleet.yaml');
-  fs.writeFileSync(
-    file,
-    YAML.stringify({
-      fleet: spec.fleetId,
-      serviceAccount: spec.serviceAccount,
-      monosyncServers: spec.monosyncServers,
-      approvers: spec.approvers,
-      policy: spec.policy,
-      settings: spec.settings,
-      servers: spec.servers.map((s) => s.fqdn),
-    })
-  );
-  return file;
-}
 
 /** The single value a calendar field holds, whether described as a number or as ranges. */
 function single(field: unknown): unknown {
