@@ -30,6 +30,7 @@ import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecision
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails } from './render';
 import { continueAsNewDue } from './fan-out';
+import { PhaseTally } from './phase-tally';
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
@@ -43,15 +44,17 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
   /** Started and not finished. */
   const inFlight = new Set(carry.inFlight);
+  const phases = new PhaseTally(carry.servers);
   // A server waiting for an operator puts no load on anything: it gives its slot to the next server
-  // instead of stalling the fleet (and counts against the failure budget meanwhile).
-  const active = (): number => [...inFlight].filter((fqdn) => carry.servers[fqdn] !== 'awaiting-operator').length;
+  // instead of stalling the fleet (and counts against the failure budget meanwhile). Only servers in
+  // flight can be waiting for an operator, so the difference is the number of busy slots.
+  const active = (): number => inFlight.size - phases.count(['awaiting-operator']);
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy });
 
   // Defined before any handler: a signal can arrive in the very first activation.
   const historyTooLong = (): boolean => continueAsNewDue(settings.historyEventBudget);
   const failureBudgetSpent = (): string | undefined => {
-    const failed = Object.values(carry.servers).filter((p) => FAILED_PHASES.includes(p)).length;
+    const failed = phases.count(FAILED_PHASES);
     const share = (100 * failed) / spec.servers.length;
     return failed > 0 && share > settings.maxFailurePercent
       ? `${failed} of ${spec.servers.length} servers failed (${share.toFixed(1)}%), more than the failure budget of ${settings.maxFailurePercent}%`
@@ -66,12 +69,10 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       : undefined;
   };
   const status = (): FleetStatus => {
-    const byPhase: FleetStatus['counts']['byPhase'] = {};
-    for (const phase of Object.values(carry.servers)) byPhase[phase] = (byPhase[phase] ?? 0) + 1;
     return {
       fleetId: spec.fleetId,
       requestedBy,
-      counts: { total: spec.servers.length, started: carry.cursor, byPhase },
+      counts: { total: spec.servers.length, started: carry.cursor, byPhase: phases.byPhase() },
       servers: carry.servers,
       inFlight: [...inFlight],
       stoppedReason: carry.stoppedReason ?? pausedReason(),
@@ -86,7 +87,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   wf.setHandler(serverPhaseSignal, ({ fqdn, phase }) => {
     // Only servers this fleet run started: a leftover from a terminated earlier run must not count.
     if (!inFlight.has(fqdn)) return;
-    carry.servers[fqdn] = phase;
+    phases.set(fqdn, phase);
     if (FINAL_PHASES.includes(phase)) inFlight.delete(fqdn);
     refreshDetails();
   });
@@ -115,7 +116,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
         const refusal = approverRefusal(parsed.value.approver, rules);
         if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
-        const unknown = parsed.value.servers === 'all' ? [] : parsed.value.servers.filter((s) => !(s in carry.servers));
+        const unknown = parsed.value.servers === 'all' ? [] : parsed.value.servers.filter((s) => !phases.has(s));
         if (unknown.length > 0) {
           throw wf.ApplicationFailure.nonRetryable(`not in this fleet: ${unknown.join(', ')}`, 'DecisionRefused');
         }
@@ -126,8 +127,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
 
   /** A server that closed without telling us (terminated, timed out) must not hold its slot forever. */
   const settle = (fqdn: string, phase: ServerPhase): void => {
-    if (!inFlight.has(fqdn) || FINAL_PHASES.includes(carry.servers[fqdn])) return;
-    carry.servers[fqdn] = phase;
+    const current = phases.phaseOf(fqdn);
+    if (!inFlight.has(fqdn) || (current && FINAL_PHASES.includes(current))) return;
+    phases.set(fqdn, phase);
     inFlight.delete(fqdn);
     refreshDetails();
   };
@@ -161,7 +163,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           { key: PhaseKey, value: 'running' },
         ],
       });
-      carry.servers[server.fqdn] = 'running';
+      phases.set(server.fqdn, 'running');
       inFlight.add(server.fqdn);
       child.result().then(
         (result) => settle(server.fqdn, result.phase),
@@ -179,7 +181,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Another run (this fleet's earlier one, or another fleet) is onboarding this server right now.
-      carry.servers[server.fqdn] = 'duplicate';
+      phases.set(server.fqdn, 'duplicate');
     }
   };
 
@@ -203,7 +205,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       const spent = failureBudgetSpent();
       if (spent) {
         carry.stoppedReason = spent;
-        for (const s of spec.servers.slice(carry.cursor)) carry.servers[s.fqdn] = 'not-started';
+        for (const s of spec.servers.slice(carry.cursor)) phases.set(s.fqdn, 'not-started');
         wf.log.warn('failure budget spent: no new servers will be started', { fleet: spec.fleetId, reason: spent });
         break;
       }
