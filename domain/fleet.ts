@@ -15,6 +15,25 @@ import {
   trustedHostEntrySchema,
 } from './validators';
 
+/**
+ * The fleet workflow carries every server across continue-as-new in one payload, which Temporal
+ * refuses above 2 MB; the rest of its input and the fleet's decisions need the margin.
+ */
+export const MAX_SERVER_LIST_BYTES = 1_500_000;
+
+/**
+ * The most bytes the server list can take in the fleet workflow's input: each server in the spec,
+ * its phase, and (when every server is in flight at once) its place in the in-flight list and run id.
+ */
+export function serverListBytes(servers: Array<{ fqdn: string; computerName?: string }>): number {
+  const perServer =
+    '{"fqdn":"","computerName":""},"":"awaiting-operator","","":"01234567-89ab-cdef-0123-456789abcdef",';
+  return servers.reduce(
+    (sum, s) => sum + perServer.length + 4 * s.fqdn.length + (s.computerName ?? s.fqdn.split('.')[0]).length,
+    0
+  );
+}
+
 const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
@@ -125,6 +144,14 @@ export const fleetFileSchema = z
         });
       } else seen.set(s.fqdn, i);
     });
+    const bytes = serverListBytes(file.servers);
+    if (bytes > MAX_SERVER_LIST_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `${file.servers.length.toLocaleString('en-US')} servers make ${(bytes / 1e6).toFixed(1)} MB of workflow input, more than the ${MAX_SERVER_LIST_BYTES / 1e6} MB one fleet can carry (Temporal's payload limit is 2 MB): split the servers over several fleet files`,
+      });
+    }
     const domain = file.domain ?? commonSuffix(file.servers.map((s) => s.fqdn));
     if (file.policy.trustedHosts.value === 'domain' && !domain) {
       ctx.addIssue({

@@ -106,6 +106,8 @@ export interface FleetCarry {
   cursor: number;
   servers: Record<string, ServerPhase>;
   inFlight: string[];
+  /** The run id of each server in flight, to ask Temporal about exactly the run this fleet started. */
+  runIds?: Record<string, string>;
   standingDecisions: StandingDecision[];
   stoppedReason?: string;
   run: number;

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { validateFleet } from '../domain/fleet';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { MAX_SERVER_LIST_BYTES, serverListBytes, validateFleet } from '../domain/fleet';
+import type { FleetRunInput } from '../domain/status';
 import { fleetWorkflowId } from '../domain/ids';
 import { runCli } from './support/cli';
 import { tag, testEnv, type TestEnv } from './support/temporal';
@@ -39,6 +41,46 @@ describe('fleet file validation', () => {
       problems.some((p) => /servers\[2\]\.fqdn: "exch 01" is not a DNS name/.test(p)),
       problems.join('\n')
     );
+  });
+
+  it('refuses a server list too large for the fleet workflow to carry, and the largest allowed one fits', () => {
+    const names = Array.from({ length: 20_000 }, (_, i) => `exchange-mailbox-${i}.emea.subsidiary.corp.example.com`);
+    let fits = 0;
+    for (let bytes = 0; bytes + serverListBytes([{ fqdn: names[fits] }]) <= MAX_SERVER_LIST_BYTES; fits += 1) {
+      bytes += serverListBytes([{ fqdn: names[fits] }]);
+    }
+    const file = (servers: string[]) => ({
+      fleet: 'big',
+      serviceAccount: 'CORP\\monosync_svc',
+      monosyncServers: ['10.0.0.1'],
+      approvers: ['alice'],
+      servers,
+    });
+
+    const tooMany = validateFleet(file(names.slice(0, fits + 1)));
+    assert.equal(tooMany.ok, false);
+    const problems = tooMany.ok ? [] : tooMany.problems;
+    assert.match(problems.join('\n'), /^servers: .*more than the 1.5 MB one fleet can carry.*split the servers/m);
+
+    const largest = validateFleet(file(names.slice(0, fits)));
+    assert.ok(largest.ok, largest.ok ? '' : largest.problems.join('\n'));
+    // The worst case the fleet workflow carries: every server in flight, waiting for an operator.
+    const fqdns = largest.spec.servers.map((s) => s.fqdn);
+    const input: FleetRunInput = {
+      spec: largest.spec,
+      requestedBy: 'carol',
+      carry: {
+        cursor: fqdns.length,
+        servers: Object.fromEntries(fqdns.map((f) => [f, 'awaiting-operator'])),
+        inFlight: fqdns,
+        runIds: Object.fromEntries(fqdns.map((f) => [f, '01234567-89ab-cdef-0123-456789abcdef'])),
+        standingDecisions: [],
+        run: 7,
+      },
+    };
+    const bytes = defaultPayloadConverter.toPayload(input).data?.length ?? 0;
+    assert.ok(bytes <= MAX_SERVER_LIST_BYTES + 10_000, `the input takes ${bytes} bytes`);
+    assert.ok(bytes < 2 * 1024 * 1024);
   });
 
   it('accepts the example fleet and fills in the defaults', () => {
