@@ -1,10 +1,13 @@
 /**
- * The activities: one per manual step, each a check → change → verify unit over a PowerShell runner.
+ * The activities: one per manual step, each a check → change → verify unit over a PowerShell runner,
+ * and one the fleet workflow uses to learn which of its servers have closed.
  * Workflows import only the type of `createActivities`.
  */
+import { getClient } from '@temporalio/activity';
 import type { StepOutcome, StepRequest } from '../domain/onboarding';
 import type { StepId } from '../domain/steps';
 import type { PowerShellRunner } from '../powershell/runner';
+import { findClosedServers, type TrackedServer } from './find-closed-servers';
 import { runStep } from './run-step';
 
 export function createActivities(runner: PowerShellRunner) {
@@ -12,7 +15,7 @@ export function createActivities(runner: PowerShellRunner) {
     (id: StepId) =>
     (req: StepRequest): Promise<StepOutcome> =>
       runStep(runner, id, req);
-  return {
+  const steps = {
     preflight: step('preflight'),
     grantRemoteManagement: step('grantRemoteManagement'),
     enableKerberosDelegation: step('enableKerberosDelegation'),
@@ -23,6 +26,11 @@ export function createActivities(runner: PowerShellRunner) {
     setTrustedHosts: step('setTrustedHosts'),
     verifyConnectivity: step('verifyConnectivity'),
   } satisfies Record<StepId, (req: StepRequest) => Promise<StepOutcome>>;
+  return {
+    ...steps,
+    /** For the fleet workflow: asks Temporal, through the worker's own connection, not Windows. */
+    findClosedServers: (servers: TrackedServer[]) => findClosedServers(getClient(), servers),
+  };
 }
 
 export type OnboardingActivities = ReturnType<typeof createActivities>;

@@ -104,6 +104,11 @@ const settingsSchema = z.strictObject({
    * server's own continue-as-new hint at 4,096 events.
    */
   historyEventBudget: z.number().int().min(200).max(9_000).default(2_000),
+  /**
+   * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
+   * them after continue-as-new), so a server workflow terminated by hand frees its slot.
+   */
+  serverCheckInterval: durationSchema.default(10 * 60_000),
   /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
   stepRetry: z
     .strictObject({

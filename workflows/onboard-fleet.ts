@@ -7,6 +7,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
+import type { OnboardingActivities } from '../activities';
 import {
   approverRefusal,
   kindDecisionInputSchema,
@@ -44,6 +45,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
   /** Started and not finished. */
   const inFlight = new Set(carry.inFlight);
+  const runIds: Record<string, string> = { ...carry.runIds };
   const phases = new PhaseTally(carry.servers);
   // A server waiting for an operator puts no load on anything: it gives its slot to the next server
   // instead of stalling the fleet (and counts against the failure budget meanwhile). Only servers in
@@ -165,9 +167,18 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       });
       phases.set(server.fqdn, 'running');
       inFlight.add(server.fqdn);
+      runIds[server.fqdn] = child.firstExecutionRunId;
       child.result().then(
         (result) => settle(server.fqdn, result.phase),
-        (err) => settle(server.fqdn, wf.isCancellation(err) ? 'aborted' : 'failed')
+        // Terminated or cancelled counts as aborted, as findClosedServers reports it for inherited servers.
+        (err: unknown) =>
+          settle(
+            server.fqdn,
+            wf.isCancellation(err) ||
+              (err instanceof wf.ChildWorkflowFailure && err.cause instanceof wf.TerminatedFailure)
+              ? 'aborted'
+              : 'failed'
+          )
       );
       // A fleet decision taken while the child was being started reached neither its input nor a relay.
       for (const late of carry.standingDecisions.slice(known)) {
@@ -187,12 +198,48 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
 
   const continueAsNew = async (): Promise<never> => {
     await wf.condition(wf.allHandlersFinished);
+    const stillInFlight = [...inFlight];
     return wf.continueAsNew<typeof onboardFleet>({
       spec,
       requestedBy,
-      carry: { ...carry, inFlight: [...inFlight], run: carry.run + 1 },
+      carry: {
+        ...carry,
+        inFlight: stillInFlight,
+        runIds: Object.fromEntries(stillInFlight.flatMap((f) => (runIds[f] ? [[f, runIds[f]]] : []))),
+        run: carry.run + 1,
+      },
     });
   };
+
+  // Servers an earlier run started have no child handle here: their result never reaches this run.
+  // They normally report by signal; one terminated by hand does not, so ask Temporal now and then.
+  const { findClosedServers } = wf.proxyActivities<Pick<OnboardingActivities, 'findClosedServers'>>({
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3 },
+    summary: 'check on servers started by an earlier run',
+  });
+  const watchInherited = async (inherited: string[]): Promise<void> => {
+    for (;;) {
+      await wf.sleep(settings.serverCheckInterval);
+      const open = inherited.filter((fqdn) => inFlight.has(fqdn));
+      if (open.length === 0) return;
+      try {
+        for (const closed of await findClosedServers(open.map((fqdn) => ({ fqdn, runId: runIds[fqdn] })))) {
+          wf.log.warn('a server workflow closed without reporting to the fleet', { ...closed });
+          settle(closed.fqdn, closed.phase);
+        }
+      } catch (err) {
+        if (wf.isCancellation(err)) return;
+        wf.log.warn('could not check on servers started by an earlier run', { error: String(err) });
+      }
+    }
+  };
+  if (carry.inFlight.length > 0) {
+    watchInherited(carry.inFlight).catch((err: unknown) => {
+      // Cancelling the fleet cancels the sleep; nothing else can reach here.
+      if (!wf.isCancellation(err)) wf.log.error('watching inherited servers stopped', { error: String(err) });
+    });
+  }
 
   try {
     while (carry.cursor < spec.servers.length && !carry.stoppedReason) {
