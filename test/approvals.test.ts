@@ -9,19 +9,19 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { DecisionInput } from '../domain/approvals';
 import type { FleetSpec } from '../domain/fleet';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
-import { onboardFleet, onboardServer } from '../workflows';
+import { onboardServer } from '../workflows';
 import {
   decideChangeSignal,
   standingDecisionSignal,
   decideChangeUpdate,
   serverStatusQuery,
 } from '../workflows/messages';
-import { stopOwnServer, testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { startFleet, stopOwnServer, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
 /** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on the Exchange server. */
 const ONE_RISK_POLICY = {
@@ -73,11 +73,7 @@ describe('approving risky changes on one server', () => {
       server: env.client.workflow.getHandle<typeof onboardServer>(serverWorkflowId(fqdn)),
     };
     return withWorkers(env, new LabRunner(estate), async () => {
-      const fleetHandle = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: options.requestedBy }],
-      });
+      const fleetHandle = await startFleet(env, spec, options.requestedBy);
       try {
         await fn(run);
       } catch (err) {

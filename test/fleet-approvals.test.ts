@@ -9,14 +9,14 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { KindDecisionInput } from '../domain/approvals';
 import type { FleetSpec } from '../domain/fleet';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet, onboardServer } from '../workflows';
 import { decideChangeUpdate, decideKindUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
-import { stopOwnServer, testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { startFleet, stopOwnServer, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
 /** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on every Exchange server. */
 const ONE_RISK_POLICY = {
@@ -59,11 +59,7 @@ describe('fleet-level approval of one kind of risky change', () => {
       settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
     });
     return withWorkers(env, new LabRunner(estate), async () => {
-      const fleet = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: options.requestedBy }],
-      });
+      const fleet = await startFleet(env, spec, options.requestedBy);
       const run: Run = {
         spec,
         estate,

@@ -3,8 +3,9 @@ import { validateFleet, type FleetSpec } from '../domain/fleet';
 import { contextOf, scriptCallFor } from '../domain/onboarding';
 import type { ScriptCall } from '../domain/scripts';
 import type { StepId } from '../domain/steps';
-import { LabEstate } from '../lab/estate';
-import type { ProfileName } from '../lab/profiles';
+import type { LabEstate } from '../lab/estate';
+
+export { estateFor } from './support/fleet-files';
 
 export const MONOSYNC = ['10.0.0.10', '10.0.0.11'];
 
@@ -19,15 +20,6 @@ export function fleet(servers: string[], policy: Record<string, unknown> = {}): 
   });
   if (!result.ok) throw new Error(result.problems.join('\n'));
   return result.spec;
-}
-
-export function estateFor(spec: FleetSpec, profiles: Record<string, ProfileName> = {}): LabEstate {
-  const estate = LabEstate.create({
-    seed: 7,
-    settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-  });
-  for (const [fqdn, profile] of Object.entries(profiles)) estate.assign(fqdn, profile);
-  return estate;
 }
 
 export function callFor(spec: FleetSpec, step: StepId, mode: ScriptCall['mode'], index = 0): ScriptCall {

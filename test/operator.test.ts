@@ -4,15 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { serverWorkflowId } from '../domain/ids';
 import type { FleetPlan } from '../domain/plan';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { LabRunner } from '../lab/lab-runner';
-import { onboardFleet } from '../workflows';
 import { decideKindUpdate, fleetStatusQuery, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY, writeFleetFile } from './support/fleet-files';
-import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 import { waitFor } from './support/wait';
 
 describe('operator decisions, failure budget and plan', () => {
@@ -39,11 +38,7 @@ describe('operator decisions, failure budget and plan', () => {
     const cli = { TEMPORAL_TASK_QUEUE: env.taskQueue };
 
     await withWorkers(env, new LabRunner(estate), async () => {
-      const handle = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      });
+      const handle = await startFleet(env, spec, 'carol');
       await waitFor(async () => {
         const phases = await Promise.all(
           [retried, skipped, aborted].map(async (f) => (await serverStatus(f).catch(() => undefined))?.phase)
@@ -116,11 +111,7 @@ describe('operator decisions, failure budget and plan', () => {
       estate.injectFault({ kind: 'error', code: 'CertExpired', host: server.fqdn, script: 'Set-HttpsListener' });
     }
     await withWorkers(env, new LabRunner(estate), async () => {
-      const handle = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      });
+      const handle = await startFleet(env, spec, 'carol');
       await waitFor(
         async () => (await handle.query(fleetStatusQuery)).stoppedReason !== undefined,
         'the fleet stops starting servers'
@@ -173,11 +164,7 @@ describe('operator decisions, failure budget and plan', () => {
       const text = await runCli(['plan', file], { TEMPORAL_TASK_QUEUE: env.taskQueue });
       assert.match(text.stdout, /need approval\. Nothing was changed\./);
 
-      const handle = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      });
+      const handle = await startFleet(env, spec, 'carol');
       await handle.executeUpdate(decideKindUpdate, {
         args: [
           {

@@ -7,10 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
-import { onboardFleet } from '../workflows';
 import { decideChangeSignal, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
-import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 import { waitFor } from './support/wait';
 
 describe('replay', () => {
@@ -32,11 +31,7 @@ describe('replay', () => {
       times: 1,
     });
     await withWorkers(env, new LabRunner(estate), async () => {
-      const fleet = await env.client.workflow.start(onboardFleet, {
-        workflowId: fleetWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'alice' }],
-      });
+      const fleet = await startFleet(env, spec, 'alice');
       for (const server of spec.servers) {
         const handle = env.client.workflow.getHandle(serverWorkflowId(server.fqdn));
         await waitFor(

@@ -1,23 +1,14 @@
 /** Monthly certificate rotation on the lab: rotate, leave alone, roll back, skip, and report unreachable. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FleetSpec } from '../domain/fleet';
 import { rotationWorkflowId } from '../domain/ids';
 import type { RotationReport } from '../domain/rotation';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import type { LabHost } from '../lab/model';
-import type { ProfileName } from '../lab/profiles';
 import { rotateCertificates } from '../workflows';
+import { estateFor } from './support/fleet-files';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
-
-function estateFor(spec: FleetSpec, profiles: ProfileName[]): LabEstate {
-  const estate = LabEstate.create({
-    settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-  });
-  spec.servers.forEach((s, i) => estate.assign(s.fqdn, profiles[i]));
-  return estate;
-}
 
 function httpsThumbprint(host: LabHost): string | undefined {
   return host.listeners.find((l) => l.transport === 'HTTPS')?.thumbprint;

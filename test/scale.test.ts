@@ -8,10 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { workflowTaskProblems } from '../client/workflow-task-problems';
 import { fleetWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
-import { onboardFleet } from '../workflows';
 import { decideKindUpdate } from '../workflows/messages';
 import { estateFor } from './support/fleet-files';
-import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
 describe('a fleet at scale', () => {
   let env: TestEnv;
@@ -30,11 +29,7 @@ describe('a fleet at scale', () => {
       env,
       runner,
       async () => {
-        const handle = await env.client.workflow.start(onboardFleet, {
-          workflowId: fleetWorkflowId(spec.fleetId),
-          taskQueue: env.taskQueue,
-          args: [{ spec, requestedBy: 'carol' }],
-        });
+        const handle = await startFleet(env, spec, 'carol');
         await handle.executeUpdate(decideKindUpdate, {
           args: [
             {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { FleetSpec } from '../../domain/fleet';
 import { LabEstate } from '../../lab/estate';
+import type { ProfileName } from '../../lab/profiles';
 
 /** Risky steps off except TrustedHosts '*', so one approval per server is asked for. */
 export const ONE_APPROVAL_POLICY = {
@@ -20,10 +21,21 @@ export const SAFE_POLICY = {
   trustedHosts: { applyOn: 'monosync', value: 'this-server' },
 };
 
-export function estateFor(spec: FleetSpec): LabEstate {
-  return LabEstate.create({
+/**
+ * A lab estate that matches the fleet. Profiles, by FQDN or one per server in order, set how far a
+ * server already is; the rest start fresh.
+ */
+export function estateFor(spec: FleetSpec, profiles: Record<string, ProfileName> | ProfileName[] = {}): LabEstate {
+  const estate = LabEstate.create({
+    // A fixed seed: probabilistic faults fail the same calls on every run.
+    seed: 7,
     settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
   });
+  const byFqdn = Array.isArray(profiles)
+    ? Object.fromEntries(profiles.map((profile, i) => [spec.servers[i].fqdn, profile]))
+    : profiles;
+  for (const [fqdn, profile] of Object.entries(byFqdn)) estate.assign(fqdn, profile);
+  return estate;
 }
 
 /** The fleet file a person would write for `spec`. */

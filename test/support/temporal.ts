@@ -4,11 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../devserver/dev-server';
 import { TEMPORAL_DIR } from '../../devserver/temporal-cli';
 import { validateFleet, type FleetSpec } from '../../domain/fleet';
+import { fleetWorkflowId } from '../../domain/ids';
+import { onboardFleet } from '../../workflows';
 import { createAdWorker, createMainWorker } from '../../workers/create-workers';
 import type { PowerShellRunner } from '../../powershell/runner';
 
@@ -98,4 +100,17 @@ export function testFleet(servers: number, overrides: Record<string, unknown> = 
   const result = validateFleet(doc);
   if (!result.ok) throw new Error(`test fleet is invalid: ${result.problems.join('; ')}`);
   return result.spec;
+}
+
+/** Starts the fleet workflow the way `fleet onboard` does, on this test's task queue. */
+export function startFleet(
+  env: TestEnv,
+  spec: FleetSpec,
+  requestedBy: string
+): Promise<WorkflowHandle<typeof onboardFleet>> {
+  return env.client.workflow.start(onboardFleet, {
+    workflowId: fleetWorkflowId(spec.fleetId),
+    taskQueue: env.taskQueue,
+    args: [{ spec, requestedBy }],
+  });
 }
