@@ -3,7 +3,8 @@
  * as new has no child handle for them, so a server terminated by hand (for example from the Web UI)
  * would otherwise hold its slot, and keep the fleet open, for ever.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { mapLimited } from '../client/map-limited';
 import { serverWorkflowId } from '../domain/ids';
 import type { ServerPhase, ServerStatus } from '../domain/status';
 
@@ -20,6 +21,14 @@ export interface ClosedServer {
   closedAs: string;
 }
 
+export interface FindClosedServersDeps {
+  client: Client;
+  /** Called after each server (the activity heartbeats). */
+  progress?: () => void;
+  /** A server that could not be checked is left open and reported here; the next check tries again. */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
 const PHASE_BY_CLOSE: Partial<Record<string, ServerPhase>> = {
   FAILED: 'failed',
   TIMED_OUT: 'failed',
@@ -27,22 +36,55 @@ const PHASE_BY_CLOSE: Partial<Record<string, ServerPhase>> = {
   CANCELLED: 'aborted',
 };
 
-export async function findClosedServers(client: Client, servers: TrackedServer[]): Promise<ClosedServer[]> {
-  const closed: ClosedServer[] = [];
-  for (const { fqdn, runId } of servers) {
-    const handle = client.workflow.getHandle<() => Promise<ServerStatus>>(serverWorkflowId(fqdn), runId);
+/** Describes at most this many server workflows at once. */
+const CONCURRENCY = 8;
+
+export async function findClosedServers(
+  deps: FindClosedServersDeps,
+  servers: TrackedServer[]
+): Promise<ClosedServer[]> {
+  const results = await mapLimited(servers, CONCURRENCY, async (server) => {
     try {
-      const { status } = await handle.describe();
-      if (status.name === 'COMPLETED') {
-        closed.push({ fqdn, phase: (await handle.result()).phase, closedAs: status.name });
-      } else if (PHASE_BY_CLOSE[status.name]) {
-        closed.push({ fqdn, phase: PHASE_BY_CLOSE[status.name] ?? 'failed', closedAs: status.name });
-      }
+      return await closedServer(deps.client, server);
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      // Gone past the namespace's retention: its outcome is unknown, so it counts as failed.
-      closed.push({ fqdn, phase: 'failed', closedAs: 'NOT_FOUND' });
+      deps.warn?.('could not check a server workflow', { fqdn: server.fqdn, error: String(err) });
+      return undefined;
+    } finally {
+      deps.progress?.();
     }
+  });
+  return results.filter((r): r is ClosedServer => r !== undefined);
+}
+
+async function closedServer(client: Client, { fqdn, runId }: TrackedServer): Promise<ClosedServer | undefined> {
+  const workflowId = serverWorkflowId(fqdn);
+  const latest = await describeIfKept(client, workflowId);
+  // A reset (or retry) of our run continues its chain: then the latest run is the one that counts.
+  // A different chain means our run closed and someone started the server again since.
+  const ours =
+    latest && (!runId || latest.raw.workflowExecutionInfo?.firstRunId === runId)
+      ? latest
+      : await describeIfKept(client, workflowId, runId);
+  // Gone past the namespace's retention: its outcome is unknown, so it counts as failed.
+  if (!ours) return { fqdn, phase: 'failed', closedAs: 'NOT_FOUND' };
+  const status = ours.status.name;
+  if (status === 'COMPLETED') {
+    const result = await client.workflow.getHandle<() => Promise<ServerStatus>>(workflowId, ours.runId).result();
+    return { fqdn, phase: result.phase, closedAs: status };
   }
-  return closed;
+  const phase = PHASE_BY_CLOSE[status];
+  return phase ? { fqdn, phase, closedAs: status } : undefined;
+}
+
+async function describeIfKept(
+  client: Client,
+  workflowId: string,
+  runId?: string
+): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }

@@ -3,7 +3,7 @@
  * and one the fleet workflow uses to learn which of its servers have closed.
  * Workflows import only the type of `createActivities`.
  */
-import { getClient } from '@temporalio/activity';
+import { getClient, heartbeat, log } from '@temporalio/activity';
 import type { StepOutcome, StepRequest } from '../domain/onboarding';
 import type { StepId } from '../domain/steps';
 import type { PowerShellRunner } from '../powershell/runner';
@@ -29,7 +29,8 @@ export function createActivities(runner: PowerShellRunner) {
   return {
     ...steps,
     /** For the fleet workflow: asks Temporal, through the worker's own connection, not Windows. */
-    findClosedServers: (servers: TrackedServer[]) => findClosedServers(getClient(), servers),
+    findClosedServers: (servers: TrackedServer[]) =>
+      findClosedServers({ client: getClient(), progress: () => heartbeat(), warn: (m, f) => log.warn(m, f) }, servers),
   };
 }
 

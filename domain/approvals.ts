@@ -113,3 +113,26 @@ export function decisionRefusal(
 export function kindDecisionCovers(d: KindDecisionInput, kind: RiskKind, fqdn: string): boolean {
   return d.kind === kind && (d.servers === 'all' || d.servers.includes(fqdn));
 }
+
+/**
+ * The part of a fleet decision one server needs: undefined when it does not cover the server, and
+ * otherwise the decision with its server list cut down to that server (a list can hold thousands).
+ */
+export function decisionForServer(d: StandingDecision, fqdn: string): StandingDecision | undefined {
+  if (d.servers === 'all') return d;
+  return d.servers.includes(fqdn) ? { ...d, servers: [fqdn] } : undefined;
+}
+
+/**
+ * The fleet carries its decisions across continue-as-new next to its server list; this keeps the two
+ * together under Temporal's 2 MB payload limit (see MAX_SERVER_LIST_BYTES).
+ */
+export const MAX_STANDING_DECISIONS_BYTES = 200_000;
+
+/** Why a fleet cannot take on these decisions (with a new one last), or undefined when it can. */
+export function standingDecisionsRefusal(decisions: KindDecisionInput[]): string | undefined {
+  const bytes = JSON.stringify(decisions).length;
+  return bytes > MAX_STANDING_DECISIONS_BYTES
+    ? `this fleet's decisions would take ${Math.ceil(bytes / 1000)} kB, more than the ${MAX_STANDING_DECISIONS_BYTES / 1000} kB it can carry: decide for all servers at once, or approve single changes by id`
+    : undefined;
+}

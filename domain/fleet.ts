@@ -34,6 +34,8 @@ export function serverListBytes(servers: Array<{ fqdn: string; computerName?: st
   );
 }
 
+export const DEFAULT_SERVER_CHECK_INTERVAL = 10 * 60_000;
+
 const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
@@ -108,7 +110,9 @@ const settingsSchema = z.strictObject({
    * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
    * them after continue-as-new), so a server workflow terminated by hand frees its slot.
    */
-  serverCheckInterval: durationSchema.default(10 * 60_000),
+  serverCheckInterval: durationSchema
+    .refine((ms) => ms >= 1_000, { error: 'must be at least 1s (each check is an activity in the fleet history)' })
+    .default(DEFAULT_SERVER_CHECK_INTERVAL),
   /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
   stepRetry: z
     .strictObject({

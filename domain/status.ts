@@ -108,6 +108,8 @@ export interface FleetCarry {
   inFlight: string[];
   /** The run id of each server in flight, to ask Temporal about exactly the run this fleet started. */
   runIds?: Record<string, string>;
+  /** Workflow time (ms) of the next check on servers started by an earlier run. */
+  nextServerCheckAt?: number;
   standingDecisions: StandingDecision[];
   stoppedReason?: string;
   run: number;

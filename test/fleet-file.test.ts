@@ -20,6 +20,7 @@ describe('fleet file validation', () => {
       approvers: [],
       servers: ['exch01.corp.example', 'exch02.corp.example', 'exch 01', 'exch01.corp.example'],
       policy: { cbtHardeningLevel: 'Off' },
+      settings: { serverCheckInterval: '10ms' },
     });
     assert.equal(result.ok, false);
     const problems = result.ok ? [] : result.problems;
@@ -31,6 +32,7 @@ describe('fleet file validation', () => {
       'approvers',
       'servers[2].fqdn',
       'policy.cbtHardeningLevel',
+      'settings.serverCheckInterval',
     ]) {
       assert.ok(
         paths.some((p) => p.startsWith(expected)),

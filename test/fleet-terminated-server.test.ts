@@ -4,12 +4,14 @@
  * finish, instead of waiting for ever.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
 import { serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
 import { fleetStatusQuery } from '../workflows/messages';
 import { estateFor, SAFE_POLICY } from './support/fleet-files';
-import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
+import { startFleet, type TestEnv, testEnv, testFleet, withWorkers, workflowSource } from './support/temporal';
 import { waitFor } from './support/wait';
 
 describe('a server closed behind the fleet', () => {
@@ -42,14 +44,51 @@ describe('a server closed behind the fleet', () => {
 
     await withWorkers(env, new LabRunner(estate), async () => {
       const handle = await startFleet(env, spec, 'carol');
+      // A query can land while the fleet is between two runs: then try again.
+      const fleetStatus = () => handle.query(fleetStatusQuery).catch(() => undefined);
+      /** How many times the fleet, over all its runs, has asked Temporal about inherited servers. */
+      const fleetChecks = async (): Promise<number> => {
+        let checks = 0;
+        for await (const run of env.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) {
+          const history = await env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+          const scheduled = new Set(
+            (history.events ?? [])
+              .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'findClosedServers')
+              .map((e) => String(e.eventId))
+          );
+          checks += (history.events ?? []).filter((e) =>
+            scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))
+          ).length;
+        }
+        return checks;
+      };
       await waitFor(async () => {
-        const status = await handle.query(fleetStatusQuery);
-        return status.run > 1 && status.servers[stuck] === 'awaiting-operator';
+        const status = await fleetStatus();
+        return !!status && status.run > 1 && status.servers[stuck] === 'awaiting-operator';
       }, 'the fleet continued as new with the stuck server still in flight');
 
-      await env.client.workflow.getHandle(serverWorkflowId(stuck)).terminate('terminated by hand in the UI');
+      // A reset (from the UI, say) ends the run the fleet started but continues its chain: still in flight.
+      const stuckHandle = env.client.workflow.getHandle(serverWorkflowId(stuck));
+      const firstTask = (await stuckHandle.fetchHistory()).events?.find((e) => e.workflowTaskCompletedEventAttributes);
+      const checksBefore = await fleetChecks();
+      await env.client.workflowService.resetWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: stuckHandle.workflowId },
+        reason: 'reset by hand in the UI',
+        workflowTaskFinishEventId: firstTask?.eventId,
+        requestId: randomUUID(),
+      });
       await waitFor(
-        async () => (await handle.query(fleetStatusQuery)).servers[last] === 'awaiting-operator',
+        async () => (await fleetChecks()) >= checksBefore + 2 || !(await fleetStatus())?.inFlight.includes(stuck),
+        'the fleet checked twice since the reset'
+      );
+      const afterReset = await fleetStatus();
+      assert.equal(afterReset?.servers[stuck], 'awaiting-operator');
+      assert.ok(afterReset?.inFlight.includes(stuck), 'a reset server stays in flight');
+
+      await stuckHandle.terminate('terminated by hand in the UI');
+      await waitFor(
+        async () => (await fleetStatus())?.servers[last] === 'awaiting-operator',
         'the last server waits for an operator'
       );
       await env.client.workflow.getHandle(serverWorkflowId(last)).terminate('terminated by hand in the UI');
@@ -62,6 +101,23 @@ describe('a server closed behind the fleet', () => {
       assert.ok(result.run > 1);
       assert.equal(result.done, true);
       assert.deepEqual(result.inFlight, []);
+
+      // Every run of the chain, with its timers and checks, replays against the current code.
+      const runs: Array<{ workflowId: string; history: Awaited<ReturnType<typeof handle.fetchHistory>> }> = [];
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) {
+        runs.push({
+          workflowId: run.workflowId,
+          history: await env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(),
+        });
+      }
+      assert.equal(runs.length, result.run);
+      const checked = runs.filter(({ history }) =>
+        history.events?.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'findClosedServers')
+      );
+      assert.ok(checked.length > 0, 'some run asked Temporal about its inherited servers');
+      for await (const replay of Worker.runReplayHistories(workflowSource(), runs)) {
+        assert.equal(replay.error, undefined, `a fleet run does not replay: ${String(replay.error)}`);
+      }
     });
   });
 });

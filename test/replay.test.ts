@@ -9,7 +9,7 @@ import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
 import { decideChangeSignal, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
-import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
+import { startFleet, type TestEnv, testEnv, testFleet, withWorkers, workflowSource } from './support/temporal';
 import { waitFor } from './support/wait';
 
 describe('replay', () => {
@@ -57,12 +57,8 @@ describe('replay', () => {
         history: await env.client.workflow.getHandle(workflowId).fetchHistory(),
       }))
     );
-    const bundlePath = process.env.FLEET_TEST_WORKFLOW_BUNDLE;
-    const source = bundlePath
-      ? { workflowBundle: { codePath: bundlePath } }
-      : { workflowsPath: require.resolve('../workflows') };
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories(source, histories)) {
+    for await (const result of Worker.runReplayHistories(workflowSource(), histories)) {
       assert.equal(result.error, undefined, `${result.workflowId} does not replay: ${String(result.error)}`);
       replayed++;
     }

@@ -10,13 +10,16 @@ import * as wf from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities';
 import {
   approverRefusal,
+  decisionForServer,
   kindDecisionInputSchema,
   normaliseRules,
   parseMessage,
+  standingDecisionsRefusal,
   type StandingDecision,
 } from '../domain/approvals';
 import { contextOf } from '../domain/onboarding';
 import { serverWorkflowId } from '../domain/ids';
+import { DEFAULT_SERVER_CHECK_INTERVAL } from '../domain/fleet';
 import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
 import {
   FAILED_PHASES,
@@ -85,6 +88,16 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
   const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status()));
 
+  /** Sends a fleet decision to a running server, if it covers that server. */
+  const relay = async (fqdn: string, decision: StandingDecision): Promise<void> => {
+    const forServer = decisionForServer(decision, fqdn);
+    if (!forServer) return;
+    await wf
+      .getExternalWorkflowHandle(serverWorkflowId(fqdn))
+      .signal(standingDecisionSignal, forServer)
+      .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn, error: String(err) }));
+  };
+
   wf.setHandler(fleetStatusQuery, status);
   wf.setHandler(serverPhaseSignal, ({ fqdn, phase }) => {
     // Only servers this fleet run started: a leftover from a terminated earlier run must not count.
@@ -100,16 +113,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       const d = kindDecisionInputSchema.parse(raw);
       const decision: StandingDecision = { ...d, at: new Date().toISOString() };
       carry.standingDecisions.push(decision);
-      const targets = [...inFlight].filter((fqdn) => d.servers === 'all' || d.servers.includes(fqdn));
       // Workflows cannot update each other; a signal reaches the running servers, the rest get it at start.
-      await Promise.all(
-        targets.map((fqdn) =>
-          wf
-            .getExternalWorkflowHandle(serverWorkflowId(fqdn))
-            .signal(standingDecisionSignal, decision)
-            .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn, error: String(err) }))
-        )
-      );
+      await Promise.all([...inFlight].map((fqdn) => relay(fqdn, decision)));
       return decision;
     },
     {
@@ -122,6 +127,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         if (unknown.length > 0) {
           throw wf.ApplicationFailure.nonRetryable(`not in this fleet: ${unknown.join(', ')}`, 'DecisionRefused');
         }
+        const tooLarge = standingDecisionsRefusal([...carry.standingDecisions, parsed.value]);
+        if (tooLarge) throw wf.ApplicationFailure.nonRetryable(tooLarge, 'DecisionRefused');
       },
       description: 'Approve or reject one kind of risky change for all or for listed servers',
     }
@@ -150,9 +157,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         initialIntervalMs: settings.stepRetry.initialInterval,
         maximumAttempts: settings.stepRetry.maximumAttempts,
       },
-      standingDecisions: [...carry.standingDecisions],
+      standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),
     };
-    const known = childInput.standingDecisions.length;
+    const known = carry.standingDecisions.length;
     try {
       const child = await wf.startChild(onboardServer, {
         workflowId: serverWorkflowId(server.fqdn),
@@ -181,14 +188,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           )
       );
       // A fleet decision taken while the child was being started reached neither its input nor a relay.
-      for (const late of carry.standingDecisions.slice(known)) {
-        if (late.servers === 'all' || late.servers.includes(server.fqdn)) {
-          await wf
-            .getExternalWorkflowHandle(serverWorkflowId(server.fqdn))
-            .signal(standingDecisionSignal, late)
-            .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn: server.fqdn, error: String(err) }));
-        }
-      }
+      for (const late of carry.standingDecisions.slice(known)) await relay(server.fqdn, late);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Another run (this fleet's earlier one, or another fleet) is onboarding this server right now.
@@ -214,13 +214,19 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   // Servers an earlier run started have no child handle here: their result never reaches this run.
   // They normally report by signal; one terminated by hand does not, so ask Temporal now and then.
   const { findClosedServers } = wf.proxyActivities<Pick<OnboardingActivities, 'findClosedServers'>>({
-    startToCloseTimeout: '2 minutes',
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
     retry: { maximumAttempts: 3 },
     summary: 'check on servers started by an earlier run',
   });
+  // Fleets from before this setting existed have none in their spec.
+  const checkEveryMs = settings.serverCheckInterval ?? DEFAULT_SERVER_CHECK_INTERVAL;
   const watchInherited = async (inherited: string[]): Promise<void> => {
     for (;;) {
-      await wf.sleep(settings.serverCheckInterval);
+      // The schedule is carried across continue-as-new, so short runs do not keep putting the check off.
+      carry.nextServerCheckAt ??= Date.now() + checkEveryMs;
+      await wf.sleep(Math.max(1, carry.nextServerCheckAt - Date.now()));
+      carry.nextServerCheckAt = Date.now() + checkEveryMs;
       const open = inherited.filter((fqdn) => inFlight.has(fqdn));
       if (open.length === 0) return;
       try {
@@ -234,7 +240,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       }
     }
   };
-  if (carry.inFlight.length > 0) {
+  // Behind a patch: runs recorded before the check existed replay without its timer.
+  if (carry.inFlight.length > 0 && wf.patched('check-inherited-servers')) {
     watchInherited(carry.inFlight).catch((err: unknown) => {
       // Cancelling the fleet cancels the sleep; nothing else can reach here.
       if (!wf.isCancellation(err)) wf.log.error('watching inherited servers stopped', { error: String(err) });

@@ -58,6 +58,14 @@ export async function testEnv(): Promise<TestEnv> {
   };
 }
 
+/** The workflow code the tests' workers run: the bundle `npm test` built once, or the sources. */
+export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundlePath = process.env.FLEET_TEST_WORKFLOW_BUNDLE;
+  return bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
+    : { workflowsPath: require.resolve('../../workflows') };
+}
+
 /** Runs `fn` while a main and an AD worker serve `env.taskQueue` with `runner`. */
 export async function withWorkers<T>(
   env: TestEnv,
