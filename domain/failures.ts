@@ -6,6 +6,8 @@
  * - auth: retried at most once, then permanent; repeated bad logons lock the account out of AD.
  * - permanent: non-retryable `ApplicationFailure` of this `type`; the server waits for an operator.
  */
+import type { RetryPolicy } from '@temporalio/common';
+
 export type RetryClass = 'transient' | 'auth' | 'permanent';
 
 export interface FailureKind {
@@ -192,6 +194,17 @@ export function classifyCode(code: string, advisory?: string): FailureKind {
 export const NON_RETRYABLE_TYPES: readonly string[] = FAILURE_KINDS.filter((k) => k.retry === 'permanent').map(
   (k) => k.type
 );
+
+/** How a step that changes a server is retried: the fleet's stepRetry, doubling up to 2 minutes. */
+export function stepRetryPolicy(initialIntervalMs: number, maximumAttempts: number): RetryPolicy {
+  return {
+    initialInterval: initialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
+  };
+}
 
 /** Types whose second attempt must not happen: auth failures, after one retry. */
 export const AUTH_TYPES: readonly string[] = FAILURE_KINDS.filter((k) => k.retry === 'auth').map((k) => k.type);

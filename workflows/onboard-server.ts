@@ -6,7 +6,7 @@
 import * as wf from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities';
 import { operatorDecisionInputSchema, parseMessage, type OperatorDecisionInput } from '../domain/approvals';
-import { NON_RETRYABLE_TYPES } from '../domain/failures';
+import { stepRetryPolicy } from '../domain/failures';
 import { adTaskQueueFor } from '../domain/ids';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
@@ -97,13 +97,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     }
   };
 
-  const retry = {
-    initialInterval: input.stepRetry.initialIntervalMs,
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes' as const,
-    maximumAttempts: input.stepRetry.maximumAttempts,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
-  };
+  const retry = stepRetryPolicy(input.stepRetry.initialIntervalMs, input.stepRetry.maximumAttempts);
   const activitiesFor = (step: StepId) =>
     wf.proxyActivities<OnboardingActivities>({
       startToCloseTimeout: '10 minutes',

@@ -6,7 +6,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities';
-import { NON_RETRYABLE_TYPES } from '../domain/failures';
+import { stepRetryPolicy } from '../domain/failures';
 import type { ServerSpec } from '../domain/fleet';
 import { contextOf, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
@@ -24,13 +24,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
   const listener = wf.proxyActivities<Pick<OnboardingActivities, 'ensureHttpsListener'>>({
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '5 minutes',
-    retry: {
-      initialInterval: spec.settings.stepRetry.initialInterval,
-      backoffCoefficient: 2,
-      maximumInterval: '2 minutes',
-      maximumAttempts: spec.settings.stepRetry.maximumAttempts,
-      nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
-    },
+    retry: stepRetryPolicy(spec.settings.stepRetry.initialInterval, spec.settings.stepRetry.maximumAttempts),
   });
   const context = contextOf(spec);
   const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
