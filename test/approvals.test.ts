@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { DecisionInput } from '../domain/approvals';
 import type { FleetSpec } from '../domain/fleet';
 import { serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import type { FleetStatus, ServerStatus } from '../domain/status';
-import { LabEstate } from '../lab/estate';
+import type { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardServer } from '../workflows';
 import {
@@ -21,17 +20,20 @@ import {
   decideChangeUpdate,
   serverStatusQuery,
 } from '../workflows/messages';
-import { startFleet, stopOwnServer, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
+import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
+import { expectRefused, waitForPending, waitForStatus } from './support/server-status';
+import {
+  FAST_RETRY,
+  startFleet,
+  stopOwnServer,
+  type TestEnv,
+  testEnv,
+  testFleet,
+  withWorkers,
+} from './support/temporal';
 
-/** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on the Exchange server. */
-const ONE_RISK_POLICY = {
-  delegation: 'skip',
-  cbtHardeningLevel: 'Relaxed',
-  trustedHosts: { applyOn: 'exchange', value: 'any' },
-};
 /** Two risky steps: setCbtHardening (None) first, then setTrustedHosts. */
-const TWO_RISK_POLICY = { ...ONE_RISK_POLICY, cbtHardeningLevel: 'None' };
-const FAST_RETRY = { initialInterval: '100ms', maximumAttempts: 3 };
+const TWO_RISK_POLICY = { ...ONE_APPROVAL_POLICY, cbtHardeningLevel: 'None' };
 
 interface Run {
   spec: FleetSpec;
@@ -58,12 +60,10 @@ describe('approving risky changes on one server', () => {
     fn: (run: Run) => Promise<void>
   ): Promise<{ run: Run; fleet: FleetStatus; result: ServerStatus }> {
     const spec = testFleet(1, {
-      policy: options.policy ?? ONE_RISK_POLICY,
+      policy: options.policy ?? ONE_APPROVAL_POLICY,
       settings: { stepRetry: FAST_RETRY, ...options.settings },
     });
-    const estate = LabEstate.create({
-      settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-    });
+    const estate = estateFor(spec);
     const fqdn = spec.servers[0].fqdn;
     const run: Run = {
       spec,
@@ -330,44 +330,4 @@ function stepOf(status: ServerStatus, step: string) {
   const rec = status.steps.find((s) => s.step === step);
   assert.ok(rec, `step ${step} is in the status`);
   return rec;
-}
-
-async function expectRefused(promise: Promise<unknown>, type: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(err)}`);
-    assert.ok(
-      err.cause instanceof ApplicationFailure,
-      `expected an ApplicationFailure cause, got ${String(err.cause)}`
-    );
-    assert.equal(err.cause.type, type, err.cause.message);
-    assert.match(err.cause.message, message);
-    return true;
-  });
-}
-
-/** Polls the server's status until `check` holds (the workflow may not exist yet at first). */
-async function waitForStatus(
-  handle: WorkflowHandle,
-  check: (s: ServerStatus) => boolean,
-  timeoutMs = 30_000
-): Promise<ServerStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ServerStatus | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(serverStatusQuery);
-      if (check(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(
-    `timed out waiting for ${handle.workflowId}: last status ${JSON.stringify(last)}; last error ${String(lastError)}`
-  );
-}
-
-function waitForPending(handle: WorkflowHandle, id: string): Promise<ServerStatus> {
-  return waitForStatus(handle, (s) => s.pendingApprovals.some((p) => p.change.id === id));
 }

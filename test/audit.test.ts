@@ -2,13 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { auditWorkflowId } from '../domain/ids';
-import type { FleetSpec } from '../domain/fleet';
 import type { AuditReport } from '../domain/rotation';
-import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { auditFleet } from '../workflows';
 import { runCli } from './support/cli';
-import { writeFleetFile } from './support/fleet-files';
+import { estateFor, writeFleetFile } from './support/fleet-files';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
 
 /**
@@ -21,14 +19,6 @@ const ONBOARDED_POLICY = {
   trustedHosts: { applyOn: 'exchange', value: 'monosync-servers' },
 };
 
-function onboardedEstate(spec: FleetSpec): LabEstate {
-  const estate = LabEstate.create({
-    settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-  });
-  for (const s of spec.servers) estate.assign(s.fqdn, 'onboarded');
-  return estate;
-}
-
 describe('drift audit on the lab', () => {
   let env: TestEnv;
   before(async () => {
@@ -39,7 +29,10 @@ describe('drift audit on the lab', () => {
   it('finds nothing on a compliant fleet, then reports TrustedHosts changed by hand (workflow and CLI)', async () => {
     const spec = testFleet(3, { policy: ONBOARDED_POLICY });
     const [first, drifting, third] = spec.servers.map((s) => s.fqdn);
-    const estate = onboardedEstate(spec);
+    const estate = estateFor(
+      spec,
+      spec.servers.map(() => 'onboarded')
+    );
     const file = writeFleetFile(spec);
     const audit = (suffix: string): Promise<AuditReport> =>
       env.client.workflow.execute(auditFleet, {

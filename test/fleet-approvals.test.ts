@@ -5,26 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { KindDecisionInput } from '../domain/approvals';
 import type { FleetSpec } from '../domain/fleet';
 import { serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import type { FleetStatus, ServerStatus } from '../domain/status';
-import { LabEstate } from '../lab/estate';
+import type { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet, onboardServer } from '../workflows';
 import { decideChangeUpdate, decideKindUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
-import { startFleet, stopOwnServer, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
-
-/** Only setTrustedHosts is risky: TrustedHosts '' -> '*' on every Exchange server. */
-const ONE_RISK_POLICY = {
-  delegation: 'skip',
-  cbtHardeningLevel: 'Relaxed',
-  trustedHosts: { applyOn: 'exchange', value: 'any' },
-};
-const FAST_RETRY = { initialInterval: '100ms', maximumAttempts: 3 };
+import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
+import { expectRefused, waitForFinal, waitForPending } from './support/server-status';
+import {
+  FAST_RETRY,
+  startFleet,
+  stopOwnServer,
+  type TestEnv,
+  testEnv,
+  testFleet,
+  withWorkers,
+} from './support/temporal';
 
 interface Run {
   spec: FleetSpec;
@@ -52,12 +53,10 @@ describe('fleet-level approval of one kind of risky change', () => {
     fn: (run: Run) => Promise<void>
   ): Promise<{ run: Run; fleet: FleetStatus; results: Map<string, ServerStatus> }> {
     const spec = testFleet(options.servers, {
-      policy: ONE_RISK_POLICY,
+      policy: ONE_APPROVAL_POLICY,
       settings: { stepRetry: FAST_RETRY, maxParallel: options.maxParallel ?? 32 },
     });
-    const estate = LabEstate.create({
-      settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-    });
+    const estate = estateFor(spec);
     return withWorkers(env, new LabRunner(estate), async () => {
       const fleet = await startFleet(env, spec, options.requestedBy);
       const run: Run = {
@@ -245,47 +244,3 @@ describe('fleet-level approval of one kind of risky change', () => {
     );
   });
 });
-
-async function expectRefused(promise: Promise<unknown>, type: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(err)}`);
-    assert.ok(
-      err.cause instanceof ApplicationFailure,
-      `expected an ApplicationFailure cause, got ${String(err.cause)}`
-    );
-    assert.equal(err.cause.type, type, err.cause.message);
-    assert.match(err.cause.message, message);
-    return true;
-  });
-}
-
-/** Polls the server's status until `check` holds (the workflow may not exist yet at first). */
-async function waitForStatus(
-  handle: WorkflowHandle,
-  check: (s: ServerStatus) => boolean,
-  timeoutMs = 30_000
-): Promise<ServerStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ServerStatus | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(serverStatusQuery);
-      if (check(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(
-    `timed out waiting for ${handle.workflowId}: last status ${JSON.stringify(last)}; last error ${String(lastError)}`
-  );
-}
-
-function waitForPending(handle: WorkflowHandle, id: string): Promise<ServerStatus> {
-  return waitForStatus(handle, (s) => s.pendingApprovals.some((p) => p.change.id === id));
-}
-
-function waitForFinal(handle: WorkflowHandle, timeoutMs?: number): Promise<ServerStatus> {
-  return waitForStatus(handle, (s) => ['onboarded', 'needs-attention'].includes(s.phase), timeoutMs);
-}

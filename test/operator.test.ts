@@ -11,7 +11,7 @@ import { LabRunner } from '../lab/lab-runner';
 import { decideKindUpdate, fleetStatusQuery, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY, writeFleetFile } from './support/fleet-files';
-import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
+import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 import { waitFor } from './support/wait';
 
 describe('operator decisions, failure budget and plan', () => {
@@ -27,7 +27,7 @@ describe('operator decisions, failure budget and plan', () => {
   it('a permanent failure waits for retry, skip or abort while the rest of the fleet goes on', async () => {
     const spec = testFleet(4, {
       policy: SAFE_POLICY,
-      settings: { maxFailurePercent: 100, stepRetry: { initialInterval: '100ms', maximumAttempts: 3 } },
+      settings: { maxFailurePercent: 100, stepRetry: FAST_RETRY },
     });
     const [retried, skipped, aborted, clean] = spec.servers.map((s) => s.fqdn);
     const estate = estateFor(spec);

@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { rotationScheduleId, rotationWorkflowId } from '../domain/ids';
 import type { RotationReport } from '../domain/rotation';
-import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { runCli } from './support/cli';
-import { writeFleetFile } from './support/fleet-files';
+import { estateFor, writeFleetFile } from './support/fleet-files';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
+import { waitFor } from './support/wait';
 
 /** The single value a calendar field holds, whether described as a number or as ranges. */
 function single(field: unknown): unknown {
@@ -23,16 +23,6 @@ function single(field: unknown): unknown {
 
 function workflowIdPattern(id: string): string {
   return id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('rotation schedule through the CLI', () => {
@@ -94,31 +84,35 @@ describe('rotation schedule through the CLI', () => {
       assert.equal(described.action.workflowId, rotationWorkflowId(spec.fleetId));
     }
     // One schedule for the fleet, however often `schedule` ran (the list is eventually consistent).
-    await waitFor(async () => {
-      let n = 0;
-      for await (const s of env.client.schedule.list()) if (s.scheduleId === id) n++;
-      return n === 1 ? n : undefined;
-    }, 'the schedule to be listed');
+    await waitFor(
+      async () => {
+        let n = 0;
+        for await (const s of env.client.schedule.list()) if (s.scheduleId === id) n++;
+        return n === 1 ? n : undefined;
+      },
+      'the schedule is listed',
+      30_000
+    );
     let listed = 0;
     for await (const s of env.client.schedule.list())
       if (s.scheduleId.startsWith(rotationScheduleId(spec.fleetId))) listed++;
     assert.equal(listed, 1, 'exactly one rotation schedule for the fleet');
 
     // trigger: the rotation runs now, on our workers, against the lab.
-    const estate = LabEstate.create({
-      settings: { domain: 'corp.example', serviceAccount: spec.serviceAccount, monosyncServers: spec.monosyncServers },
-    });
-    estate.assign(expiring, 'expiring-cert');
-    estate.assign(healthy, 'onboarded');
+    const estate = estateFor(spec, { [expiring]: 'expiring-cert', [healthy]: 'onboarded' });
     const report = await withWorkers(env, new LabRunner(estate), async () => {
       const trigger = await cli('rotation', 'trigger', spec.fleetId);
       assert.equal(trigger.code, 0, trigger.stderr);
       assert.match(trigger.stdout, /trigger: done/);
-      const workflowId = await waitFor(async () => {
-        const d = await handle.describe();
-        const action = [...d.info.runningActions, ...d.info.recentActions.map((a) => a.action)][0];
-        return action?.workflow.workflowId;
-      }, 'the triggered rotation to start');
+      const workflowId = await waitFor(
+        async () => {
+          const d = await handle.describe();
+          const action = [...d.info.runningActions, ...d.info.recentActions.map((a) => a.action)][0];
+          return action?.workflow.workflowId;
+        },
+        'the triggered rotation starts',
+        30_000
+      );
       assert.ok(
         workflowId.startsWith(rotationWorkflowId(spec.fleetId)),
         `${workflowId} is a rotation of ${spec.fleetId}`

@@ -92,6 +92,9 @@ export function tag(): string {
   return randomBytes(3).toString('hex');
 }
 
+/** Step retries short enough for tests: transient faults are retried, permanent ones surface fast. */
+export const FAST_RETRY = { initialInterval: '100ms', maximumAttempts: 3 };
+
 /** A valid fleet spec with unique fleet id and server names; `overrides` are merged into the file. */
 export function testFleet(servers: number, overrides: Record<string, unknown> = {}): FleetSpec {
   const t = tag();
@@ -101,7 +104,7 @@ export function testFleet(servers: number, overrides: Record<string, unknown> = 
     domain: 'corp.example',
     monosyncServers: ['10.20.30.41', '10.20.30.42'],
     approvers: ['alice', 'bob'],
-    settings: { stepRetry: { initialInterval: '100ms', maximumAttempts: 3 } },
+    settings: { stepRetry: FAST_RETRY },
     servers: Array.from({ length: servers }, (_, i) => `x${t}${String(i + 1).padStart(2, '0')}.corp.example`),
     ...overrides,
   };

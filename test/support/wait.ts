@@ -1,8 +1,16 @@
-/** Polls until `check` holds; tests wait on workflow state this way instead of sleeping. */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+/**
+ * Polls until `check` gives a value other than `false` or `undefined`, and returns it; tests wait on
+ * workflow state this way instead of sleeping.
+ */
+export async function waitFor<T>(
+  check: () => Promise<T | false | undefined>,
+  what: string,
+  timeoutMs = 60_000
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check()) return;
+    const value = await check();
+    if (value !== false && value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting until ${what}`);
