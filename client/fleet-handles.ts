@@ -1,10 +1,46 @@
 /** Finding a fleet's workflows and reading their status, shared by the CLI commands. */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { FleetSpec } from '../domain/fleet';
 import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
+import { FleetKey } from '../domain/search-attributes';
 import type { FleetStatus, ServerStatus } from '../domain/status';
+import { onboardFleet } from '../workflows';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
 import { CLI_CONCURRENCY, mapLimited } from './map-limited';
+
+/**
+ * Starts the fleet workflow the way every entry point does (CLI, `npm start`, bench, tests). Starting a
+ * fleet that is already running starts nothing new for any server: `started` is false, and the handle
+ * is the running fleet's.
+ */
+export async function startFleetWorkflow(
+  client: Client,
+  taskQueue: string,
+  spec: FleetSpec,
+  requestedBy: string
+): Promise<{ handle: WorkflowHandle<typeof onboardFleet>; started: boolean }> {
+  const workflowId = fleetWorkflowId(spec.fleetId);
+  try {
+    const handle = await client.workflow.start(onboardFleet, {
+      workflowId,
+      taskQueue,
+      args: [{ spec, requestedBy }],
+      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
+      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
+      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${spec.description}` : ''}`,
+    });
+    return { handle, started: true };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return { handle: client.workflow.getHandle<typeof onboardFleet>(workflowId), started: false };
+  }
+}
 
 export async function fleetStatus(client: Client, fleetId: string): Promise<FleetStatus> {
   try {

@@ -19,9 +19,9 @@ import { fleetWorkflowId } from '../domain/ids';
 import { RISK_KINDS } from '../domain/risk';
 import { LabRunner } from '../lab/lab-runner';
 import { largeFleetEstate } from '../lab/scenarios';
-import { onboardFleet } from '../workflows';
 import { decideKindUpdate, fleetStatusQuery } from '../workflows/messages';
 import { createAdWorker, createMainWorker } from '../workers/create-workers';
+import { startFleetWorkflow } from '../client/fleet-handles';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -78,11 +78,7 @@ async function main(): Promise<void> {
       (async () => {
         try {
           const started = Date.now();
-          const handle = await client.workflow.start(onboardFleet, {
-            workflowId: fleetWorkflowId(spec.fleetId),
-            taskQueue: 'bench',
-            args: [{ spec, requestedBy: 'bench' }],
-          });
+          const { handle } = await startFleetWorkflow(client, 'bench', spec, 'bench');
           // The manual's risky values, approved once for the whole fleet by a second person.
           for (const kind of RISK_KINDS) {
             await handle.executeUpdate(decideKindUpdate, {

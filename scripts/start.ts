@@ -23,13 +23,10 @@ import { LabRunner } from '../lab/lab-runner';
 import { exampleEstate } from '../lab/scenarios';
 import { currentPerson, fleetListUrl, workflowUrl } from '../client/connect';
 import { readFleetFile } from '../client/fleet-file';
-import { onboardFleet } from '../workflows';
 import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { createAdWorker, createMainWorker } from '../workers/create-workers';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { FleetKey } from '../domain/search-attributes';
 import { statusTable } from '../client/views';
-import { fleetClosed, serversWaiting, serverStatuses } from '../client/fleet-handles';
+import { fleetClosed, serversWaiting, serverStatuses, startFleetWorkflow } from '../client/fleet-handles';
 
 const { values: opts } = parseArgs({
   options: {
@@ -89,19 +86,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(143));
 
   const workflowId = fleetWorkflowId(spec.fleetId);
-  try {
-    await client.workflow.start(onboardFleet, {
-      workflowId,
-      taskQueue: TASK_QUEUE,
-      args: [{ spec, requestedBy }],
-      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
-      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
-    });
-    console.log(`\nstarted fleet ${spec.fleetId} (${spec.servers.length} servers) as ${requestedBy}`);
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    console.log(`\nfleet ${spec.fleetId} is still running from an earlier start: following it`);
-  }
+  const { started } = await startFleetWorkflow(client, TASK_QUEUE, spec, requestedBy);
+  console.log(
+    started
+      ? `\nstarted fleet ${spec.fleetId} (${spec.servers.length} servers) as ${requestedBy}`
+      : `\nfleet ${spec.fleetId} is still running from an earlier start: following it`
+  );
   console.log(`  Web UI:  ${uiUrl}`);
   console.log(`  fleet:   ${workflowUrl(uiUrl, server.namespace, workflowId)}`);
   console.log(`  servers: ${fleetListUrl(uiUrl, server.namespace, spec.fleetId)}`);

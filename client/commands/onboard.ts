@@ -1,12 +1,9 @@
 /** `fleet onboard <file>`: validate, start the fleet workflow (once), print ids and UI links; `--wait` follows it. */
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { fleetWorkflowId, serverWorkflowId } from '../../domain/ids';
-import { FleetKey } from '../../domain/search-attributes';
 import { FINAL_PHASES, type FleetStatus } from '../../domain/status';
-import { onboardFleet } from '../../workflows';
 import type { CliContext } from '../connect';
 import { fleetListUrl, workflowUrl } from '../connect';
-import { fleetClosed, fleetStatus, serversWaiting, serverStatuses } from '../fleet-handles';
+import { fleetClosed, fleetStatus, serversWaiting, serverStatuses, startFleetWorkflow } from '../fleet-handles';
 import { readFleetFile } from '../fleet-file';
 import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
@@ -22,23 +19,12 @@ export async function onboardCommand(ctx: CliContext, file: string, opts: Onboar
   const spec = readFleetFile(file);
   const { client, env } = ctx;
   const workflowId = fleetWorkflowId(spec.fleetId);
-  try {
-    await client.workflow.start(onboardFleet, {
-      workflowId,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      args: [{ spec, requestedBy: opts.requestedBy }],
-      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
-      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
-      staticDetails: `Requested by ${opts.requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${spec.description}` : ''}`,
-    });
-    console.log(`started fleet ${spec.fleetId}: ${spec.servers.length} servers, requested by ${opts.requestedBy}`);
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    // Idempotent: the running fleet goes on; nothing new is started for any server.
-    console.log(
-      `fleet ${spec.fleetId} is already running: nothing new started (follow it with \`fleet status ${spec.fleetId}\`)`
-    );
-  }
+  const { started } = await startFleetWorkflow(client, env.TEMPORAL_TASK_QUEUE, spec, opts.requestedBy);
+  console.log(
+    started
+      ? `started fleet ${spec.fleetId}: ${spec.servers.length} servers, requested by ${opts.requestedBy}`
+      : `fleet ${spec.fleetId} is already running: nothing new started (follow it with \`fleet status ${spec.fleetId}\`)`
+  );
   console.log(`  fleet workflow:  ${workflowId}  ${workflowUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, workflowId)}`);
   console.log(
     `  server workflows: ${serverWorkflowId('<fqdn>')}  ${fleetListUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, spec.fleetId)}`

@@ -9,8 +9,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { freePort, startDevServer, type DevServer } from '../../devserver/dev-server';
 import { TEMPORAL_DIR } from '../../devserver/temporal-cli';
 import { validateFleet, type FleetSpec } from '../../domain/fleet';
-import { fleetWorkflowId } from '../../domain/ids';
-import { onboardFleet } from '../../workflows';
+import type { onboardFleet } from '../../workflows';
+import { startFleetWorkflow } from '../../client/fleet-handles';
 import { createAdWorker, createMainWorker } from '../../workers/create-workers';
 import type { PowerShellRunner } from '../../powershell/runner';
 
@@ -114,14 +114,10 @@ export function testFleet(servers: number, overrides: Record<string, unknown> = 
 }
 
 /** Starts the fleet workflow the way `fleet onboard` does, on this test's task queue. */
-export function startFleet(
+export async function startFleet(
   env: TestEnv,
   spec: FleetSpec,
   requestedBy: string
 ): Promise<WorkflowHandle<typeof onboardFleet>> {
-  return env.client.workflow.start(onboardFleet, {
-    workflowId: fleetWorkflowId(spec.fleetId),
-    taskQueue: env.taskQueue,
-    args: [{ spec, requestedBy }],
-  });
+  return (await startFleetWorkflow(env.client, env.taskQueue, spec, requestedBy)).handle;
 }
