@@ -22,15 +22,7 @@ import {
 } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
 import { expectRefused, waitForPending, waitForStatus } from './support/server-status';
-import {
-  FAST_RETRY,
-  startFleet,
-  stopOwnServer,
-  type TestEnv,
-  testEnv,
-  testFleet,
-  withWorkers,
-} from './support/temporal';
+import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
 /** Two risky steps: setCbtHardening (None) first, then setTrustedHosts. */
 const TWO_RISK_POLICY = { ...ONE_APPROVAL_POLICY, cbtHardeningLevel: 'None' };
@@ -48,11 +40,7 @@ describe('approving risky changes on one server', () => {
   before(async () => {
     env = await testEnv();
   });
-  after(async () => {
-    await env.close();
-    // Run on its own, this file started a dev server; stop it so the process can exit.
-    await stopOwnServer();
-  });
+  after(async () => env.close());
 
   /** Starts a one-server fleet requested by `requestedBy`, runs `fn` while it runs, returns both results. */
   async function withFleet(

@@ -17,15 +17,7 @@ import { onboardFleet, onboardServer } from '../workflows';
 import { decideChangeUpdate, decideKindUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
 import { expectRefused, waitForFinal, waitForPending } from './support/server-status';
-import {
-  FAST_RETRY,
-  startFleet,
-  stopOwnServer,
-  type TestEnv,
-  testEnv,
-  testFleet,
-  withWorkers,
-} from './support/temporal';
+import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
 interface Run {
   spec: FleetSpec;
@@ -41,11 +33,7 @@ describe('fleet-level approval of one kind of risky change', () => {
   before(async () => {
     env = await testEnv();
   });
-  after(async () => {
-    await env.close();
-    // Run on its own, this file started a dev server; stop it so the process can exit.
-    await stopOwnServer();
-  });
+  after(async () => env.close());
 
   /** Starts a fleet of `servers` requested by `requestedBy`, runs `fn` while it runs, returns the results. */
   async function withFleet(

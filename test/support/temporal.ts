@@ -29,7 +29,7 @@ export async function temporalAddress(): Promise<string> {
   return ownServer.address;
 }
 
-export async function stopOwnServer(): Promise<void> {
+async function stopOwnServer(): Promise<void> {
   await ownServer?.stop();
   ownServer = undefined;
 }
