@@ -2,7 +2,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { failureKind, type FailureType } from '../domain/failures';
-import { ScriptFailure } from '../powershell/runner';
+import { ScriptFailure } from '../runner/port';
 
 /**
  * Transient kinds stay retryable (the activity retry policy backs off); permanent kinds are

@@ -4,9 +4,9 @@
  * would otherwise hold its slot, and keep the fleet open, for ever.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { mapLimited } from '../client/map-limited';
 import { serverWorkflowId } from '../domain/ids';
 import type { ServerPhase, ServerStatus } from '../domain/status';
+import { mapInLanes } from '../lib/lanes';
 
 export interface TrackedServer {
   fqdn: string;
@@ -43,7 +43,7 @@ export async function findClosedServers(
   deps: FindClosedServersDeps,
   servers: TrackedServer[]
 ): Promise<ClosedServer[]> {
-  const results = await mapLimited(servers, CONCURRENCY, async (server) => {
+  const results = await mapInLanes(servers, CONCURRENCY, async (server) => {
     try {
       return await closedServer(deps.client, server);
     } catch (err) {

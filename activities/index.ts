@@ -5,27 +5,16 @@
  */
 import { getClient, heartbeat, log } from '@temporalio/activity';
 import type { StepOutcome, StepRequest } from '../domain/onboarding';
-import type { StepId } from '../domain/steps';
-import type { PowerShellRunner } from '../powershell/runner';
+import { STEP_IDS, type StepId } from '../domain/steps';
+import type { PowerShellRunner } from '../runner/port';
 import { findClosedServers, type TrackedServer } from './find-closed-servers';
 import { runStep } from './run-step';
 
 export function createActivities(runner: PowerShellRunner) {
-  const step =
-    (id: StepId) =>
-    (req: StepRequest): Promise<StepOutcome> =>
-      runStep(runner, id, req);
-  const steps = {
-    preflight: step('preflight'),
-    grantRemoteManagement: step('grantRemoteManagement'),
-    enableKerberosDelegation: step('enableKerberosDelegation'),
-    enableRemoting: step('enableRemoting'),
-    openFirewall: step('openFirewall'),
-    ensureHttpsListener: step('ensureHttpsListener'),
-    setCbtHardening: step('setCbtHardening'),
-    setTrustedHosts: step('setTrustedHosts'),
-    verifyConnectivity: step('verifyConnectivity'),
-  } satisfies Record<StepId, (req: StepRequest) => Promise<StepOutcome>>;
+  // One activity per step, named by its id: the name the Web UI shows and workflows call.
+  const steps = Object.fromEntries(
+    STEP_IDS.map((id) => [id, (req: StepRequest): Promise<StepOutcome> => runStep(runner, id, req)])
+  ) as Record<StepId, (req: StepRequest) => Promise<StepOutcome>>;
   return {
     ...steps,
     /** For the fleet workflow: asks Temporal, through the worker's own connection, not Windows. */

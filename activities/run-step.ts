@@ -4,12 +4,13 @@
  * attempt re-checks first and finds the change already made.
  */
 import { activityInfo, heartbeat } from '@temporalio/activity';
-import { formatIssues } from '../domain/fleet';
+import type { StepEnvelope } from '../domain/envelope';
+import { formatIssues } from '../domain/issues';
 import { scriptCallFor, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import { assessRisk } from '../domain/risk';
-import { STEP_STATE_SCHEMAS, stepDefinition, type StepEnvelope, type StepId } from '../domain/steps';
 import type { JsonValue } from '../domain/scripts';
-import { ScriptFailure, type PowerShellRunner } from '../powershell/runner';
+import { STEP_MODULES, stepDefinition, type ScriptName, type StepId } from '../domain/steps';
+import { ScriptFailure, type PowerShellRunner } from '../runner/port';
 import { permanentFailure, toApplicationFailure } from './failures';
 
 interface Checkpoint {
@@ -18,7 +19,7 @@ interface Checkpoint {
 }
 
 function checkState(step: StepId, envelope: StepEnvelope): { before: unknown; after: unknown } {
-  const schema = STEP_STATE_SCHEMAS[step];
+  const schema = STEP_MODULES[step].state;
   const before = schema.safeParse(envelope.before);
   const after = schema.safeParse(envelope.after);
   if (!before.success || !after.success) {
@@ -38,10 +39,17 @@ function isConnectionDrop(err: unknown): boolean {
   );
 }
 
-async function verifyTls(runner: PowerShellRunner, req: StepRequest): Promise<boolean> {
-  const probe = scriptCallFor('verifyConnectivity', 'plan', req.server, req.context);
-  const result = await runner.run({ ...probe, params: { ...probe.params, CheckSecondHop: false } });
-  return (result.after as { wsmanHttps?: boolean }).wsmanHttps === true;
+/** The step's check over a fresh connection after a change (the listener's TLS handshake); null when it has none. */
+async function probeFailure(runner: PowerShellRunner, step: StepId, req: StepRequest): Promise<string | null> {
+  const probe = STEP_MODULES[step].hooks.probeAfterChange?.(req.server, req.context);
+  if (!probe) return null;
+  const result = await runner.run({
+    script: probe.script as ScriptName,
+    mode: 'plan',
+    params: probe.params,
+    target: probe.target,
+  });
+  return probe.passed(result.after) ? null : probe.failure;
 }
 
 /**
@@ -84,9 +92,7 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
             computerName: req.server.computerName,
             monosyncServers: req.context.monosyncServers,
           },
-          { step, before: planned.before, after: planned.after, evidence: plan.evidence } as Parameters<
-            typeof assessRisk
-          >[1]
+          { step, before: planned.before, after: planned.after }
         )
       : null;
     if (req.mode === 'plan' || def.readOnly) {
@@ -103,12 +109,13 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
       // A previous attempt may have made the change and died before returning: report it as changed.
       const changedEarlier =
         checkpoint !== undefined && JSON.stringify(checkpoint.before) !== JSON.stringify(planned.before);
-      // The earlier attempt may have died between a failed TLS check and its rollback: check again.
-      if (changedEarlier && step === 'ensureHttpsListener' && !(await verifyTls(runner, req))) {
+      // The earlier attempt may have died between a failed probe and its rollback: probe again.
+      const failedProbe = changedEarlier ? await probeFailure(runner, step, req) : null;
+      if (changedEarlier && failedProbe) {
         await runner.run(call('rollback', checkpoint.before));
         throw permanentFailure(
           'VerificationFailed',
-          `${def.title} on ${req.server.fqdn}: a fresh TLS connection to 5986 failed; rolled back to the previous state`,
+          `${def.title} on ${req.server.fqdn}: ${failedProbe}; rolled back to the previous state`,
           { step, rolledBack: true, before: checkpoint.before }
         );
       }
@@ -137,9 +144,9 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
 
     const verify = await runner.run(call('plan'));
     const verified = checkState(step, verify);
-    const tlsOk = step === 'ensureHttpsListener' ? await verifyTls(runner, req) : true;
-    if (verify.changed || !tlsOk) {
-      const why = verify.changed ? 'the state did not read back as changed' : 'a fresh TLS connection to 5986 failed';
+    const failedProbe = verify.changed ? null : await probeFailure(runner, step, req);
+    if (verify.changed || failedProbe) {
+      const why = failedProbe ?? 'the state did not read back as changed';
       if (def.cutsConnection) {
         await runner.run(call('rollback', plan.before as JsonValue));
         throw permanentFailure(

@@ -9,10 +9,13 @@ import type { FleetSpec } from '../domain/fleet';
 import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
 import { FleetKey } from '../domain/search-attributes';
 import type { FleetStatus, ServerStatus } from '../domain/status';
+import { mapInLanes } from '../lib/lanes';
 import { onboardFleet } from '../workflows';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { CliError } from './cli-error';
-import { CLI_CONCURRENCY, mapLimited } from './map-limited';
+
+/** How many Temporal calls the CLI keeps in flight when it reads many workflows. */
+export const CLI_CONCURRENCY = 16;
 
 /**
  * Starts the fleet workflow the way every entry point does (CLI, `npm start`, bench, tests). Starting a
@@ -75,7 +78,7 @@ export async function serverStatuses(
   const fqdns = Object.entries(fleet.servers)
     .filter(([fqdn, phase]) => !['queued', 'not-started', 'duplicate'].includes(phase) && (!only || only(fqdn)))
     .map(([fqdn]) => fqdn);
-  const statuses = await mapLimited(fqdns, CLI_CONCURRENCY, (fqdn) =>
+  const statuses = await mapInLanes(fqdns, CLI_CONCURRENCY, (fqdn) =>
     serverStatus(client, fqdn).catch(() => undefined)
   );
   // In fleet order already. A server started by another fleet under the same id answers for that fleet: not ours.
@@ -93,16 +96,4 @@ export async function serversWaiting(client: Client, fleetId: string): Promise<s
     if (wf.type === 'onboardServer') out.push(fqdnOfServerWorkflowId(wf.workflowId));
   }
   return out;
-}
-
-/** The server a change id belongs to (`<fqdn>/<step>/<kind>`). */
-export function serverOfChange(changeId: string): string {
-  const fqdn = changeId.split('/')[0];
-  if (!fqdn || !changeId.includes('/')) {
-    throw new CliError(
-      `"${changeId}" is not a change id: copy it from \`fleet approvals <fleetId>\` (form <fqdn>/<step>/<kind>)`,
-      2
-    );
-  }
-  return fqdn;
 }

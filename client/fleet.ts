@@ -4,7 +4,7 @@
  * arguments or input, 3 not found.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { RISK_KINDS } from '../domain/risk';
+import { RISK_KINDS } from '../domain/steps';
 import { explain } from './cli-error';
 import { connect, currentPerson, type CliContext } from './connect';
 import { approvalsCommand, decideCommand } from './commands/approvals';
@@ -15,6 +15,7 @@ import { operatorCommand } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { reportCommand } from './commands/report';
 import { registerRotationCommands } from './commands/rotation';
+import { scriptCommand } from './commands/script';
 import { statusCommand } from './commands/status';
 
 type Action = (ctx: CliContext) => Promise<number>;
@@ -29,7 +30,7 @@ async function withClient(action: Action): Promise<void> {
   }
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('fleet')
     .description('Onboard fleets of Exchange servers to Monosync with durable Temporal workflows')
     .showHelpAfterError('(run with --help for usage)')
@@ -124,6 +125,15 @@ export function buildProgram(): Command {
     .action((fleetId: string) => withClient((ctx) => cancelCommand(ctx, fleetId)));
 
   registerRotationCommands(program, withClient);
+
+  program
+    .command('script')
+    .description('write the standalone PowerShell script of a step, exactly what the runner sends (no Temporal needed)')
+    .argument('<step>', 'a step id (ensureHttpsListener) or its script name (Set-HttpsListener)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((step: string, o: { out?: string }) => {
+      process.exitCode = scriptCommand(step, o);
+    });
 
   program
     .command('failures')

@@ -4,7 +4,7 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 
-export interface Progress {
+interface Progress {
   update(done: number, total: number, phases: string): void;
   stop(): void;
 }

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/client';
 import { CliError } from './cli-error';
 
-export interface MonthlySchedule {
+interface MonthlySchedule {
   scheduleId: string;
   dayOfMonth: number;
   hour: number;

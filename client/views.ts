@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import type { PendingApproval } from '../domain/approvals';
 import type { FleetPlan } from '../domain/plan';
 import type { FleetStatus, ServerStatus, StepRecordStatus } from '../domain/status';
-import { STEPS } from '../domain/steps';
+import { STEPS, stepDefinition } from '../domain/steps';
 
 const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
   pending: '·',
@@ -16,18 +16,6 @@ const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
   rejected: 'rejected',
   failed: 'FAILED',
   'skipped-by-operator': 'skipped',
-};
-
-const SHORT_STEP: Record<string, string> = {
-  preflight: 'preflight',
-  grantRemoteManagement: 'RMU',
-  enableKerberosDelegation: 'delegation',
-  enableRemoting: 'remoting',
-  openFirewall: 'firewall',
-  ensureHttpsListener: 'https',
-  setCbtHardening: 'cbt',
-  setTrustedHosts: 'trusted',
-  verifyConnectivity: 'verify',
 };
 
 export function fleetSummary(status: FleetStatus): string {
@@ -44,7 +32,7 @@ export function fleetSummary(status: FleetStatus): string {
 
 export function statusTable(fleet: FleetStatus, servers: ServerStatus[]): string {
   const table = new Table({
-    head: ['server', 'phase', ...STEPS.map((s) => SHORT_STEP[s.id])],
+    head: ['server', 'phase', ...STEPS.map((s) => s.short)],
     style: { head: [], border: [] },
   });
   const byFqdn = new Map(servers.map((s) => [s.fqdn, s]));
@@ -78,7 +66,9 @@ export function planTable(plan: FleetPlan): string {
     for (const step of server.steps) {
       if (step.status === 'compliant' || step.status === 'skipped') continue;
       const approval = step.change ? `  [needs approval: ${step.change.text}]` : '';
-      lines.push(`  ${SHORT_STEP[step.step].padEnd(10)} ${STEP_MARK[step.status]}: ${step.summary}${approval}`);
+      lines.push(
+        `  ${stepDefinition(step.step).short.padEnd(10)} ${STEP_MARK[step.status]}: ${step.summary}${approval}`
+      );
     }
   }
   const approvals = plan.servers.flatMap((s) => s.steps.filter((st) => st.change)).length;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { formatIssues } from '../domain/fleet';
+import { formatIssues } from '../domain/issues';
 import { TASK_QUEUE } from '../domain/ids';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -47,7 +47,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   return parsed.data;
 }
 
-export interface ConnectionSettings {
+interface ConnectionSettings {
   address: string;
   tls?:
     | boolean

@@ -12,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { ensureTemporalCli, TEMPORAL_DIR } from './temporal-cli';
 
-export interface DevServerOptions {
+interface DevServerOptions {
   port: number;
   /** Web UI port; `undefined` runs headless. */
   uiPort?: number;
@@ -75,7 +75,7 @@ async function waitUntilAnswering(address: string, child: ChildProcess, deadline
  * Registers the product's search attributes if missing. The dev server applies `--search-attribute`
  * only when it creates the namespace, so a reused database needs this.
  */
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
+async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const PINNED_CLI_VERSION = 'v1.5.1';
+const PINNED_CLI_VERSION = 'v1.5.1';
 /** Tried when the pinned build fails; later tags carry a `replace` directive and cannot be `go install`ed. */
-export const FALLBACK_CLI_VERSION = 'v1.4.1';
+const FALLBACK_CLI_VERSION = 'v1.4.1';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const TEMPORAL_DIR = path.join(PROJECT_ROOT, '.temporal');

@@ -3,8 +3,9 @@
  * signal from the Web UI, fleet-level decision) checks the same way.
  */
 import { z } from 'zod';
-import { formatIssues } from './fleet';
-import { RISK_KINDS, type PlannedChange, type RiskKind } from './risk';
+import { formatIssues } from './issues';
+import type { PlannedChange } from './risk';
+import { RISK_KINDS, type RiskKind } from './steps';
 import { fqdnSchema, personSchema, reasonSchema } from './validators';
 
 export const decisionInputSchema = z.strictObject({
@@ -98,6 +99,20 @@ export function approverRefusal(approver: string, rules: ApprovalRules): string 
   return null;
 }
 
+/**
+ * Why no decision on this change can be recorded (already decided, or not pending), or null. The part
+ * of `decisionRefusal` that needs no approval rules, so a client can check it against a server's status.
+ */
+export function changeRefusal(
+  changeId: string,
+  pending: ReadonlySet<string>,
+  decided: ReadonlySet<string>
+): string | null {
+  if (decided.has(changeId)) return `change ${changeId} has already been decided`;
+  if (!pending.has(changeId)) return `no pending change ${changeId} on this server`;
+  return null;
+}
+
 /** Why a decision on one change is refused, or null when it may be recorded. */
 export function decisionRefusal(
   input: DecisionInput,
@@ -105,9 +120,7 @@ export function decisionRefusal(
   pending: ReadonlySet<string>,
   decided: ReadonlySet<string>
 ): string | null {
-  if (decided.has(input.changeId)) return `change ${input.changeId} has already been decided`;
-  if (!pending.has(input.changeId)) return `no pending change ${input.changeId} on this server`;
-  return approverRefusal(input.approver, rules);
+  return changeRefusal(input.changeId, pending, decided) ?? approverRefusal(input.approver, rules);
 }
 
 export function kindDecisionCovers(d: KindDecisionInput, kind: RiskKind, fqdn: string): boolean {

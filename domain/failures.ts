@@ -8,7 +8,7 @@
  */
 import type { RetryPolicy } from '@temporalio/common';
 
-export type RetryClass = 'transient' | 'auth' | 'permanent';
+type RetryClass = 'transient' | 'auth' | 'permanent';
 
 export interface FailureKind {
   type: string;
@@ -205,9 +205,3 @@ export function stepRetryPolicy(initialIntervalMs: number, maximumAttempts: numb
     nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
   };
 }
-
-/** Types whose second attempt must not happen: auth failures, after one retry. */
-export const AUTH_TYPES: readonly string[] = FAILURE_KINDS.filter((k) => k.retry === 'auth').map((k) => k.type);
-
-/** Server is not one this product onboards (not an error to retry, a fact to report). */
-export const NOT_APPLICABLE_TYPE = 'NotApplicable';

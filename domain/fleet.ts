@@ -4,6 +4,7 @@
  * (see risk.ts). Secrets never appear here: credentials are read by workers from their environment.
  */
 import { z } from 'zod';
+import { formatIssues } from './issues';
 import {
   accountSchema,
   computerNameSchema,
@@ -39,7 +40,6 @@ export const DEFAULT_SERVER_CHECK_INTERVAL = 10 * 60_000;
 const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
-export type CbtLevel = (typeof CBT_LEVELS)[number];
 
 // A bare string is shorthand for `{ fqdn: ... }`; normalising first keeps error paths as `servers[2].fqdn`.
 const serverSchema = z.preprocess(
@@ -122,7 +122,7 @@ const settingsSchema = z.strictObject({
     .default({ initialInterval: 5_000, maximumAttempts: 8 }),
 });
 
-export const fleetFileSchema = z
+const fleetFileSchema = z
   .strictObject({
     fleet: z.string().refine((v) => FLEET_ID_RE.test(v), {
       error: (issue) =>
@@ -171,9 +171,8 @@ export const fleetFileSchema = z
     }
   });
 
-export type FleetFile = z.input<typeof fleetFileSchema>;
-export type FleetPolicy = z.output<typeof policySchema>;
-export type FleetSettings = z.output<typeof settingsSchema>;
+type FleetPolicy = z.output<typeof policySchema>;
+type FleetSettings = z.output<typeof settingsSchema>;
 
 export interface ServerSpec {
   fqdn: string;
@@ -196,7 +195,7 @@ export interface FleetSpec {
 }
 
 /** Longest common DNS suffix of the servers (at least two labels), e.g. corp.example. */
-export function commonSuffix(fqdns: string[]): string | undefined {
+function commonSuffix(fqdns: string[]): string | undefined {
   if (fqdns.length === 0) return undefined;
   const split = fqdns.map((f) => f.split('.').reverse());
   const out: string[] = [];
@@ -212,7 +211,7 @@ export function defaultComputerName(fqdn: string): string {
   return fqdn.split('.')[0].toUpperCase().slice(0, 15);
 }
 
-export type FleetValidation = { ok: true; spec: FleetSpec } | { ok: false; problems: string[] };
+type FleetValidation = { ok: true; spec: FleetSpec } | { ok: false; problems: string[] };
 
 /** Validate a parsed fleet document; every problem is reported as `path: message`. */
 export function validateFleet(document: unknown): FleetValidation {
@@ -246,26 +245,6 @@ export function validateFleet(document: unknown): FleetValidation {
       servers,
     },
   };
-}
-
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.flatMap((issue) => {
-    if (issue.code === 'invalid_union' && 'errors' in issue && issue.errors.length > 0) {
-      // Report the branch that got furthest instead of "invalid input".
-      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0];
-      return formatIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
-    }
-    return [`${formatPath(issue.path)}: ${issue.message}`];
-  });
-}
-
-function depth(issues: readonly z.core.$ZodIssue[]): number {
-  return Math.max(0, ...issues.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 1)));
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(fleet file)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 /** The concrete TrustedHosts entries the policy asks for on behalf of one server. */

@@ -9,7 +9,6 @@ export const TASK_QUEUE = 'exchange-onboarding';
 export function adTaskQueueFor(taskQueue: string): string {
   return `${taskQueue}-ad`;
 }
-export const AD_TASK_QUEUE = adTaskQueueFor(TASK_QUEUE);
 
 export function fleetWorkflowId(fleetId: string): string {
   return `fleet/${fleetId}`;

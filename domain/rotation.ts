@@ -2,16 +2,8 @@
 import type { PendingApproval, RecordedDecision, RefusedDecision } from './approvals';
 import type { FleetSpec } from './fleet';
 
-export const ROTATION_OUTCOMES = [
-  'rotated',
-  'still-valid',
-  'failed-rolled-back',
-  'unreachable',
-  'failed',
-  'rejected',
-  'no-listener',
-] as const;
-export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
+type RotationOutcome =
+  'rotated' | 'still-valid' | 'failed-rolled-back' | 'unreachable' | 'failed' | 'rejected' | 'no-listener';
 
 export interface ServerRotation {
   outcome: RotationOutcome;
@@ -47,7 +39,7 @@ export interface RotationReport {
   done: boolean;
 }
 
-export interface DriftFinding {
+interface DriftFinding {
   step: string;
   summary: string;
 }

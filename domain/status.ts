@@ -5,33 +5,30 @@ import type { OnboardingContext, StepStatus } from './onboarding';
 import type { PlannedChange } from './risk';
 import type { StepId } from './steps';
 
-export const SERVER_PHASES = [
-  'queued',
-  'running',
-  'awaiting-approval',
-  'awaiting-operator',
-  'onboarded',
-  'needs-attention',
-  'not-applicable',
-  'aborted',
-  'failed',
-  'not-started',
-  'duplicate',
-] as const;
-export type ServerPhase = (typeof SERVER_PHASES)[number];
+/**
+ * Every phase a server can be in, in the order tables list them: whether its workflow has ended
+ * (`final`), and whether it counts against the fleet's failure budget (`failed`).
+ */
+const PHASES = {
+  queued: { final: false, failed: false },
+  running: { final: false, failed: false },
+  'awaiting-approval': { final: false, failed: false },
+  'awaiting-operator': { final: false, failed: true },
+  onboarded: { final: true, failed: false },
+  'needs-attention': { final: true, failed: false },
+  'not-applicable': { final: true, failed: false },
+  aborted: { final: true, failed: true },
+  failed: { final: true, failed: true },
+  'not-started': { final: true, failed: false },
+  duplicate: { final: true, failed: false },
+} as const satisfies Record<string, { final: boolean; failed: boolean }>;
 
+export type ServerPhase = keyof typeof PHASES;
+export const SERVER_PHASES: readonly ServerPhase[] = Object.keys(PHASES) as ServerPhase[];
 /** Phases after which a server workflow has ended. */
-export const FINAL_PHASES: readonly ServerPhase[] = [
-  'onboarded',
-  'needs-attention',
-  'not-applicable',
-  'aborted',
-  'failed',
-  'not-started',
-  'duplicate',
-];
+export const FINAL_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => PHASES[p].final);
 /** Phases that count against the fleet's failure budget. */
-export const FAILED_PHASES: readonly ServerPhase[] = ['failed', 'aborted', 'awaiting-operator'];
+export const FAILED_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => PHASES[p].failed);
 
 export type StepRecordStatus = StepStatus | 'pending' | 'running' | 'rejected' | 'failed' | 'skipped-by-operator';
 
@@ -75,7 +72,7 @@ export interface ServerRunInput {
   standingDecisions: StandingDecision[];
 }
 
-export interface FleetCounts {
+interface FleetCounts {
   total: number;
   started: number;
   byPhase: Partial<Record<ServerPhase, number>>;

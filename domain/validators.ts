@@ -13,16 +13,12 @@ const THUMBPRINT_RE = /^[0-9A-F]{40}$/;
 const PERSON_RE = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** Characters PowerShell treats as quotes, escapes or statement separators, plus control characters. */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_TEXT_RE = /['"`$;|&\u2018\u2019\u201A\u201B\u201C\u201D\u201E\u0000-\u001F\u007F]/;
-
-export function isIPv4(v: string): boolean {
+function isIPv4(v: string): boolean {
   return IPV4_RE.test(v);
 }
 
 /** IPv6 in the forms WinRM and the firewall accept; kept simple and strict. */
-export function isIPv6(v: string): boolean {
+function isIPv6(v: string): boolean {
   if (!/^[0-9a-fA-F:]+$/.test(v) || !v.includes(':')) return false;
   const double = v.split('::');
   if (double.length > 2) return false;
@@ -31,7 +27,7 @@ export function isIPv6(v: string): boolean {
   return double.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
-export function isIpAddress(v: string): boolean {
+function isIpAddress(v: string): boolean {
   return isIPv4(v) || isIPv6(v);
 }
 
@@ -101,11 +97,6 @@ export const reasonSchema = z
     error: 'contains control characters: write the reason as plain text',
   })
   .refine((v) => v.length >= 3 && v.length <= 500, { error: 'must be 3 to 500 characters long' });
-
-/** A value that may be embedded in PowerShell text: no quote, escape, separator or control character. */
-export function isInertLiteral(v: string): boolean {
-  return !UNSAFE_TEXT_RE.test(v);
-}
 
 /** A TrustedHosts entry: a name, an IP address, or a pattern with at most one `*`. No CIDR. */
 export const trustedHostEntrySchema = z

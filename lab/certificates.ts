@@ -3,7 +3,7 @@
  * in LocalMachine\My may back the WinRM HTTPS listener, which one wins, and — when none does — the
  * most specific reason, so the operator is told what to enrol or fix.
  */
-import type { ScriptError } from '../domain/steps';
+import type { ScriptError } from '../domain/envelope';
 import { thumbprintFor } from './identity';
 import type { LabCertificate } from './model';
 

@@ -5,14 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ENVELOPE_SCHEMA_ID, type StepEnvelope } from '../domain/envelope';
 import { defaultComputerName } from '../domain/fleet';
 import type { ScriptCall } from '../domain/scripts';
-import { ENVELOPE_SCHEMA_ID, STEPS, type ScriptName, type StepEnvelope } from '../domain/steps';
-import { targetLabel } from '../powershell/runner';
+import { STEPS, type ScriptName } from '../domain/steps';
+import { serverOf, targetLabel } from '../runner/port';
 import { DAY_MS } from './certificates';
 import { takeFault } from './faults';
-import { HANDLERS, type HandlerContext, type HandlerResult } from './handlers';
-import { errorClass, failed } from './handlers/kit';
 import { faultError, CONNECTION_DROPPED } from './fault-errors';
 import { normaliseFqdn } from './identity';
 import {
@@ -26,6 +25,8 @@ import {
   type ScriptCounter,
 } from './model';
 import { buildHost, type ProfileName } from './profiles';
+import { errorClass, failed, type HandlerContext, type HandlerResult } from './state-step';
+import { MODEL_OF_SCRIPT } from './step-models';
 
 export type LabOutcome = { kind: 'envelope'; envelope: StepEnvelope } | { kind: 'hang'; delayMs?: number };
 
@@ -45,7 +46,7 @@ export const DEFAULT_LAB_SETTINGS: LabSettings = {
 };
 
 /** Changes that restart WinRM or rebind the listener the session travels on. */
-const CONNECTION_CUTTING: readonly ScriptName[] = ['Enable-Remoting', 'Set-HttpsListener', 'Set-CbtHardening'];
+const CONNECTION_CUTTING: readonly ScriptName[] = STEPS.filter((s) => s.cutsConnection).map((s) => s.script);
 
 /** Read-only scripts report a failed check as `changed`; that is not a change to count. */
 const READ_ONLY_SCRIPTS: readonly ScriptName[] = STEPS.filter((s) => s.readOnly).map((s) => s.script);
@@ -179,10 +180,13 @@ export class LabEstate {
     return structuredClone(this.state.counters[normaliseFqdn(fqdn)] ?? {});
   }
 
-  /** The server a call is about: the Exchange target, the worker's `onBehalfOf`, or the AD computer's host. */
+  /**
+   * The server a call is about: the port's answer (`serverOf`: the Exchange target or the worker's
+   * `onBehalfOf`), else, for an AD call, the host of the computer object it names.
+   */
   subjectOf(call: ScriptCall): string {
-    if (call.target.host === 'exchange') return normaliseFqdn(call.target.fqdn);
-    if (call.target.host === 'worker') return normaliseFqdn(call.target.onBehalfOf);
+    const server = serverOf(call.target);
+    if (server !== null) return server;
     const name = typeof call.params.ComputerName === 'string' ? call.params.ComputerName : '';
     const short = name.trim().toUpperCase().replace(/\$$/, '');
     return this.state.ad.computers[`${short}$`]?.dnsHostName ?? this.fqdnOfComputer(short);
@@ -202,7 +206,7 @@ export class LabEstate {
       return this.envelope(call, failed(faultError(fault)));
     }
 
-    const result = HANDLERS[call.script](this.context(call, counter));
+    const result = MODEL_OF_SCRIPT[call.script](this.context(call, subject, counter));
     if (call.mode === 'apply' && result.ok && result.changed && !READ_ONLY_SCRIPTS.includes(call.script)) {
       counter.changes += 1;
     }
@@ -226,9 +230,10 @@ export class LabEstate {
     return this.envelope(call, result);
   }
 
-  private context(call: ScriptCall, counter: ScriptCounter): HandlerContext {
+  private context(call: ScriptCall, subject: string, counter: ScriptCounter): HandlerContext {
     return {
       call,
+      subject,
       now: this.now(),
       settings: this.state.settings,
       worker: this.state.worker,

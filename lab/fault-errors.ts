@@ -2,9 +2,9 @@
  * The error a faulted call reports: the rule's code with the text Windows prints for it, so logs of
  * a lab run read like logs of a real one.
  */
-import type { ScriptError } from '../domain/steps';
-import { errorClass } from './handlers/kit';
+import type { ScriptError } from '../domain/envelope';
 import type { FaultRule } from './model';
+import { errorClass } from './state-step';
 
 const MESSAGES: Record<string, string> = {
   '5': 'Connecting to remote server failed with the following error message : Access is denied.',

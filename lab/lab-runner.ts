@@ -1,14 +1,14 @@
 /**
  * The lab adapter of the PowerShell port: the same validation, session limit and envelope parsing as
- * production, with the Windows estate replaced by `LabEstate`. Latency is simulated so concurrency
- * behaves as it does against real servers (calls overlap, limits bite).
+ * production (runner/), with the Windows estate replaced by `LabEstate`. Latency is simulated so
+ * concurrency behaves as it does against real servers (calls overlap, limits bite).
  */
+import type { StepEnvelope } from '../domain/envelope';
 import { failureKind } from '../domain/failures';
 import type { ScriptCall } from '../domain/scripts';
-import type { StepEnvelope } from '../domain/steps';
-import { parseEnvelope, validateCall } from '../powershell/contract';
-import { SESSIONS_PER_HOST } from '../powershell/host-limit';
-import { ScriptFailure, targetLabel, type PowerShellRunner } from '../powershell/runner';
+import { parseEnvelope, validateCall } from '../runner/contract';
+import { limitSessionsPerHost, SESSIONS_PER_HOST } from '../runner/host-limit';
+import { ScriptFailure, serverOf, targetLabel, type PowerShellRunner } from '../runner/port';
 import type { LabEstate } from './estate';
 
 export interface LabRunnerOptions {
@@ -39,27 +39,40 @@ export class LabRunner implements PowerShellRunner {
     maxAdInFlight: 0,
     maxSessionsPerHost: 0,
   };
+  /** Open sessions per server, as the port's limit lets them through (`serverOf`: AD calls open none). */
   private readonly sessions = new Map<string, number>();
-  private readonly queues = new Map<string, Array<() => void>>();
   private readonly servers = new Map<string, number>();
   private readonly pending = new Set<Pending>();
-  private readonly limit: number;
+  private readonly limited: PowerShellRunner;
 
   constructor(
     private readonly estate: LabEstate,
     private readonly options: LabRunnerOptions = {}
   ) {
-    this.limit = options.sessionsPerHost ?? SESSIONS_PER_HOST;
+    // AD calls go to a domain controller, whose concurrency is the AD worker's budget (measured
+    // below, not limited here); every other call opens a WinRM session on (or for) the server.
+    this.limited = limitSessionsPerHost(
+      { run: (call) => this.runNow(call), close: async () => undefined },
+      options.sessionsPerHost ?? SESSIONS_PER_HOST
+    );
   }
 
   async run(input: ScriptCall): Promise<StepEnvelope> {
     const call = validateCall(input);
     this.stats.calls += 1;
+    return this.limited.run(call);
+  }
+
+  /** Ends every hanging or sleeping call, as closing real sessions would. */
+  async close(): Promise<void> {
+    for (const p of [...this.pending]) p.finish();
+  }
+
+  /** One call inside the session limit. */
+  private async runNow(call: ScriptCall): Promise<StepEnvelope> {
+    const session = serverOf(call.target);
+    if (session !== null) this.openSession(session);
     const server = this.estate.subjectOf(call);
-    // AD calls go to a domain controller, whose concurrency is the AD worker's budget (measured
-    // below, not limited here); every other call opens a WinRM session on (or for) the server.
-    const sessionKey = call.target.host === 'ad' ? undefined : server;
-    if (sessionKey) await this.acquire(sessionKey);
     this.enter(server, call);
     try {
       await this.wait(this.latency(call));
@@ -79,13 +92,8 @@ export class LabRunner implements PowerShellRunner {
       return parseEnvelope(outcome.envelope, call);
     } finally {
       this.leave(server, call);
-      if (sessionKey) this.release(sessionKey);
+      if (session !== null) this.closeSession(session);
     }
-  }
-
-  /** Ends every hanging or sleeping call, as closing real sessions would. */
-  async close(): Promise<void> {
-    for (const p of [...this.pending]) p.finish();
   }
 
   private latency(call: ScriptCall): number {
@@ -109,27 +117,16 @@ export class LabRunner implements PowerShellRunner {
     });
   }
 
-  private async acquire(key: string): Promise<void> {
-    while ((this.sessions.get(key) ?? 0) >= this.limit) {
-      await new Promise<void>((resolve) => {
-        const queue = this.queues.get(key) ?? [];
-        queue.push(resolve);
-        this.queues.set(key, queue);
-      });
-    }
-    const open = (this.sessions.get(key) ?? 0) + 1;
-    this.sessions.set(key, open);
+  private openSession(server: string): void {
+    const open = (this.sessions.get(server) ?? 0) + 1;
+    this.sessions.set(server, open);
     this.stats.maxSessionsPerHost = Math.max(this.stats.maxSessionsPerHost, open);
   }
 
-  private release(key: string): void {
-    const left = (this.sessions.get(key) ?? 1) - 1;
-    if (left === 0) this.sessions.delete(key);
-    else this.sessions.set(key, left);
-    const queue = this.queues.get(key);
-    const next = queue?.shift();
-    if (queue && queue.length === 0) this.queues.delete(key);
-    next?.();
+  private closeSession(server: string): void {
+    const left = (this.sessions.get(server) ?? 1) - 1;
+    if (left === 0) this.sessions.delete(server);
+    else this.sessions.set(server, left);
   }
 
   private enter(server: string, call: ScriptCall): void {

@@ -3,8 +3,10 @@
  * fault plan. Plain JSON on purpose, so a whole estate can be written to a file and picked up by
  * another process (the dev server's workers, the benchmark).
  */
-import type { CertificateInfo, ScriptMode, ScriptName } from '../domain/steps';
+import type { ScriptMode } from '../domain/envelope';
 import type { ScriptTarget } from '../domain/scripts';
+import type { ScriptName } from '../domain/steps';
+import type { CertificateInfo } from '../steps/Set-HttpsListener/step';
 import type { ProfileName } from './profiles';
 
 export const LAB_STATE_SCHEMA = 'monosync.lab.estate/v1';

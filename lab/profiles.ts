@@ -4,6 +4,7 @@
  * derived from the seed and the FQDN, so the same estate always gets the same thumbprints and GUIDs.
  */
 import { defaultComputerName } from '../domain/fleet';
+import { MONOSYNC_RULE_NAME } from '../steps/Set-MonosyncFirewallRule/step';
 import { addDays, startOfUtcDay } from './certificates';
 import { accountSid, domainComponents, downLevelName, guidFor, thumbprintFor } from './identity';
 import type { LabCertificate, LabComputerObject, LabHost, LabSettings } from './model';
@@ -23,7 +24,6 @@ export const PROFILE_NAMES = [
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 export const CORP_ISSUER = 'CN=Corp Issuing CA 01, DC=corp, DC=example';
-export const MONOSYNC_RULE_NAME = 'Monosync-WinRM-In';
 
 export interface ProfileInput {
   fqdn: string;

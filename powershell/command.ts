@@ -1,15 +1,17 @@
 /**
  * Builds the PowerShell text a session runs for one script call. Values never become PowerShell
  * syntax: the only call-specific parts are one base64 JSON request (its alphabet holds no quote) and
- * validated identifiers (script path, computer name) as single-quoted literals.
+ * a validated computer name as a single-quoted literal.
  *
- * Remote calls use `Invoke-Command -FilePath`, which reads the script on the worker and ships its
- * text, so every script is self-contained (its helpers are inlined; nothing is dot-sourced).
+ * The script travels in the command itself: the step's standalone text (`standaloneScript`, the same
+ * text `fleet script` writes) as base64 of UTF-8, decoded into one script block. Locally it runs in a
+ * fresh module scope; remotely `Invoke-Command -ScriptBlock` ships that one block, so nothing has to be
+ * installed or dot-sourced on the server. No PowerShell 7-only syntax: Windows PowerShell 5.1 runs it.
  */
-import * as path from 'node:path';
+import type { ScriptMode } from '../domain/envelope';
 import type { JsonValue, ScriptCall } from '../domain/scripts';
-import { SCRIPT_NAMES, type ScriptMode, type ScriptName } from '../domain/steps';
 import { fqdnSchema } from '../domain/validators';
+import { standaloneScript } from './script-text';
 
 /** Every character PowerShell's tokenizer accepts as a single quote (`CharTraits.IsSingleQuote`). */
 const SINGLE_QUOTE_CHARS = /['\u2018\u2019\u201A\u201B]/g;
@@ -44,7 +46,6 @@ export function decodeRequest(base64: string): ScriptRequest {
 }
 
 export interface CommandOptions {
-  scriptsDir: string;
   /** The pwsh process carries `MONOSYNC_USER`/`MONOSYNC_PASSWORD`; else the worker's own Kerberos identity. */
   useCredential: boolean;
   /** Host with the ActiveDirectory module for AD steps; else the target's DC; else this worker. */
@@ -53,9 +54,13 @@ export interface CommandOptions {
   timeoutMs: number;
 }
 
-export function scriptPath(scriptsDir: string, script: ScriptName): string {
-  if (!(SCRIPT_NAMES as readonly string[]).includes(script)) throw new Error(`unknown script ${String(script)}`);
-  return path.join(scriptsDir, `${script}.ps1`);
+/**
+ * `$sb = <the script as a script block>`: base64 in a single-quoted literal, so no character of the
+ * script is ever parsed as part of the command line.
+ */
+export function scriptBlockStatement(scriptText: string): string {
+  const encoded = quotePowerShellLiteral(Buffer.from(scriptText, 'utf8').toString('base64'));
+  return `$sb = [scriptblock]::Create([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String(${encoded})))`;
 }
 
 /** The computer a call opens a WinRM session to, or null to run in the local pwsh session. */
@@ -79,10 +84,14 @@ const CREDENTIAL =
  * would need a blank line to end it.
  */
 export function buildCommand(call: ScriptCall, options: CommandOptions): string {
-  const file = quotePowerShellLiteral(scriptPath(options.scriptsDir, call.script));
+  const scriptBlock = scriptBlockStatement(standaloneScript(call.script));
   const request = quotePowerShellLiteral(encodeRequest(call));
   const computer = remoteComputer(call, options);
-  if (computer === null) return `& { ${PREAMBLE}; & ${file} -RequestBase64 ${request} }`;
+  if (computer === null) {
+    // GetNewClosure binds the block to a new dynamic module: its `$script:` variables stay there instead
+    // of landing in the long-lived session's global scope (a .ps1 file would get its own script scope).
+    return `& { ${PREAMBLE}; ${scriptBlock}; & $sb.GetNewClosure() -RequestBase64 ${request} }`;
+  }
 
   const operationMs = Math.max(1000, Math.floor(options.timeoutMs * 0.9));
   const sessionOption = `$so = New-PSSessionOption -OpenTimeout ${Math.min(30000, operationMs)} -OperationTimeout ${operationMs}`;
@@ -90,6 +99,6 @@ export function buildCommand(call: ScriptCall, options: CommandOptions): string 
   const credentialArg = options.useCredential ? ' -Credential $cred' : '';
   const invoke =
     `Invoke-Command -ComputerName ${quotePowerShellLiteral(computer)}${credentialArg} -SessionOption $so ` +
-    `-FilePath ${file} -ArgumentList ${request}`;
-  return `& { ${[PREAMBLE, ...credential, sessionOption, invoke].join('; ')} }`;
+    `-ScriptBlock $sb -ArgumentList ${request}`;
+  return `& { ${[PREAMBLE, ...credential, sessionOption, scriptBlock, invoke].join('; ')} }`;
 }

@@ -2,21 +2,19 @@
  * Production adapter of `PowerShellRunner`: long-lived pwsh sessions (node-powershell), remote work
  * through `Invoke-Command`, at most N sessions per target host, a hard per-call timeout.
  */
-import * as path from 'node:path';
 import { InvocationError, type PowerShell } from 'node-powershell';
 import { classifyCode, failureKind } from '../domain/failures';
+import type { StepEnvelope } from '../domain/envelope';
 import type { ScriptCall } from '../domain/scripts';
-import type { StepEnvelope } from '../domain/steps';
+import { parseEnvelope, validateCall } from '../runner/contract';
+import { limitSessionsPerHost, SESSIONS_PER_HOST } from '../runner/host-limit';
+import { ScriptFailure, targetLabel, type PowerShellRunner } from '../runner/port';
 import { buildCommand, CREDENTIAL_ENV } from './command';
-import { parseEnvelope, validateCall } from './contract';
 import { readServiceCredential, type ServiceCredential } from './credentials';
-import { limitSessionsPerHost, SESSIONS_PER_HOST } from './host-limit';
-import { ScriptFailure, targetLabel, type PowerShellRunner } from './runner';
 import { SessionPool } from './session-pool';
 import { codeFromStderr } from './stderr-codes';
 
 export interface NodePowerShellRunnerOptions {
-  scriptsDir?: string;
   timeoutMs?: number;
   poolSize?: number;
   sessionsPerHost?: number;
@@ -41,12 +39,10 @@ function envelopeText(raw: string): string {
 export class NodePowerShellRunner implements PowerShellRunner {
   private readonly pool: SessionPool;
   private readonly limited: PowerShellRunner;
-  private readonly scriptsDir: string;
   private readonly timeoutMs: number;
   private readonly credentials: ServiceCredential | null;
 
   constructor(private readonly options: NodePowerShellRunnerOptions = {}) {
-    this.scriptsDir = options.scriptsDir ?? path.join(__dirname, 'scripts');
     this.timeoutMs = options.timeoutMs ?? 120_000;
     const baseEnv = options.env ?? process.env;
     this.credentials = options.credentials === undefined ? readServiceCredential(baseEnv) : options.credentials;
@@ -84,7 +80,6 @@ export class NodePowerShellRunner implements PowerShellRunner {
 
   private async runNow(call: ScriptCall): Promise<StepEnvelope> {
     const command = buildCommand(call, {
-      scriptsDir: this.scriptsDir,
       useCredential: this.credentials !== null,
       adManagementHost: this.options.adManagementHost,
       timeoutMs: this.timeoutMs,

@@ -44,13 +44,14 @@ async function main(): Promise<void> {
     fs.writeFileSync(bundlePath, code);
 
     const requested = process.argv.slice(2);
-    const files =
-      requested.length > 0
-        ? requested
-        : fs
-            .readdirSync(path.join(PROJECT_ROOT, 'test'))
-            .filter((f) => f.endsWith('.test.ts'))
-            .map((f) => path.join('test', f));
+    // Tests live in test/ and, for what belongs to one step, in that step's folder.
+    const testsIn = (dir: string): string[] =>
+      fs
+        .readdirSync(path.join(PROJECT_ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.test.ts'))
+        .map((f) => path.join(dir, f))
+        .sort();
+    const files = requested.length > 0 ? requested : [...testsIn('test'), ...testsIn('steps')];
     console.log(`\n== ${files.length} test files against ${server.address}`);
     const r = spawnSync(
       process.execPath,

@@ -6,7 +6,7 @@ import type { StepId } from '../domain/steps';
 import type { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import type { ProfileName } from '../lab/profiles';
-import { ScriptFailure } from '../powershell/runner';
+import { ScriptFailure } from '../runner/port';
 import { callFor, estateFor, fleet, world } from './lab-fixtures';
 
 const FQDN = 'exch01.corp.example';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { exampleEstate, largeFleetEstate } from '../lab/scenarios';
-import { ScriptFailure } from '../powershell/runner';
+import { ScriptFailure } from '../runner/port';
 import { callFor, estateFor, fleet } from './lab-fixtures';
 
 void describe('lab runner', () => {

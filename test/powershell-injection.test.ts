@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SCRIPT_PARAM_SCHEMAS, type JsonValue, type ScriptCall } from '../domain/scripts';
-import { SCRIPT_NAMES, type ScriptName } from '../domain/steps';
+import type { JsonValue, ScriptCall } from '../domain/scripts';
+import { SCRIPT_NAMES, SCRIPT_PARAM_SCHEMAS, type ScriptName } from '../domain/steps';
 import { buildCommand, decodeRequest, quotePowerShellLiteral, type CommandOptions } from '../powershell/command';
-import { validateCall } from '../powershell/contract';
-import { ScriptFailure } from '../powershell/runner';
+import { standaloneScript } from '../powershell/script-text';
+import { validateCall } from '../runner/contract';
+import { ScriptFailure } from '../runner/port';
 
-const OPTIONS: CommandOptions = { scriptsDir: 'C:\\Monosync\\scripts', useCredential: true, timeoutMs: 120_000 };
+const OPTIONS: CommandOptions = { useCredential: true, timeoutMs: 120_000 };
 
 const VALID: Record<ScriptName, Record<string, JsonValue>> = {
   'Get-OnboardingSnapshot': { Fqdn: 'exch01.corp.example', ServiceAccount: 'CORP\\monosync_svc' },
@@ -74,6 +75,13 @@ function base64Literal(command: string): string {
   return match[1];
 }
 
+/** The command without its two base64 literals (the request and the script), both checked on their own. */
+function outsideBase64(command: string, encoded: string): string {
+  const script = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(command);
+  assert.ok(script, 'the command carries the script as base64');
+  return command.replace(encoded, '').replace(script[1], '');
+}
+
 const accepted: Array<{ param: string; hostile: string; kept: string }> = [];
 
 void describe('hostile values never become PowerShell text', () => {
@@ -96,7 +104,8 @@ void describe('hostile values never become PowerShell text', () => {
             const command = buildCommand(validated, OPTIONS);
             const encoded = base64Literal(command);
             assert.deepEqual(decodeRequest(encoded).params[name], validated.params[name]);
-            const outside = command.replace(encoded, '');
+            assert.ok(!command.includes('\n') && !command.includes('\r'), 'the command is one line');
+            const outside = outsideBase64(command, encoded);
             const text = Array.isArray(value) ? String(value[0]) : String(value);
             for (const piece of [hostile, text]) {
               assert.ok(!outside.includes(piece), `${JSON.stringify(piece)} leaked into ${command}`);
@@ -123,7 +132,29 @@ void describe('hostile values never become PowerShell text', () => {
     const command = buildCommand(call, OPTIONS);
     const encoded = base64Literal(command);
     assert.deepEqual(decodeRequest(encoded).params.Entries, ['*']);
-    assert.ok(!command.replace(encoded, '').includes('*'));
+    assert.ok(!outsideBase64(command, encoded).includes('*'));
+  });
+
+  void it('sends the standalone script, local or remote, as base64 in one script block', () => {
+    for (const script of SCRIPT_NAMES) {
+      const call = validateCall(callFor(script, VALID[script]));
+      const remote = buildCommand({ ...call, target: { host: 'exchange', fqdn: 'exch01.corp.example' } }, OPTIONS);
+      const local = buildCommand({ ...call, target: { host: 'worker', onBehalfOf: 'exch01.corp.example' } }, OPTIONS);
+      assert.match(
+        remote,
+        /Invoke-Command -ComputerName 'exch01\.corp\.example' -Credential \$cred -SessionOption \$so -ScriptBlock \$sb -ArgumentList '[A-Za-z0-9+/=]+' \}$/
+      );
+      assert.match(local, /; & \$sb\.GetNewClosure\(\) -RequestBase64 '[A-Za-z0-9+/=]+' \}$/);
+      for (const command of [remote, local]) {
+        const literals = [...command.matchAll(/'([A-Za-z0-9+/=]{64,})'/g)].map((m) => m[1]);
+        assert.equal(literals.length, 2, 'one script and one request');
+        assert.equal(Buffer.from(literals[0], 'base64').toString('utf8'), standaloneScript(script));
+        assert.deepEqual(decodeRequest(literals[1]).params, call.params);
+        assert.match(command, /^& \{ .* \}$/);
+        assert.ok(!/[\r\n]/.test(command), 'one line');
+        assert.doesNotMatch(command, /-FilePath/);
+      }
+    }
   });
 
   void it('rejects a hostile computer name before it reaches the command', () => {

@@ -8,7 +8,8 @@ import type { ScriptCall } from '../domain/scripts';
 import { LabEstate } from '../lab/estate';
 import { readServiceCredential, ServiceCredential } from '../powershell/credentials';
 import { NodePowerShellRunner, type NodePowerShellRunnerOptions } from '../powershell/node-powershell-runner';
-import { ScriptFailure } from '../powershell/runner';
+import { standaloneScript } from '../powershell/script-text';
+import { ScriptFailure } from '../runner/port';
 
 const FAKE_PWSH = path.join(__dirname, 'fixtures', 'fake-pwsh', 'pwsh');
 const FQDN = 'exch01.corp.example';
@@ -47,7 +48,6 @@ void describe('NodePowerShellRunner over node-powershell and the fake pwsh', () 
 
   const runner = (options: Partial<NodePowerShellRunnerOptions> = {}, env: NodeJS.ProcessEnv = {}) => {
     const created = new NodePowerShellRunner({
-      scriptsDir: path.join(__dirname, '..', 'powershell', 'scripts'),
       credentials: new ServiceCredential('CORP\\onboard_admin', PASSWORD),
       env: { ...process.env, LAB_STATE_FILE: stateFile, ...env },
       timeoutMs: 20_000,
@@ -91,6 +91,16 @@ void describe('NodePowerShellRunner over node-powershell and the fake pwsh', () 
     const second = await r.run(grant('apply'));
     assert.equal(second.changed, false);
     assert.equal(second.compliant, true);
+  });
+
+  void it('sends each script as its standalone text, the one `fleet script` writes', () => {
+    assert.ok(commands.length > 0);
+    for (const command of commands) {
+      const block = /FromBase64String\('([A-Za-z0-9+/=]+)'\)/.exec(command);
+      assert.ok(block, 'the command carries the script as base64');
+      assert.equal(Buffer.from(block[1], 'base64').toString('utf8'), standaloneScript('Grant-RemoteManagement'));
+      assert.match(command, /-ScriptBlock \$sb -ArgumentList '[A-Za-z0-9+/=]+' \}$/);
+    }
   });
 
   void it('never puts the password in a command', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { workflowTaskProblems } from '../client/workflow-task-problems';
+import { workflowTaskProblems } from '../lib/workflow-task-problems';
 import { fleetWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
 import { decideKindUpdate } from '../workflows/messages';

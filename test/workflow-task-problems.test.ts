@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
-import { workflowTaskProblems } from '../client/workflow-task-problems';
+import { workflowTaskProblems } from '../lib/workflow-task-problems';
 
 const { WorkflowTaskFailedCause: Cause, TimeoutType } = temporal.api.enums.v1;
 /** Built the way the client decodes a fetched history (event ids are 64-bit). */

@@ -6,7 +6,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { adTaskQueueFor, TASK_QUEUE } from '../domain/ids';
-import type { PowerShellRunner } from '../powershell/runner';
+import type { PowerShellRunner } from '../runner/port';
 
 export interface WorkerWiring {
   connection: NativeConnection;

@@ -9,7 +9,7 @@ import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { readServiceCredential } from '../powershell/credentials';
 import { NodePowerShellRunner } from '../powershell/node-powershell-runner';
-import type { PowerShellRunner } from '../powershell/runner';
+import type { PowerShellRunner } from '../runner/port';
 
 /** Saves the lab estate after each call, so another process (or a restarted worker) sees its state. */
 class PersistentLabRunner implements PowerShellRunner {

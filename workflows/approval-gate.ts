@@ -41,6 +41,8 @@ export interface ApprovalGate {
     change: PlannedChange,
     hooks?: { waiting?: () => Promise<void>; resumed?: () => Promise<void> }
   ): Promise<RecordedDecision>;
+  /** Records a message that broke the rules (bounded text), so status and report show it. */
+  refuse(received: unknown, refusal: string, via: DecisionVia): void;
 }
 
 export function installApprovalGate(
@@ -105,6 +107,7 @@ export function installApprovalGate(
   });
 
   return {
+    refuse,
     async awaitApproval(change, hooks = {}) {
       // Asked again for an id that is decided (the plan was re-made): the decision stands, nothing pends.
       const earlier = ledger.decisions.find((d) => d.changeId === change.id);

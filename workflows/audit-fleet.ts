@@ -7,7 +7,8 @@ import { contextOf } from '../domain/onboarding';
 import { auditWorkflowId } from '../domain/ids';
 import type { AuditReport, AuditRunInput } from '../domain/rotation';
 import { planServer } from './plan-fleet';
-import { continueAsNewDue, inLanes } from './fan-out';
+import { inLanes } from '../lib/lanes';
+import { continueAsNewDue } from './history-budget';
 
 export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
   const { spec } = input;
@@ -18,13 +19,16 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
     compliant: [],
     notApplicable: [],
   };
-  let next = input.carry?.cursor ?? 0;
   // Plan ids carry the first run's id, so a scheduled audit and a manual one never collide.
   const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
-  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
-  const lane = async (): Promise<void> => {
-    while (next < spec.servers.length && !historyTooLong()) {
-      const server = spec.servers[next++];
+  const next = await inLanes(
+    spec.servers,
+    {
+      width: spec.settings.maxParallel,
+      start: input.carry?.cursor ?? 0,
+      stop: () => continueAsNewDue(spec.settings.historyEventBudget),
+    },
+    async (server) => {
       const plan = await wf.executeChild(planServer, {
         workflowId: `${auditWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
         args: [server, context, spec.fleetId],
@@ -32,7 +36,7 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
       });
       if (!plan.applicable) {
         report.notApplicable.push(server.fqdn);
-        continue;
+        return;
       }
       const findings = plan.steps
         .filter((s) => s.status === 'would-change' || s.status === 'failed' || s.drift)
@@ -40,8 +44,7 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
       if (findings.length > 0) report.drifted[server.fqdn] = findings;
       else report.compliant.push(server.fqdn);
     }
-  };
-  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
+  );
   if (next < spec.servers.length) {
     return wf.continueAsNew<typeof auditFleet>({ spec, carry: { cursor: next, runTag, report } });
   }

@@ -33,7 +33,7 @@ import {
 import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecisionSignal } from './messages';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails } from './render';
-import { continueAsNewDue } from './fan-out';
+import { continueAsNewDue } from './history-budget';
 import { PhaseTally } from './phase-tally';
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {

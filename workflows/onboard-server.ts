@@ -1,21 +1,20 @@
 /**
- * Onboards one Exchange server: preflight, then every step of the manual in order. A risky change
+ * Onboards one Exchange server: every step of the manual in order, starting with a read of its state. A risky change
  * waits for a second person's decision; a permanent failure waits for an operator (retry, skip,
  * abort) instead of failing the fleet.
  */
 import * as wf from '@temporalio/workflow';
-import type { OnboardingActivities } from '../activities';
 import { operatorDecisionInputSchema, parseMessage, type OperatorDecisionInput } from '../domain/approvals';
 import { stepRetryPolicy } from '../domain/failures';
-import { adTaskQueueFor } from '../domain/ids';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
 import { PhaseKey } from '../domain/search-attributes';
 import type { ServerPhase, ServerRunInput, ServerStatus, StepRecord } from '../domain/status';
-import { STEPS, stepDefinition, type ServerSnapshot, type StepId } from '../domain/steps';
+import { STEP_MODULES, STEPS, stepDefinition, type StepId } from '../domain/steps';
 import { installApprovalGate } from './approval-gate';
 import { resolveStepSignal, resolveStepUpdate, serverPhaseSignal, serverStatusQuery } from './messages';
 import { describeOutcome, renderServerDetails } from './render';
+import { stepActivity, stepFailureOf } from './step-activities';
 
 class AbortServer extends Error {}
 
@@ -42,15 +41,6 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     notes: [],
   };
   let operatorDecision: OperatorDecisionInput | undefined;
-  const now = (): string => new Date().toISOString();
-  const refuse = (received: unknown, refusal: string): void => {
-    status.refused.push({
-      received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined',
-      refusal,
-      at: now(),
-      via: 'signal',
-    });
-  };
 
   wf.setHandler(serverStatusQuery, () => status);
   const gate = installApprovalGate(status, rules, {
@@ -78,7 +68,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   });
   wf.setHandler(resolveStepSignal, (raw) => {
     const refusal = operatorRefusal(raw);
-    if (refusal) return refuse(raw, refusal);
+    if (refusal) return gate.refuse(raw, refusal, 'signal');
     resolve(raw);
   });
 
@@ -98,13 +88,12 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   };
 
   const retry = stepRetryPolicy(input.stepRetry.initialIntervalMs, input.stepRetry.maximumAttempts);
-  const activitiesFor = (step: StepId) =>
-    wf.proxyActivities<OnboardingActivities>({
+  const activityFor = (step: StepId) =>
+    stepActivity(step, {
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout: '5 minutes',
       retry,
       summary: `${server.computerName}: ${stepDefinition(step).title}`,
-      ...(stepDefinition(step).runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {}),
     });
 
   const recordOf = (step: StepId): StepRecord => status.steps.find((s) => s.step === step) as StepRecord;
@@ -144,7 +133,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     let approved: PlannedChange | undefined;
     for (;;) {
       try {
-        const outcome = await activitiesFor(step)[step](request(approved));
+        const outcome = await activityFor(step)(request(approved));
         if (outcome.status === 'approval-required' && outcome.change) {
           const decision = await awaitApproval(outcome.change);
           rec.change = outcome.change;
@@ -171,13 +160,9 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         });
         return outcome;
       } catch (err) {
+        const error = stepFailureOf(err);
         // Cancellation of the server is not a step failure: let it end the workflow.
-        if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
-        const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
-        const error = {
-          type: cause?.type ?? err.cause?.name ?? 'ActivityFailure',
-          message: err.cause?.message ?? err.message,
-        };
+        if (!error) throw err;
         rec.status = 'failed';
         rec.error = error;
         rec.summary = `${error.type}: ${error.message}`;
@@ -199,39 +184,29 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   const acceptanceProblems: string[] = [];
   try {
     await setPhase('running');
-    const preflight = await runStep('preflight');
-    const snapshot = preflight?.after as ServerSnapshot | undefined;
-    if (snapshot && (snapshot.isEdgeTransport || snapshot.isDomainController || !snapshot.domainJoined)) {
-      const why = snapshot.isEdgeTransport
-        ? 'an Edge Transport server (not a domain member: no computer object, no Kerberos)'
-        : snapshot.isDomainController
-          ? 'a domain controller (Remote Management Users would change on every DC)'
-          : 'not a domain member';
-      status.notes.push(
-        `${server.fqdn} is ${why}; not onboarded. Connect it over HTTPS with explicit credentials instead.`
-      );
-      for (const rec of status.steps.filter((s) => s.status === 'pending')) {
-        rec.status = 'skipped';
-        rec.summary = 'not applicable';
-      }
-      await setPhase('not-applicable', true);
-      return resultOf(status);
-    }
-    for (const def of STEPS.filter((s) => s.id !== 'preflight')) {
+    for (const def of STEPS) {
       if (!stepApplies(def.id, input.context)) {
         Object.assign(recordOf(def.id), { status: 'skipped', summary: 'skipped by policy' });
         continue;
       }
       const outcome = await runStep(def.id);
-      if (def.id === 'verifyConnectivity' && outcome) {
-        const after = outcome.after as { wsmanHttps: boolean; kerberosSecondHop: boolean };
-        if (!after.wsmanHttps)
-          acceptanceProblems.push('acceptance: WinRM over HTTPS did not answer from the Monosync side');
-        if (input.context.policy.delegation === 'unconstrained' && !after.kerberosSecondHop) {
-          acceptanceProblems.push('acceptance: the Kerberos second hop is not available');
+      if (!outcome) continue;
+      const { hooks } = STEP_MODULES[def.id];
+      const notApplicable = hooks.notApplicable?.(outcome.after);
+      if (notApplicable) {
+        status.notes.push(
+          `${server.fqdn} is ${notApplicable}; not onboarded. Connect it over HTTPS with explicit credentials instead.`
+        );
+        for (const rec of status.steps.filter((s) => s.status === 'pending')) {
+          rec.status = 'skipped';
+          rec.summary = 'not applicable';
         }
-        status.notes.push(...acceptanceProblems);
+        await setPhase('not-applicable', true);
+        return resultOf(status);
       }
+      const problems = hooks.acceptanceProblems?.(outcome.after, input.context) ?? [];
+      acceptanceProblems.push(...problems);
+      status.notes.push(...problems);
     }
     status.currentStep = undefined;
     // Operator notes are an audit trail; a retried step that then succeeded leaves nothing to attend to.

@@ -3,25 +3,16 @@
  * `maxParallel`. Runs the same activities as onboarding, so the plan cannot drift from the real run.
  */
 import * as wf from '@temporalio/workflow';
-import type { OnboardingActivities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../domain/failures';
-import { adTaskQueueFor, planWorkflowId } from '../domain/ids';
+import type { ServerSpec } from '../domain/fleet';
+import { planWorkflowId } from '../domain/ids';
 import { contextOf, stepApplies, type OnboardingContext } from '../domain/onboarding';
 import type { PlanRunInput, PlanRunResult, PlannedStep, ServerPlan } from '../domain/plan';
-import { trustedHostsEntries, type ServerSpec } from '../domain/fleet';
-import { STEPS, type ServerSnapshot, type StepId, type StepState } from '../domain/steps';
-import { unrequestedWildcard } from '../domain/risk';
+import { STEP_MODULES, STEPS } from '../domain/steps';
+import { inLanes } from '../lib/lanes';
+import { continueAsNewDue } from './history-budget';
 import { summarizeChange } from './render';
-import { continueAsNewDue, inLanes } from './fan-out';
-
-function driftOf(step: StepId, before: unknown, server: ServerSpec, context: OnboardingContext): { drift?: string } {
-  if (step !== 'setTrustedHosts') return {};
-  const drift = unrequestedWildcard(
-    (before as StepState<'setTrustedHosts'>).value,
-    trustedHostsEntries(context, server)
-  );
-  return drift ? { drift } : {};
-}
+import { stepActivity, stepFailureOf } from './step-activities';
 
 export async function planServer(server: ServerSpec, context: OnboardingContext, fleetId: string): Promise<ServerPlan> {
   const steps: PlannedStep[] = [];
@@ -35,38 +26,29 @@ export async function planServer(server: ServerSpec, context: OnboardingContext,
       steps.push({ step: def.id, status: 'skipped', summary: 'skipped by policy' });
       continue;
     }
-    const act = wf.proxyActivities<OnboardingActivities>({
+    const plan = stepActivity(def.id, {
       startToCloseTimeout: '5 minutes',
       retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
       summary: `plan ${server.computerName}: ${def.title}`,
-      ...(def.runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {}),
     });
     try {
-      const outcome = await act[def.id]({ fleetId, server, context, mode: 'plan' });
+      const outcome = await plan({ fleetId, server, context, mode: 'plan' });
+      const { hooks } = STEP_MODULES[def.id];
+      const drift = hooks.drift?.(outcome.before, server, context);
       steps.push({
         step: def.id,
         status: outcome.status,
         summary:
           outcome.status === 'would-change' ? summarizeChange(outcome.before, outcome.after) : 'already compliant',
         ...(outcome.change ? { change: outcome.change } : {}),
-        ...driftOf(def.id, outcome.before, server, context),
+        ...(drift ? { drift } : {}),
       });
-      if (def.id === 'preflight') {
-        const snap = outcome.after as ServerSnapshot;
-        if (snap.isEdgeTransport || snap.isDomainController || !snap.domainJoined) {
-          note = snap.isEdgeTransport
-            ? 'Edge Transport server: not onboarded'
-            : 'not a domain member server: not onboarded';
-        }
-      }
+      const notApplicable = hooks.notApplicable?.(outcome.after);
+      if (notApplicable) note = `${notApplicable}: not onboarded`;
     } catch (err) {
-      const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
-      steps.push({
-        step: def.id,
-        status: 'failed',
-        summary:
-          cause instanceof wf.ApplicationFailure ? `${cause.type}: ${cause.message}` : String(cause?.message ?? err),
-      });
+      const failure = stepFailureOf(err);
+      if (!failure) throw err;
+      steps.push({ step: def.id, status: 'failed', summary: `${failure.type}: ${failure.message}` });
     }
   }
   return {
@@ -84,12 +66,14 @@ export async function planFleet(input: PlanRunInput): Promise<PlanRunResult> {
   // Child ids carry the first run's id, so two plans of the same fleet never collide.
   const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
   const ids = [...(input.carry?.serverPlanIds ?? [])];
-  let cursor = input.carry?.cursor ?? 0;
-  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
-  const lane = async (): Promise<void> => {
-    while (cursor < spec.servers.length && !historyTooLong()) {
-      const index = cursor++;
-      const server = spec.servers[index];
+  const cursor = await inLanes(
+    spec.servers,
+    {
+      width: spec.settings.maxParallel,
+      start: input.carry?.cursor ?? 0,
+      stop: () => continueAsNewDue(spec.settings.historyEventBudget),
+    },
+    async (server, index) => {
       ids[index] = `${planWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`;
       await wf.executeChild(planServer, {
         workflowId: ids[index],
@@ -97,8 +81,7 @@ export async function planFleet(input: PlanRunInput): Promise<PlanRunResult> {
         staticSummary: `Plan ${server.computerName} (${server.fqdn})`,
       });
     }
-  };
-  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
+  );
   if (cursor < spec.servers.length) {
     return wf.continueAsNew<typeof planFleet>({ spec, carry: { cursor, runTag, serverPlanIds: ids } });
   }

@@ -5,30 +5,33 @@
  * the old thumbprint back if that fails (the activity does check → change → verify → roll back).
  */
 import * as wf from '@temporalio/workflow';
-import type { OnboardingActivities } from '../activities';
+import type { z } from 'zod';
 import { stepRetryPolicy } from '../domain/failures';
 import type { ServerSpec } from '../domain/fleet';
 import { contextOf, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
 import type { RotationReport, RotationRunInput, ServerRotation } from '../domain/rotation';
-import type { StepState } from '../domain/steps';
+import { inLanes } from '../lib/lanes';
+import { step as listenerStep } from '../steps/Set-HttpsListener/step';
 import { installApprovalGate, type ApprovalLedger } from './approval-gate';
+import { continueAsNewDue } from './history-budget';
 import { rotationStatusQuery } from './messages';
-import { continueAsNewDue, inLanes } from './fan-out';
+import { stepActivity, stepFailureOf } from './step-activities';
+
+type ListenerState = z.infer<typeof listenerStep.state>;
 
 const UNREACHABLE = ['WinRMUnavailable', 'WinRMTimeout', 'ConnectionDropped', 'ShellQuotaExceeded', 'FirewallBlocked'];
 
 export async function rotateCertificates(input: RotationRunInput): Promise<RotationReport> {
   const { spec } = input;
   // The fleet's own retry settings, as onboarding uses them (transient WinRM failures back off).
-  const listener = wf.proxyActivities<Pick<OnboardingActivities, 'ensureHttpsListener'>>({
+  const ensureListener = stepActivity(listenerStep.definition.id, {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '5 minutes',
     retry: stepRetryPolicy(spec.settings.stepRetry.initialInterval, spec.settings.stepRetry.maximumAttempts),
   });
   const context = contextOf(spec);
   const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
-  let cursor = input.carry?.cursor ?? 0;
   const run = input.carry?.run ?? 1;
   // Who approved what must survive continue-as-new: it is the audit trail of the rotation.
   const ledger: ApprovalLedger = {
@@ -69,14 +72,14 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
     });
     let from: string | undefined;
     try {
-      const plan = await listener.ensureHttpsListener({ ...request(), mode: 'plan' });
-      const before = plan.before as StepState<'ensureHttpsListener'>;
+      const plan = await ensureListener({ ...request(), mode: 'plan' });
+      const before = plan.before as ListenerState;
       // Rotation keeps listeners fresh; creating one is onboarding's job (and its approvals).
       if (!before.listener) return { outcome: 'no-listener', message: 'no HTTPS listener: onboard the server first' };
       from = before.listener.thumbprint;
       if (plan.status === 'compliant')
         return { outcome: 'still-valid', from, to: from, notAfter: before.certificate?.notAfter };
-      let outcome = await listener.ensureHttpsListener(request());
+      let outcome = await ensureListener(request());
       if (outcome.status === 'approval-required' && outcome.change) {
         const decision = await gate.awaitApproval(outcome.change);
         if (decision.decision === 'reject') {
@@ -88,7 +91,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
           };
         }
         const approvedChange = outcome.change;
-        outcome = await listener.ensureHttpsListener(request(approvedChange));
+        outcome = await ensureListener(request(approvedChange));
         if (outcome.status === 'approval-required') {
           // The plan moved on (another certificate, another day) since the approval: not applied.
           return {
@@ -99,7 +102,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
           };
         }
       }
-      const after = outcome.after as StepState<'ensureHttpsListener'>;
+      const after = outcome.after as ListenerState;
       return {
         outcome: outcome.changed ? 'rotated' : 'still-valid',
         from,
@@ -107,27 +110,30 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
         notAfter: after.certificate?.notAfter,
       };
     } catch (err) {
-      if (!(err instanceof wf.ActivityFailure)) throw err;
-      const cause = err.cause instanceof wf.ApplicationFailure ? err.cause : undefined;
-      const type = cause?.type ?? 'ActivityFailure';
-      const message = `${type}: ${cause?.message ?? err.message}`;
+      const failure = stepFailureOf(err);
+      if (!failure) throw err;
+      const { type } = failure;
+      const message = `${type}: ${failure.message}`;
       if (type === 'VerificationFailed') return { outcome: 'failed-rolled-back', from, to: from, message };
       if (UNREACHABLE.includes(type)) return { outcome: 'unreachable', message };
       return { outcome: 'failed', message };
     }
   };
 
-  const historyTooLong = (): boolean => continueAsNewDue(spec.settings.historyEventBudget);
-  const lane = async (): Promise<void> => {
-    while (cursor < spec.servers.length && !historyTooLong()) {
-      const server = spec.servers[cursor++];
+  const cursor = await inLanes(
+    spec.servers,
+    {
+      width: spec.settings.maxParallel,
+      start: input.carry?.cursor ?? 0,
+      stop: () => continueAsNewDue(spec.settings.historyEventBudget),
+    },
+    async (server) => {
       results[server.fqdn] = await rotateOne(server);
       wf.setCurrentDetails(
         `Rotation of ${spec.fleetId}: ${Object.keys(results).length}/${spec.servers.length} servers checked`
       );
     }
-  };
-  await inLanes(Math.min(spec.settings.maxParallel, spec.servers.length), lane);
+  );
   if (cursor < spec.servers.length) {
     await wf.condition(wf.allHandlersFinished);
     return wf.continueAsNew<typeof rotateCertificates>({

@@ -1,11 +1,17 @@
 /** `fleet approvals`, `fleet approve`, `fleet reject`: pending risky changes and decisions on them. */
-import { decisionInputSchema, kindDecisionInputSchema, type DecisionInput } from '../../domain/approvals';
+import {
+  changeRefusal,
+  decisionInputSchema,
+  kindDecisionInputSchema,
+  type DecisionInput,
+} from '../../domain/approvals';
 import { fleetWorkflowId, serverWorkflowId } from '../../domain/ids';
-import { formatIssues } from '../../domain/fleet';
+import { formatIssues } from '../../domain/issues';
+import { parseChangeId } from '../../domain/risk';
 import { decideChangeUpdate, decideKindUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
-import { fleetStatus, serverOfChange, serverStatus, serversWaiting, serverStatuses } from '../fleet-handles';
+import { fleetStatus, serverStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { approvalLines } from '../views';
 
 export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
@@ -25,22 +31,40 @@ export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: {
   return 0;
 }
 
-/** Why a decision cannot apply any more (already decided, server finished), in words; the update validator covers races. */
+/** The server a change id belongs to. */
+function serverOfChange(changeId: string): string {
+  const parsed = parseChangeId(changeId);
+  if (!parsed) {
+    throw new CliError(
+      `"${changeId}" is not a change id: copy it from \`fleet approvals <fleetId>\` (form <fqdn>/<step>/<kind>)`,
+      2
+    );
+  }
+  return parsed.fqdn;
+}
+
+/**
+ * Why a decision cannot apply any more (already decided, not pending), in the workflow's words with
+ * what the server's status adds; the update validator covers races and the approver rules.
+ */
 async function staleDecision(ctx: CliContext, fqdn: string, changeId: string): Promise<string | undefined> {
   const server = await serverStatus(ctx.client, fqdn).catch(() => undefined);
   if (!server) return `${fqdn} has no onboarding workflow to decide on`;
+  const refusal = changeRefusal(
+    changeId,
+    new Set(server.pendingApprovals.map((p) => p.change.id)),
+    new Set(server.decisions.map((d) => d.changeId))
+  );
+  if (!refusal) return undefined;
   const earlier = server.decisions.find((d) => d.changeId === changeId);
-  if (earlier)
-    return `change ${changeId} has already been decided: ${earlier.decision} by ${earlier.approver} at ${earlier.at}`;
-  if (!server.pendingApprovals.some((p) => p.change.id === changeId)) {
-    return `no pending change ${changeId} on ${fqdn} (phase ${server.phase}); see \`fleet approvals\``;
-  }
-  return undefined;
+  return earlier
+    ? `${refusal}: ${earlier.decision} by ${earlier.approver} at ${earlier.at}`
+    : `${refusal} (phase ${server.phase}); see \`fleet approvals\``;
 }
 
 const PAST = { approve: 'approved', reject: 'rejected' } as const;
 
-export interface DecideOptions {
+interface DecideOptions {
   decision: 'approve' | 'reject';
   approver: string;
   reason?: string;

@@ -8,7 +8,7 @@ import { readFleetFile } from '../fleet-file';
 import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
 
-export interface OnboardOptions {
+interface OnboardOptions {
   requestedBy: string;
   wait: boolean;
   /** Poll interval while waiting. */
@@ -43,12 +43,7 @@ export async function onboardCommand(ctx: CliContext, file: string, opts: Onboar
 }
 
 /** A live progress bar until the fleet is done; pending approvals are printed once each. */
-export async function follow(
-  ctx: CliContext,
-  fleetId: string,
-  pollMs: number,
-  approverHint: string
-): Promise<FleetStatus> {
+async function follow(ctx: CliContext, fleetId: string, pollMs: number, approverHint: string): Promise<FleetStatus> {
   const bar = progress();
   let status: FleetStatus;
   const shown = new Set<string>();

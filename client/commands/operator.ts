@@ -1,6 +1,6 @@
 /** `fleet retry|skip|abort <fleetId> <fqdn>`: steer a server that waits for an operator. */
 import { operatorDecisionInputSchema } from '../../domain/approvals';
-import { formatIssues } from '../../domain/fleet';
+import { formatIssues } from '../../domain/issues';
 import { serverWorkflowId } from '../../domain/ids';
 import { resolveStepUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';

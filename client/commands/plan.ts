@@ -1,10 +1,11 @@
 /** `fleet plan <file>`: the read-only plan of every server; changes nothing. */
 import { planWorkflowId } from '../../domain/ids';
 import type { FleetPlan } from '../../domain/plan';
-import { CLI_CONCURRENCY, mapLimited } from '../map-limited';
+import { mapInLanes } from '../../lib/lanes';
 import { planFleet, type planServer } from '../../workflows';
 import type { CliContext } from '../connect';
 import { readFleetFile } from '../fleet-file';
+import { CLI_CONCURRENCY } from '../fleet-handles';
 import { planTable } from '../views';
 
 export async function planCommand(ctx: CliContext, file: string, opts: { json: boolean }): Promise<number> {
@@ -17,7 +18,7 @@ export async function planCommand(ctx: CliContext, file: string, opts: { json: b
   });
   const plan: FleetPlan = {
     fleetId: run.fleetId,
-    servers: await mapLimited(run.serverPlanIds, CLI_CONCURRENCY, (id) =>
+    servers: await mapInLanes(run.serverPlanIds, CLI_CONCURRENCY, (id) =>
       ctx.client.workflow.getHandle<typeof planServer>(id).result()
     ),
   };

@@ -5,7 +5,7 @@ import type { FleetStatus, ServerStatus } from '../../domain/status';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatuses } from '../fleet-handles';
 
-export function markdownReport(fleet: FleetStatus, servers: ServerStatus[]): string {
+function markdownReport(fleet: FleetStatus, servers: ServerStatus[]): string {
   const lines = [
     `# Fleet ${fleet.fleetId}`,
     '',

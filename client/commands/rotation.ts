@@ -53,11 +53,11 @@ function addScheduleOptions(cmd: Command): Command {
     );
 }
 
-export function auditScheduleId(fleetId: string): string {
+function auditScheduleId(fleetId: string): string {
   return `${auditWorkflowId(fleetId)}/schedule`;
 }
 
-export function printAudit(report: AuditReport): void {
+function printAudit(report: AuditReport): void {
   const drifted = Object.entries(report.drifted);
   for (const [fqdn, findings] of drifted) {
     console.log(`${fqdn}: DRIFT`);

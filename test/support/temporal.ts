@@ -12,7 +12,7 @@ import { validateFleet, type FleetSpec } from '../../domain/fleet';
 import type { onboardFleet } from '../../workflows';
 import { startFleetWorkflow } from '../../client/fleet-handles';
 import { createAdWorker, createMainWorker } from '../../workers/create-workers';
-import type { PowerShellRunner } from '../../powershell/runner';
+import type { PowerShellRunner } from '../../runner/port';
 
 // Worker state changes at INFO would drown the test report; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });

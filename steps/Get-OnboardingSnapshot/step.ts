@@ -1,0 +1,56 @@
+/**
+ * Preflight: reach WinRM and read the whole server state in one call (the plan's starting point).
+ * Read-only; finds the servers that must not be onboarded (Edge Transport, domain controllers).
+ */
+import { z } from 'zod';
+import { accountSchema, fqdnSchema } from '../../domain/validators';
+import { cbtStateSchema } from '../Set-CbtHardening/step';
+import { remotingStateSchema } from '../Enable-Remoting/step';
+import { firewallStateSchema } from '../Set-MonosyncFirewallRule/step';
+import { listenerStateSchema } from '../Set-HttpsListener/step';
+import { remoteManagementStateSchema } from '../Grant-RemoteManagement/step';
+import { trustedHostsStateSchema } from '../Set-TrustedHosts/step';
+import { defineStep } from '../step-module';
+
+export const snapshotSchema = z.object({
+  fqdn: z.string(),
+  computerName: z.string(),
+  domainJoined: z.boolean(),
+  isDomainController: z.boolean(),
+  isEdgeTransport: z.boolean(),
+  osVersion: z.string(),
+  psVersion: z.string(),
+  remoteManagement: remoteManagementStateSchema,
+  remoting: remotingStateSchema,
+  httpsListener: listenerStateSchema,
+  cbt: cbtStateSchema,
+  trustedHosts: trustedHostsStateSchema,
+  firewall: firewallStateSchema,
+});
+export type ServerSnapshot = z.infer<typeof snapshotSchema>;
+
+export const step = defineStep({
+  definition: {
+    id: 'preflight',
+    title: 'Preflight: reach WinRM and read the server state',
+    short: 'preflight',
+    manual: '-',
+    script: 'Get-OnboardingSnapshot',
+    runsOn: 'exchange',
+    readOnly: true,
+    cutsConnection: false,
+  },
+  state: snapshotSchema,
+  params: z.strictObject({ Fqdn: fqdnSchema, ServiceAccount: accountSchema }),
+  paramsFor: (server, context) => ({ Fqdn: server.fqdn, ServiceAccount: context.serviceAccount }),
+  risk: null,
+  hooks: {
+    notApplicable(snapshot) {
+      if (snapshot.isEdgeTransport)
+        return 'an Edge Transport server (not a domain member: no computer object, no Kerberos)';
+      if (snapshot.isDomainController) return 'a domain controller (Remote Management Users would change on every DC)';
+      if (!snapshot.domainJoined) return 'not a domain member';
+      return null;
+    },
+  },
+});

@@ -1,0 +1,36 @@
+/** Set-CbtHardening: WSMan:\localhost\Service\Auth\CbtHardeningLevel, unless a GPO owns it. */
+import type { z } from 'zod';
+import type { LabHost } from '../../lab/model';
+import { fail, runStateStep, type Handler, type HandlerContext, type StateStep } from '../../lab/state-step';
+import { step } from './step';
+
+type State = z.infer<typeof step.state>;
+type Params = z.output<typeof step.params>;
+
+const hostOf = (ctx: HandlerContext): LabHost => ctx.host(ctx.subject);
+
+export function readCbt(host: LabHost): State {
+  return { level: host.cbt.level, policyControlled: host.cbt.policyControlled };
+}
+
+const POLICY_MESSAGE =
+  'The config setting CbtHardeningLevel cannot be changed because is controlled by policies. The policy would ' +
+  'need to be set to "Not Configured" in order to change the config setting.';
+
+function towards(before: State, level: string) {
+  if (before.level === level) return { state: before };
+  if (before.policyControlled) return fail('PolicyControlled', POLICY_MESSAGE);
+  return { state: { ...before, level } };
+}
+
+const model: StateStep<State, Params> = {
+  module: step,
+  read: (ctx) => readCbt(hostOf(ctx)),
+  desire: (_ctx, params, before) => towards(before, params.Level),
+  write(ctx, _params, _from, to) {
+    hostOf(ctx).cbt.level = to.level;
+  },
+  restore: (_ctx, _params, current, target) => towards(current, target.level),
+};
+
+export const setCbtHardeningLab: Handler = (ctx) => runStateStep(model, ctx);

@@ -1,0 +1,93 @@
+/**
+ * Manual steps 3.2-3.3.1: a WinRM HTTPS listener bound to a suitable certificate, created or moved to
+ * a fresher one (also what the monthly rotation runs). A self-signed certificate waits for approval.
+ */
+import { z } from 'zod';
+import { fqdnSchema, thumbprintSchema } from '../../domain/validators';
+import { tlsHandshakeProbe } from '../Test-MonosyncConnectivity/step';
+import { defineStep } from '../step-module';
+
+const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { error: 'must be an ISO 8601 date' });
+
+export const certificateInfoSchema = z.object({
+  thumbprint: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  dnsNames: z.array(z.string()),
+  notBefore: isoDate,
+  notAfter: isoDate,
+  hasPrivateKey: z.boolean(),
+  serverAuth: z.boolean(),
+  selfSigned: z.boolean(),
+});
+export type CertificateInfo = z.infer<typeof certificateInfoSchema>;
+
+export const listenerStateSchema = z.object({
+  listener: z.object({ port: z.number(), hostname: z.string(), thumbprint: z.string() }).nullable(),
+  certificate: certificateInfoSchema.nullable(),
+});
+
+/** An issuer DN from the allow-list: printable, no PowerShell quote or escape characters. */
+const issuerSchema = z
+  .string()
+  .min(3)
+  .max(400)
+  // eslint-disable-next-line no-control-regex
+  .refine((v) => !/['"`$;|&\u2018-\u201E\u0000-\u001F\u007F]/.test(v), {
+    error: 'contains a quote, $, ;, |, &, a line break or a control character: write the issuer DN as plain text',
+  });
+
+export const step = defineStep({
+  definition: {
+    id: 'ensureHttpsListener',
+    title: 'WinRM HTTPS listener and certificate',
+    short: 'https',
+    manual: '3.2-3.3.1',
+    script: 'Set-HttpsListener',
+    runsOn: 'exchange',
+    readOnly: false,
+    cutsConnection: true,
+  },
+  state: listenerStateSchema,
+  params: z.strictObject({
+    Fqdn: fqdnSchema,
+    MinDaysLeft: z.number().int().min(1).max(365),
+    Issuers: z.array(issuerSchema),
+    AllowSelfSigned: z.boolean(),
+    Thumbprint: thumbprintSchema.optional(),
+  }),
+  paramsFor: (server, { policy }) => ({
+    Fqdn: server.fqdn,
+    MinDaysLeft: policy.certificate.renewBeforeDays,
+    Issuers: policy.certificate.issuers,
+    AllowSelfSigned: policy.certificate.allowSelfSigned,
+    ...(policy.certificate.thumbprint ? { Thumbprint: policy.certificate.thumbprint } : {}),
+  }),
+  risk: {
+    rule: {
+      kind: 'self-signed-certificate',
+      title: 'Self-signed listener certificate',
+      reason:
+        'Clients cannot validate a self-signed certificate unless its root is trusted machine-wide, and it ' +
+        'expires after one year with no renewal, silently cutting Monosync off.',
+      saferAlternative: 'enrol a CA-issued machine certificate (AD CS autoenrolment) with the FQDN in its SAN',
+    },
+    assess(before, after) {
+      const next = after.certificate;
+      const changed = before.listener?.thumbprint !== after.listener?.thumbprint;
+      // No certificate in the plan means apply must issue one: on Windows that is New-SelfSignedCertificate,
+      // whose thumbprint cannot be known before it exists.
+      const issuesNew = !next || !next.thumbprint;
+      if (!changed || !(issuesNew || next.selfSigned)) return null;
+      return {
+        label: 'HTTPS listener certificate',
+        from: before.listener?.thumbprint || 'none',
+        to: issuesNew ? 'self-signed (new, issued at apply)' : `self-signed ${next.thumbprint}`,
+      };
+    },
+  },
+  hooks: {
+    // The listener is only usable if a client completes a TLS handshake with the new certificate.
+    probeAfterChange: tlsHandshakeProbe,
+  },
+});
