@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The one entry `npm start`, `npm test` and `npm run bench` go through: installs the locked packages
-// when they are missing or the lockfile changed, then runs scripts/<command>.ts with tsx. Plain Node
-// on purpose: it must run before any package is installed.
+// The one entry `npm start`, `npm test`, `npm run test:ps` and `npm run bench` go through: installs the
+// locked packages when they are missing or the lockfile changed, then runs scripts/<command>.ts with tsx.
+// Plain Node on purpose: it must run before any package is installed.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [command, ...args] = process.argv.slice(2);
-const commands = ['start', 'test', 'bench'];
+const commands = ['start', 'test', 'test-ps', 'bench'];
 if (!commands.includes(command)) {
   console.error(`usage: node scripts/bootstrap.mjs <${commands.join('|')}> [args...]`);
   process.exit(2);

@@ -1,6 +1,7 @@
 /**
  * `npm test`: type check, lint, then every test file against one real Temporal dev server that this
- * harness starts for the suite (free ports, its own database file) and stops afterwards.
+ * harness starts for the suite (free ports, its own database file) and stops afterwards, then the
+ * PowerShell (Pester) tests.
  * Arguments narrow the test files: `npm test -- test/approvals.test.ts`.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
+import { runPowerShellTests } from './test-ps';
 
 function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
   console.log(`\n== ${title}`);
@@ -72,6 +74,16 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     if (server.owned) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${dbFile}${suffix}`, { force: true });
+  }
+
+  // Then the PowerShell tests (Pester in real pwsh; scripts/test-ps.ts), after the node totals. CI must
+  // have them; elsewhere, without `dotnet`, one loud line says they did not run. File arguments narrow
+  // the node tests only: `npm run test:ps -- <files>` narrows these.
+  if (process.argv.length > 2) {
+    console.log('\n(PowerShell tests not run: file arguments were given; `npm run test:ps` runs them)');
+  } else {
+    const powershell = await runPowerShellTests({ required: process.env.CI === 'true' });
+    if (!powershell.ok && status === 0) status = 1;
   }
   process.exit(status);
 }
