@@ -27,7 +27,8 @@ const GRAMMAR = path.join(
 
 let parserPromise: Promise<Parser> | undefined;
 
-function loadParser(): Promise<Parser> {
+/** The tree-sitter parser with the PowerShell grammar, loaded once per process (shared with compat-check.ts). */
+export function loadParser(): Promise<Parser> {
   parserPromise ??= (async () => {
     await Parser.init();
     const parser = new Parser();
