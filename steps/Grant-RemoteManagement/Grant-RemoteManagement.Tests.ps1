@@ -2,47 +2,36 @@
 # Run by `npm run test:ps` (alone) and `npm test` (after the node tests); see scripts/test-ps.ts.
 #
 # The .ps1 next to this file does not run by itself: its '#monosync-common' marker line is replaced by
-# powershell/MonosyncCommon.ps1. BeforeAll asks the project's own code for the assembled text
-# (standaloneScript() of powershell/script-text.ts, through `node --import tsx`) and writes it into
-# $TestDrive, so these tests run exactly what the runner sends and `fleet script` writes, and the file
-# also works under a bare Invoke-Pester from any directory (it needs `node` on PATH and npm's packages).
+# powershell/MonosyncCommon.ps1. The kit (test/powershell/SeamTestKit.psm1) asks the project's own code for
+# the assembled text (standaloneScript() of powershell/script-text.ts, through one `node` call per pwsh
+# process), so these tests run exactly what the runner sends and `fleet script` writes, and the file also
+# works under a bare Invoke-Pester from any directory (it needs `node` on PATH and npm's packages).
+#
+# Not yet under Set-StrictMode -Version Latest: this script reads $request.params.Member directly, which
+# strict mode refuses when the request has no Member (a PowerShellError instead of InvalidInput). Moving it
+# to Get-RequestString (MonosyncCommon.ps1) and the seam, as Set-CbtHardening.ps1 does, lets these run strict.
 
 Describe 'Grant-RemoteManagement.ps1' {
     BeforeAll {
-        $scriptName = 'Grant-RemoteManagement'
-        $repoRoot = (Resolve-Path -Path (Join-Path -Path $PSScriptRoot -ChildPath '../..')).Path
-        $script:ScriptPath = Join-Path -Path $TestDrive -ChildPath "$scriptName.ps1"
-        $assemble = "require('node:fs').writeFileSync(process.argv[1], require('./powershell/script-text').standaloneScript(process.argv[2]))"
-        Push-Location -Path $repoRoot
-        try {
-            $nodeOutput = & node --import tsx -e $assemble $script:ScriptPath $scriptName 2>&1
-        } finally {
-            Pop-Location
-        }
-        if ($LASTEXITCODE -ne 0) { throw "assembling $scriptName.ps1 failed (node exit $LASTEXITCODE): $nodeOutput" }
-        $script:ScriptText = Get-Content -LiteralPath $script:ScriptPath -Raw
+        Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../../test/powershell/SeamTestKit.psm1') -Force
+        $script:ScriptPath = Save-StepScript -Name 'Grant-RemoteManagement' -Path (Join-Path -Path $TestDrive -ChildPath 'Grant-RemoteManagement.ps1')
+        $script:ScriptText = Get-StepScriptText -Name 'Grant-RemoteManagement' -StrictMode $false
+        # Every seam function behind a tripwire: nothing here may touch the Windows it runs on.
+        Reset-SeamFake
 
-        # Calls the script the way the runner does (powershell/command.ts): the standalone text as one
-        # script block in a fresh module scope, with the request as base64 of UTF-8 JSON.
         function Invoke-StepRequest {
             param([Parameter(Mandatory = $true)] $Request)
-            $json = ConvertTo-Json -InputObject $Request -Compress -Depth 5
-            $encoded = [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes($json))
-            $block = [scriptblock]::Create($script:ScriptText)
-            return @(& $block.GetNewClosure() -RequestBase64 $encoded)
+            return (Invoke-StepScript -Text $script:ScriptText -Request $Request)
         }
 
-        # The runner reads one JSON document on one line; anything else is a broken contract.
         function ConvertFrom-Envelope {
             param([object[]]$Output)
-            $Output.Count | Should -Be 1 -Because 'the script prints exactly one envelope'
-            $Output[0] | Should -BeOfType [string]
-            $Output[0] | Should -Not -Match '\n' -Because 'the envelope is one line'
-            $envelope = ConvertFrom-Json -InputObject $Output[0]
-            $envelope.schema | Should -Be 'monosync.onboard.step/v1'
-            $envelope.script | Should -Be 'Grant-RemoteManagement'
-            return $envelope
+            return (ConvertFrom-StepEnvelope -Script 'Grant-RemoteManagement' -Output $Output)
         }
+    }
+
+    AfterAll {
+        Remove-SeamFake
     }
 
     It 'parses without errors once the common helpers are in place' {

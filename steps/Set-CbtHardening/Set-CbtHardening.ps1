@@ -2,18 +2,19 @@
 .SYNOPSIS
     Sets the WinRM service's channel-binding hardening level (step 3.4).
 .DESCRIPTION
-    Reads and writes WSMan:\localhost\Service\Auth\CbtHardeningLevel. A Group Policy under
-    HKLM:\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service owns the setting when it sets it; a local
-    change would be reverted, so apply then fails with PolicyControlled. Note the default, Relaxed,
-    already admits clients that send no token; None also disables NTLM-relay protection on HTTPS.
+    Reads and writes WSMan:\localhost\Service\Auth\CbtHardeningLevel. A Group Policy owns the setting
+    when WinRM reports its source as GPO or the policy key HKLM:\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service
+    holds CbtHardeningLevel; a local change would be reverted, so plan, apply and rollback then fail with
+    PolicyControlled whenever the level would have to change. Note the default, Relaxed, already admits
+    clients that send no token; None also disables NTLM-relay protection on HTTPS.
 .PARAMETER Mode
-    plan, apply or rollback.
+    plan, apply or rollback (rollback writes back the exact earlier level and needs that saved state).
 .PARAMETER Level
-    None, Relaxed or Strict.
+    None, Relaxed or Strict, spelled exactly so.
 .PARAMETER RequestBase64
     Base64 of UTF-8 JSON {mode, params, rollbackTo}; how the Monosync worker passes values.
 .PARAMETER RollbackToJson
-    For rollback by hand: the earlier 'before' state as JSON.
+    For rollback by hand: the earlier 'before' state as JSON, {"level":"Relaxed","policyControlled":false}.
 .EXAMPLE
     .\Set-CbtHardening.ps1 -Mode plan -Level Relaxed
 #>
@@ -23,7 +24,7 @@ param(
     [string]$RequestBase64,
     [ValidateSet('plan', 'apply', 'rollback')]
     [string]$Mode = 'plan',
-    [ValidateSet('None', 'Relaxed', 'Strict')]
+    [ValidateSet('None', 'Relaxed', 'Strict', IgnoreCase = $false)]
     [string]$Level,
     [string]$RollbackToJson
 )
@@ -33,39 +34,58 @@ param(
 $script:ScriptName = 'Set-CbtHardening'
 $script:Target = Get-LocalFqdn
 $SettingPath = 'WSMan:\localhost\Service\Auth\CbtHardeningLevel'
-$PolicyPath = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service'
+$PolicyKey = 'HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service'
+$Levels = @('None', 'Relaxed', 'Strict')
 
 function Get-CbtState {
-    $policy = Get-ItemProperty -Path $PolicyPath -ErrorAction SilentlyContinue
-    $controlled = ($null -ne $policy -and $null -ne $policy.PSObject.Properties['CbtHardeningLevel'])
-    return [ordered]@{ level = [string](Get-Item -Path $SettingPath).Value; policyControlled = $controlled }
+    $item = Get-WinWsmanItem -Path $SettingPath
+    $source = $item.PSObject.Properties['SourceOfValue']
+    $fromGpo = ($null -ne $source -and [string]$source.Value -eq 'GPO')
+    $policyLevel = Get-WinRegistryValue -Key $PolicyKey -Name 'CbtHardeningLevel'
+    return [ordered]@{ level = [string]$item.Value; policyControlled = ($fromGpo -or $null -ne $policyLevel) }
 }
 
 try {
     $RollbackTo = $null
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $Mode = [string]$request.mode
-        $Level = [string]$request.params.Level
-        $RollbackTo = $request.rollbackTo
+        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
+        $Mode = Get-RequestString -Object $request -Name 'mode'
+        $Level = Get-RequestString -Object (Get-RequestMember -Object $request -Name 'params') -Name 'Level'
+        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
     } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-Json -InputObject $RollbackToJson
+        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    $want = $Level
-    if ($Mode -eq 'rollback') { $want = [string]$RollbackTo.level }
-    if (-not $want) { throw (New-StepError -Code 'InvalidInput' -Class 'permanent' -Message 'Level is required') }
+    # The canonical spelling, compared ordinally: ValidateSet let 'apply' + U+200B through, which the
+    # envelope could not carry (its failure then reports mode plan, as for any refused mode).
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    $Mode = $canonical
+
+    if ($Mode -eq 'rollback') {
+        # Never act without the saved state: rollback writes back exactly the level recorded before apply.
+        Assert-RollbackState -State $RollbackTo -Script $script:ScriptName -Strings @('level') -Booleans @('policyControlled')
+        # The level as Windows reported it (any spelling WinRM accepts); an absent or unknown one cannot be written back.
+        $want = [string]$RollbackTo.level
+        if ($null -eq (Find-OrdinalMatch -Set $Levels -Value $want -IgnoreCase)) { throw (New-InvalidInput -Message 'rollbackTo.level must be a level WinRM accepts: None, Relaxed or Strict') }
+    } else {
+        if (-not $Level) { throw (New-InvalidInput -Message 'Level is required') }
+        # ValidateSet compares with the culture, which lets 'Relaxed' + NUL through: check ordinally too.
+        if ($null -eq (Find-OrdinalMatch -Set $Levels -Value $Level)) { throw (New-InvalidInput -Message 'Level must be None, Relaxed or Strict') }
+        $want = $Level
+    }
 
     $before = Get-CbtState
-    $compliant = ($before.level -eq $want)
+    # Exact (ordinal) comparison, as the contract's values are: a level spelled otherwise is rewritten canonically.
+    $compliant = [string]::Equals($before.level, $want, [System.StringComparison]::Ordinal)
+    if (-not $compliant -and $before.policyControlled) {
+        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "CbtHardeningLevel is set by Group Policy to '$($before.level)'; change the GPO to $want or set it to Not Configured")
+    }
     if ($compliant -or $Mode -eq 'plan') {
-        if (-not $compliant -and $before.policyControlled) { $script:Warnings.Add("a Group Policy sets CbtHardeningLevel ($($before.level)); apply will fail until the GPO changes") }
         Write-StepResult -StepMode $Mode -Compliant $compliant -Changed (-not $compliant) -Before $before -After ([ordered]@{ level = $want; policyControlled = $before.policyControlled })
         return
     }
-    if ($before.policyControlled) {
-        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "CbtHardeningLevel is set by Group Policy ($PolicyPath); change the GPO to $want or set it to Not Configured")
-    }
-    Set-Item -Path $SettingPath -Value $want -Force
+    Set-WinWsmanItem -Path $SettingPath -Value $want
     Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Get-CbtState)
 } catch {
     Write-StepFailure -Record $_ -StepMode $Mode

@@ -1,5 +1,6 @@
 /** Set-CbtHardening: WSMan:\localhost\Service\Auth\CbtHardeningLevel, unless a GPO owns it. */
 import type { z } from 'zod';
+import { CBT_LEVELS } from '../../domain/fleet';
 import type { LabHost } from '../../lab/model';
 import { fail, runStateStep, type Handler, type HandlerContext, type StateStep } from '../../lab/state-step';
 import { step } from './step';
@@ -30,7 +31,17 @@ const model: StateStep<State, Params> = {
   write(ctx, _params, _from, to) {
     hostOf(ctx).cbt.level = to.level;
   },
-  restore: (_ctx, _params, current, target) => towards(current, target.level),
+  // WinRM takes only its three levels (in any spelling): a saved level it would refuse (none at all, or
+  // an unknown one) cannot be written back, so rollback refuses it as the script does.
+  restore(_ctx, _params, current, target) {
+    if (!CBT_LEVELS.some((l) => l.toLowerCase() === target.level.toLowerCase())) {
+      return fail(
+        'InvalidInput',
+        `${step.definition.script} -Mode rollback: '${target.level}' is not a level WinRM accepts`
+      );
+    }
+    return towards(current, target.level);
+  },
 };
 
 export const setCbtHardeningLab: Handler = (ctx) => runStateStep(model, ctx);

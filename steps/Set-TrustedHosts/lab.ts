@@ -40,6 +40,13 @@ export function mergeTrustedHosts(current: string, required: readonly string[]):
   return [...existing, ...added].join(',');
 }
 
+/**
+ * What a saved TrustedHosts value can hold (names, addresses, patterns such as `192.168.1.*`, `<local>`,
+ * `[fe80::1%3]`, separated by commas and spaces): the script refuses to write back anything else, never
+ * quotes or control characters, so a rollback can carry no hostile value to WinRM.
+ */
+const SAVED_VALUE = /^[A-Za-z0-9.*:_<>[\]%, -]*$/;
+
 function towards(before: State, value: string) {
   if (before.value === value) return { state: before };
   if (before.policyControlled) return fail('PolicyControlled', POLICY_MESSAGE);
@@ -55,7 +62,15 @@ const model: StateStep<State, Params> = {
   },
   // Written back verbatim: entries added meanwhile by someone else are theirs to keep only if they
   // were there before this step ran, which is exactly what `before` recorded.
-  restore: (_ctx, _params, current, target) => towards(current, target.value),
+  restore(_ctx, _params, current, target) {
+    if (!SAVED_VALUE.test(target.value)) {
+      return fail(
+        'InvalidInput',
+        `${step.definition.script} -Mode rollback: the saved value is not a TrustedHosts list`
+      );
+    }
+    return towards(current, target.value);
+  },
 };
 
 export const setTrustedHostsLab: Handler = (ctx) => runStateStep(model, ctx);
