@@ -7,6 +7,9 @@
  * text `fleet script` writes) as base64 of UTF-8, decoded into one script block. Locally it runs in a
  * fresh module scope; remotely `Invoke-Command -ScriptBlock` ships that one block, so nothing has to be
  * installed or dot-sourced on the server. No PowerShell 7-only syntax: Windows PowerShell 5.1 runs it.
+ *
+ * The command is ASCII only (everything else travels inside base64 of UTF-8), so the console's input
+ * code page never matters; the output is made UTF-8 by SESSION_OUTPUT.
  */
 import type { ScriptMode } from '../domain/envelope';
 import type { JsonValue, ScriptCall } from '../domain/scripts';
@@ -19,8 +22,18 @@ const SINGLE_QUOTE_CHARS = /['\u2018\u2019\u201A\u201B]/g;
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_IN_LITERAL = /[\u0000-\u001F\u007F\u0085\u2028\u2029]/;
 
-/** Names of the environment variables the runner sets on each pwsh process for the credential. */
-export const CREDENTIAL_ENV = { user: 'MONOSYNC_USER', password: 'MONOSYNC_PASSWORD' } as const;
+/**
+ * The environment variables that hand the onboarding admin credential (FLEET_ADMIN_*) to a new pwsh
+ * process. The session's first command reads them into a PSCredential (SESSION_CREDENTIAL) and removes
+ * them from the process environment before any script runs, so no program a script starts inherits
+ * them.
+ */
+export const CREDENTIAL_ENV = {
+  user: 'MONOSYNC_ONBOARDING_ADMIN_USER',
+  password: 'MONOSYNC_ONBOARDING_ADMIN_PASSWORD',
+} as const;
+/** The global variable of a session that holds the credential once read (a PSCredential, SecureString inside). */
+export const SESSION_CREDENTIAL = 'MonosyncOnboardingAdminCredential';
 
 export function quotePowerShellLiteral(value: string): string {
   if (FORBIDDEN_IN_LITERAL.test(value)) {
@@ -46,7 +59,7 @@ export function decodeRequest(base64: string): ScriptRequest {
 }
 
 export interface CommandOptions {
-  /** The pwsh process carries `MONOSYNC_USER`/`MONOSYNC_PASSWORD`; else the worker's own Kerberos identity. */
+  /** The pwsh process was started with `CREDENTIAL_ENV` set; else the worker's own Kerberos identity. */
   useCredential: boolean;
   /** Host with the ActiveDirectory module for AD steps; else the target's DC; else this worker. */
   adManagementHost?: string;
@@ -75,9 +88,32 @@ export function remoteComputer(call: ScriptCall, options: Pick<CommandOptions, '
 }
 
 const PREAMBLE = "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'";
+/**
+ * How the session prints, set before anything is printed (PowerShell keeps the stdout writer it first
+ * printed with): UTF-8 without BOM, which node-powershell decodes, instead of the console's OEM code page
+ * on Windows (850 turns "à distance" into bytes that are not UTF-8); errors in NormalView, whose
+ * FullyQualifiedErrorId line (`AccessDenied,PSSessionStateBroken`) keeps a code when the message is
+ * localised (PowerShell 7's ConciseView prints the message alone); no ANSI colours.
+ * Setting the console encoding can fail without a console: the output then stays as it was.
+ */
+const SESSION_OUTPUT =
+  'if ([Console]::OutputEncoding.CodePage -ne 65001) { try { [Console]::OutputEncoding = ' +
+  'New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false } catch { } }; ' +
+  "$global:ErrorView = 'NormalView'; if ($null -ne $PSStyle) { $PSStyle.OutputRendering = 'PlainText' }";
+/**
+ * The first command of a session moves the credential from the environment into a PSCredential and
+ * removes both variables from the process, before its script runs; later commands find them gone.
+ * Remove-Item, not `[Environment]::SetEnvironmentVariable($name, $null)`: PowerShell passes $null to a
+ * string parameter as '', and .NET on PowerShell 7 then keeps the variable, empty, for every child.
+ */
+const CAPTURE_CREDENTIAL =
+  `if ($null -ne $env:${CREDENTIAL_ENV.password}) { $global:${SESSION_CREDENTIAL} = ` +
+  `New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:${CREDENTIAL_ENV.user}, ` +
+  `(ConvertTo-SecureString -String $env:${CREDENTIAL_ENV.password} -AsPlainText -Force); ` +
+  `Remove-Item -LiteralPath 'Env:${CREDENTIAL_ENV.password}', 'Env:${CREDENTIAL_ENV.user}' -ErrorAction SilentlyContinue }`;
 const CREDENTIAL =
-  `$cred = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList ` +
-  `$env:${CREDENTIAL_ENV.user}, (ConvertTo-SecureString -String $env:${CREDENTIAL_ENV.password} -AsPlainText -Force)`;
+  `$cred = $global:${SESSION_CREDENTIAL}; ` +
+  `if ($null -eq $cred) { throw 'the onboarding admin credential did not reach this PowerShell session' }`;
 
 /**
  * One line on purpose: node-powershell feeds `pwsh -Command -` line by line, and a multi-line block
@@ -87,10 +123,11 @@ export function buildCommand(call: ScriptCall, options: CommandOptions): string 
   const scriptBlock = scriptBlockStatement(standaloneScript(call.script));
   const request = quotePowerShellLiteral(encodeRequest(call));
   const computer = remoteComputer(call, options);
+  const session = [PREAMBLE, SESSION_OUTPUT, ...(options.useCredential ? [CAPTURE_CREDENTIAL] : [])].join('; ');
   if (computer === null) {
     // GetNewClosure binds the block to a new dynamic module: its `$script:` variables stay there instead
     // of landing in the long-lived session's global scope (a .ps1 file would get its own script scope).
-    return `& { ${PREAMBLE}; ${scriptBlock}; & $sb.GetNewClosure() -RequestBase64 ${request} }`;
+    return `& { ${session}; ${scriptBlock}; & $sb.GetNewClosure() -RequestBase64 ${request} }`;
   }
 
   const operationMs = Math.max(1000, Math.floor(options.timeoutMs * 0.9));
@@ -100,5 +137,5 @@ export function buildCommand(call: ScriptCall, options: CommandOptions): string 
   const invoke =
     `Invoke-Command -ComputerName ${quotePowerShellLiteral(computer)}${credentialArg} -SessionOption $so ` +
     `-ScriptBlock $sb -ArgumentList ${request}`;
-  return `& { ${[PREAMBLE, ...credential, sessionOption, scriptBlock, invoke].join('; ')} }`;
+  return `& { ${[session, ...credential, sessionOption, scriptBlock, invoke].join('; ')} }`;
 }

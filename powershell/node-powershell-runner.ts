@@ -29,9 +29,23 @@ export interface NodePowerShellRunnerOptions {
 
 const TIMED_OUT = Symbol('timed out');
 
+/**
+ * Terminal control sequences (CSI such as `ESC[?1h`, OSC, two-character escapes). pwsh on Linux writes
+ * keypad-mode sequences before its output when TERM names a terminal, and colours error text unless
+ * told not to; neither belongs in an envelope or a failure message.
+ */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_SEQUENCE = /\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)|[@-Z\\-_])/g;
+
+export function withoutTerminalSequences(text: string): string {
+  return text.replace(TERMINAL_SEQUENCE, '');
+}
+
 /** Output may carry host lines (warnings) before the document; the envelope is the last JSON line. */
 function envelopeText(raw: string): string {
-  const lines = raw.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = withoutTerminalSequences(raw)
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
   const json = lines.filter((l) => l.trimStart().startsWith('{'));
   return json.length > 0 ? json[json.length - 1] : raw;
 }
@@ -54,7 +68,10 @@ export class NodePowerShellRunner implements PowerShellRunner {
     );
     delete env[CREDENTIAL_ENV.user];
     delete env[CREDENTIAL_ENV.password];
+    // No terminal: pwsh on Linux would otherwise frame its output with keypad-mode escape sequences.
+    env.TERM = 'dumb';
     if (this.credentials) {
+      // Read into a PSCredential and removed from the process by the session's first command (command.ts).
       env[CREDENTIAL_ENV.user] = this.credentials.user;
       env[CREDENTIAL_ENV.password] = this.credentials.revealPassword();
     }
@@ -84,6 +101,8 @@ export class NodePowerShellRunner implements PowerShellRunner {
       adManagementHost: this.options.adManagementHost,
       timeoutMs: this.timeoutMs,
     });
+    // Values travel as base64; a character beyond ASCII here would meet the console's input code page.
+    if (/[^\x20-\x7E]/.test(command)) throw new Error(`the command for ${call.script} is not printable ASCII`);
     this.options.onCommand?.(command);
     const shell = await this.pool.acquire();
     let raw: string;
@@ -132,7 +151,7 @@ export class NodePowerShellRunner implements PowerShellRunner {
 
   private failureOf(err: unknown, call: ScriptCall): ScriptFailure {
     if (err instanceof ScriptFailure) return err;
-    const text = (err instanceof Error ? err.message : String(err)).trim();
+    const text = withoutTerminalSequences(err instanceof Error ? err.message : String(err)).trim();
     const code = codeFromStderr(text);
     const kind = classifyCode(code);
     const target = targetLabel(call.target);

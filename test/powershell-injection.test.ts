@@ -171,7 +171,7 @@ void describe('hostile values never become PowerShell text', () => {
 
   void it('never puts the password in the command text', () => {
     const command = buildCommand(validateCall(callFor('Enable-Remoting', {})), OPTIONS);
-    assert.match(command, /\$env:MONOSYNC_PASSWORD/);
+    assert.match(command, /\$env:MONOSYNC_ONBOARDING_ADMIN_PASSWORD/);
     assert.match(command, /-Credential \$cred/);
     assert.doesNotMatch(
       buildCommand(validateCall(callFor('Enable-Remoting', {})), { ...OPTIONS, useCredential: false }),
