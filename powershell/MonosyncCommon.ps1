@@ -61,6 +61,384 @@ function Get-WinRegistryValue {
     param([Parameter(Mandatory = $true)][string]$Key, [Parameter(Mandatory = $true)][string]$Name)
     return [Microsoft.Win32.Registry]::GetValue($Key, $Name, $null)
 }
+
+#region seam: Enable-KerberosDelegation
+# The ActiveDirectory module (RSAT-AD-PowerShell) on the AD management host; its errors as the module throws
+# them (test/powershell/SeamTestKit.psm1 New-ADError builds each one).
+function Import-WinADModule {
+    # Missing: FileNotFoundException, FQID 'Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand'.
+    Import-Module -Name ActiveDirectory -ErrorAction Stop -Verbose:$false
+}
+
+function Find-WinADDomainController {
+    # The DC locator's pick of a DC running AD Web Services: an ADDomainController whose HostName is a
+    # collection. None reachable: ADServerDownException, FQID 'ActiveDirectoryServer:1355,...'.
+    return (Get-ADDomainController -Discover -Service ADWS)
+}
+
+function Get-WinADComputer {
+    # The computer object by -Identity (sAMAccountName 'NAME$' or objectGUID, never a filter) on one DC, with
+    # the extra properties named. Unknown: ADIdentityNotFoundException ('Cannot find an object with
+    # identity: ...'); DC down: ADServerDownException (FQID 'ActiveDirectoryServer:0,...').
+    param([Parameter(Mandatory = $true)][string]$Identity, [Parameter(Mandatory = $true)][string]$Server, [Parameter(Mandatory = $true)][string[]]$Properties)
+    return (Get-ADComputer -Identity $Identity -Server $Server -Properties $Properties)
+}
+
+function Set-WinADAccountControl {
+    # TRUSTED_FOR_DELEGATION in userAccountControl, on one DC. Without SeEnableDelegationPrivilege (or write
+    # access): ADException ErrorCode 8344, 'Insufficient access rights to perform the operation'.
+    param([Parameter(Mandatory = $true)][string]$Identity, [Parameter(Mandatory = $true)][string]$Server, [Parameter(Mandatory = $true)][bool]$TrustedForDelegation)
+    Set-ADAccountControl -Identity $Identity -Server $Server -TrustedForDelegation $TrustedForDelegation
+}
+#endregion
+
+#region seam: Set-HttpsListener
+# WinRM listeners through the WSMan cmdlets (winrm/config/Listener), whose errors keep WinRM's fault code:
+# the whole <f:WSManFault Code="<decimal>"> XML as the InvalidOperationException's message, FQID
+# 'WsManError,Microsoft.WSMan.Management.<Verb>WSManInstanceCommand' (the WSMan: drive keeps only the text).
+# WinRM's codes for what goes wrong here (wsmerror.h): 0x80338033 the listener already exists, 0x803380E9 the
+# certificate's CN does not match Hostname, 0x803380EE the certificate lacks the Server Authentication EKU,
+# 0x80338000 no such listener, 0x80338012 WinRM is not running; Code 5 access denied (not elevated).
+function Get-WinWsmanListener {
+    # Every listener: XmlElements with Address, Transport, Port, Hostname, Enabled, URLPrefix,
+    # CertificateThumbprint, ListeningOn, and Source ('GPO', 'Compatibility') only on a listener that is not
+    # local configuration (read it through PSObject.Properties: strict mode throws on a missing one).
+    Set-StrictMode -Off
+    return (Get-WSManInstance -ResourceURI 'winrm/config/Listener' -Enumerate)
+}
+
+function New-WinWsmanListener {
+    # Creates the listener Address+Transport with the settings of ValueSet (Hostname, CertificateThumbprint,
+    # Port, Enabled) in one Create: WinRM checks the certificate against Hostname before it stores anything.
+    param([Parameter(Mandatory = $true)][string]$Address, [Parameter(Mandatory = $true)][string]$Transport, [Parameter(Mandatory = $true)][hashtable]$ValueSet)
+    Set-StrictMode -Off
+    $null = New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{ Address = $Address; Transport = $Transport } -ValueSet $ValueSet
+}
+
+function Set-WinWsmanListener {
+    # Changes the settings of ValueSet on the listener Address+Transport in one Put (hostname and thumbprint
+    # together: WinRM checks the pair, so two separate writes could fail between them).
+    param([Parameter(Mandatory = $true)][string]$Address, [Parameter(Mandatory = $true)][string]$Transport, [Parameter(Mandatory = $true)][hashtable]$ValueSet)
+    Set-StrictMode -Off
+    $null = Set-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{ Address = $Address; Transport = $Transport } -ValueSet $ValueSet
+}
+
+function Remove-WinWsmanListener {
+    param([Parameter(Mandatory = $true)][string]$Address, [Parameter(Mandatory = $true)][string]$Transport)
+    Set-StrictMode -Off
+    Remove-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{ Address = $Address; Transport = $Transport }
+}
+
+function Get-WinCertificate {
+    # The certificates of a store such as 'Cert:\LocalMachine\My': X509Certificate2 objects with the
+    # certificate provider's DnsNameList and EnhancedKeyUsageList; nothing for an empty store.
+    param([Parameter(Mandatory = $true)][string]$Path)
+    return (Get-ChildItem -Path $Path)
+}
+
+function New-WinSelfSignedCertificate {
+    # New-SelfSignedCertificate (PKI module): subject CN=<first name>, SAN DNS names, Client and Server
+    # Authentication EKUs, one year, private key in the machine's store. Returns the new X509Certificate2.
+    param([Parameter(Mandatory = $true)][string[]]$DnsName, [Parameter(Mandatory = $true)][string]$CertStoreLocation)
+    return (New-SelfSignedCertificate -DnsName $DnsName -CertStoreLocation $CertStoreLocation)
+}
+#endregion
+#region seam: Set-MonosyncFirewallRule
+# The NetSecurity module (CDXML over root/StandardCimv2). Its functions live in a module, so they do not see
+# the caller's $ErrorActionPreference (PowerShell issues 4568, 24389): without -ErrorAction Stop an access
+# denied is only written to the error stream and the script would carry on as if the rule had been written.
+# Errors as a script's catch sees them (test/powershell/SeamTestKit.psm1 New-NetSecurityError builds each):
+#   no such rule      CimJobException "No MSFT_NetFirewallRule objects found with property 'Name' equal to
+#                     '<name>'.  Verify the value of the property and retry.", ObjectNotFound,
+#                     FQID 'CmdletizationQuery_NotFound_Name,<cmdlet>'
+#   not elevated      CimException 'Access is denied. ', PermissionDenied, 'Windows System Error 5,<cmdlet>'
+#   MpsSvc stopped    CimException 'There are no more endpoints available from the endpoint mapper. ',
+#                     'Windows System Error 1753,<cmdlet>'
+#   name taken        CimException 'Cannot create a file when that file already exists. ', 'Windows System
+#                     Error 183,New-NetFirewallRule'
+#   bad value         CimException, 'HRESULT 0x80070057,<cmdlet>' (an address or port Windows refuses)
+function Get-WinFirewallRule {
+    # The rule whose Name (its unique ID) is exactly this, in the local (persistent) store.
+    param([Parameter(Mandatory = $true)][string]$Name)
+    return (Get-NetFirewallRule -Name $Name -ErrorAction Stop)
+}
+
+function Get-WinFirewallPortFilter {
+    # The rule's port filter: .Protocol ('TCP') and .LocalPort (strings: '5986', 'Any', 'RPC', '5000-5010').
+    param([Parameter(Mandatory = $true)]$Rule)
+    return (Get-NetFirewallPortFilter -AssociatedNetFirewallRule $Rule -ErrorAction Stop)
+}
+
+function Get-WinFirewallAddressFilter {
+    # The rule's address filter: .RemoteAddress (strings: 'Any', '10.0.0.5', '10.0.0.0/255.255.255.0', 'LocalSubnet').
+    param([Parameter(Mandatory = $true)]$Rule)
+    return (Get-NetFirewallAddressFilter -AssociatedNetFirewallRule $Rule -ErrorAction Stop)
+}
+
+function Get-WinFirewallProfile {
+    # The Domain, Private and Public profiles as in effect (local settings merged with Group Policy):
+    # .Name, .Enabled and .AllowLocalFirewallRules (GpoBoolean: True, False or NotConfigured).
+    return (Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop)
+}
+
+function New-WinFirewallRule {
+    param(
+        [Parameter(Mandatory = $true)][string]$Name, [Parameter(Mandatory = $true)][string]$DisplayName, [Parameter(Mandatory = $true)][string]$Description,
+        [Parameter(Mandatory = $true)][string]$Direction, [Parameter(Mandatory = $true)][string]$Action, [Parameter(Mandatory = $true)][string]$Protocol,
+        [Parameter(Mandatory = $true)][string[]]$LocalPort, [Parameter(Mandatory = $true)][string[]]$RemoteAddress,
+        [Parameter(Mandatory = $true)][string]$FirewallProfile, [Parameter(Mandatory = $true)][string]$Enabled
+    )
+    # -FirewallProfile, not -Profile: $PROFILE is an automatic variable.
+    return (New-NetFirewallRule -Name $Name -DisplayName $DisplayName -Description $Description -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Profile $FirewallProfile -Enabled $Enabled -ErrorAction Stop)
+}
+
+function Set-WinFirewallRule {
+    param(
+        [Parameter(Mandatory = $true)][string]$Name, [Parameter(Mandatory = $true)][string]$Direction, [Parameter(Mandatory = $true)][string]$Action,
+        [Parameter(Mandatory = $true)][string]$Protocol, [Parameter(Mandatory = $true)][string[]]$LocalPort, [Parameter(Mandatory = $true)][string[]]$RemoteAddress,
+        [Parameter(Mandatory = $true)][string]$Enabled
+    )
+    Set-NetFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled -ErrorAction Stop
+}
+
+function Remove-WinFirewallRule {
+    param([Parameter(Mandatory = $true)][string]$Name)
+    Remove-NetFirewallRule -Name $Name -ErrorAction Stop
+}
+#endregion
+
+#region seam: Test-MonosyncConnectivity
+# The acceptance probes the Monosync worker runs against an Exchange server (the worker's own view of it).
+function Get-WinCurrentIdentityName {
+    # The account this process runs as, from its Windows token: always the down-level form 'DOMAIN\user'.
+    return [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+}
+
+function Open-WinTlsStream {
+    # A TCP connection to HostName:Port inside a TLS client stream (SslStream) that will accept whatever
+    # certificate the server presents: the probe records what is bound, valid or not. Disposing the stream
+    # closes the connection. Nothing listening: SocketException 10061; no answer (a firewall that drops):
+    # 10060 after the system's SYN retries (about 21 s); each inside MethodInvocationException.
+    param([Parameter(Mandatory = $true)][string]$HostName, [Parameter(Mandatory = $true)][int]$Port)
+    return (New-Object -TypeName System.Net.Security.SslStream -ArgumentList @((New-Object -TypeName System.Net.Sockets.TcpClient -ArgumentList @($HostName, $Port)).GetStream(), $false, [System.Net.Security.RemoteCertificateValidationCallback] { $true }))
+}
+
+function Invoke-WinTlsHandshake {
+    # The client side of the TLS handshake on such a stream, TLS 1.0 to 1.2 (4032 = Tls 192 + Tls11 768 +
+    # Tls12 3072): Windows PowerShell 5.1's .NET Framework would otherwise offer only SSL 3 and TLS 1.0 (unless
+    # the registry sets SchUseStrongCrypto), which hardened Exchange servers refuse. Broken off: IOException
+    # ('Authentication failed because the remote party has closed the transport stream.') or
+    # AuthenticationException, inside MethodInvocationException.
+    param([Parameter(Mandatory = $true)]$Stream, [Parameter(Mandatory = $true)][string]$HostName)
+    $Stream.AuthenticateAsClient($HostName, $null, [System.Security.Authentication.SslProtocols]4032, $false)
+}
+
+function Get-WinTlsRemoteCertificate {
+    # The certificate the server presented in that handshake, as an X509Certificate2 (.Thumbprint, .NotAfter).
+    param([Parameter(Mandatory = $true)]$Stream)
+    return (New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $Stream.RemoteCertificate)
+}
+
+function Test-WinWsmanHttps {
+    # Test-WSMan over HTTPS (5986) with Kerberos as this process's identity: the WinRM client validates the
+    # served certificate (chain, name, dates) as every client will. Failures are WSMan faults (the fault XML as
+    # the message, FQID 'WsManError,Microsoft.WSMan.Management.TestWSManCommand'): Code 12175 the certificate
+    # (its errors listed in the text), 2150858770 (0x80338012) nothing answers, 2150859046 (0x80338126) no
+    # answer in time (a filtering firewall), 5 access denied.
+    param([Parameter(Mandatory = $true)][string]$ComputerName)
+    return (Test-WSMan -ComputerName $ComputerName -UseSSL -Authentication Kerberos)
+}
+
+function Test-WinRemoteSysvol {
+    # Opens a session to ComputerName over HTTPS with Kerberos and there tests this identity's access to the
+    # server's own domain's SYSVOL share: a second hop, which only a delegated ticket makes. The domain is
+    # read there from Win32_ComputerSystem (local WMI, no hop): $env:USERDNSDOMAIN is set by an interactive
+    # logon only, and a WinRM session is a network logon. Returns what Test-Path returned there; a refused
+    # session throws PSRemotingTransportException with ErrorCode (5 access denied, 0x80338012 ...).
+    param([Parameter(Mandatory = $true)][string]$ComputerName)
+    return (Invoke-Command -ComputerName $ComputerName -UseSSL -Authentication Kerberos -ScriptBlock {
+            $domain = [string](Get-CimInstance -ClassName Win32_ComputerSystem).Domain
+            Test-Path -LiteralPath ('\\' + $domain + '\SYSVOL')
+        })
+}
+#endregion
+#region seam: Enable-Remoting
+# The WinRM service, the PowerShell endpoints and Enable-PSRemoting (the listeners: Get-WinWsmanListener above).
+# The service cmdlets write their failures as ServiceCommandException ("Service '<display name> (<name>)'
+# cannot be configured|started due to the following error: ...") around the Win32Exception or the
+# InvalidOperationException of ServiceController; Get-StepErrorInfo reads the Win32 code of the innermost one.
+function Get-WinService {
+    # A ServiceController: .Status ('Running', 'Stopped', ...) and, on .NET 4.6.1 and later, .StartType
+    # ('Automatic' also for delayed start, 'Manual', 'Disabled').
+    param([Parameter(Mandatory = $true)][string]$Name)
+    return (Get-Service -Name $Name)
+}
+
+function Get-WinCimService {
+    # The Win32_Service instance of a service: .StartMode ('Auto', 'Manual', 'Disabled') where a
+    # ServiceController has no StartType (.NET before 4.6.1). Access denied: CimException, FQID
+    # 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'.
+    param([Parameter(Mandatory = $true)][ValidatePattern('^[A-Za-z0-9_.-]+\z')][string]$Name)
+    return (Get-CimInstance -ClassName Win32_Service -Filter ("Name='" + $Name + "'"))
+}
+
+function Set-WinServiceStartType {
+    # Set-Service -StartupType (Automatic, Manual or Disabled on Windows PowerShell 5.1). Not elevated:
+    # "... cannot be configured due to the following error: Access is denied", FQID
+    # 'CouldNotSetService,Microsoft.PowerShell.Commands.SetServiceCommand', PermissionDenied, Win32Exception 5 inside.
+    param([Parameter(Mandatory = $true)][string]$Name, [Parameter(Mandatory = $true)][string]$StartupType)
+    Set-Service -Name $Name -StartupType $StartupType
+}
+
+function Start-WinService {
+    # Start-Service, which waits until the service runs. Not elevated: "... cannot be started due to the
+    # following error: Cannot open WinRM service on computer '.'.", FQID 'CouldNotStartService,
+    # Microsoft.PowerShell.Commands.StartServiceCommand', OpenError, Win32Exception 5 inside; a disabled
+    # service: Win32Exception 1058; a dependency that failed (HTTP): 1068.
+    param([Parameter(Mandatory = $true)][string]$Name)
+    Start-Service -Name $Name
+}
+
+function Get-WinPSSessionConfiguration {
+    # Every registered endpoint (.Name, .Enabled as text). Only while WinRM runs: it reads the WSMan: drive,
+    # which offers to START a stopped WinRM service (a prompt, or without one under -Force). Not elevated:
+    # InvalidOperationException 'Access is denied. To run this cmdlet, start Windows PowerShell with the "Run
+    # as administrator" option.', FQID 'System.InvalidOperationException,Microsoft.PowerShell.Commands.
+    # GetPSSessionConfigurationCommand'. Strict mode off: the cmdlet runs script of its own.
+    Set-StrictMode -Off
+    return (Get-PSSessionConfiguration)
+}
+
+function Enable-WinPSRemoting {
+    # Enable-PSRemoting -Force -SkipNetworkProfileCheck: WinRM started and Automatic, an HTTP listener on
+    # every address with its firewall exception, every endpoint enabled and open to the network; then it
+    # RESTARTS WinRM, which cuts a session that came in over WinRM. Its text output is dropped (a step prints
+    # one JSON line). Set-WSManQuickConfig's failures keep WinRM's fault XML (FQID 'WsManError,
+    # Microsoft.WSMan.Management.SetWSManQuickConfigCommand'); not elevated, the same InvalidOperationException
+    # 'Access is denied. To run this cmdlet, ...' as Get-PSSessionConfiguration (EnablePSRemotingCommand).
+    $null = Enable-PSRemoting -Force -SkipNetworkProfileCheck
+}
+
+function Invoke-WinRMQuickConfig {
+    # winrm quickconfig -q (cscript winrm.vbs): the service, the HTTP listener and its firewall exception, not
+    # the PowerShell endpoints. Under 'Stop', Windows PowerShell 5.1 makes the first stderr line of a native
+    # command a terminating error, so the output and the exit code would never be seen: 'Continue' here.
+    # Returns {ExitCode, Lines}: stdout lines as strings, stderr lines as ErrorRecords (NativeCommandError).
+    # winrm.vbs exits 1 after 'Error number:  -2147024891 0x80070005' when WinRM refuses, but 0 after what it
+    # only prints to stderr ('Error: Cannot complete the request due to a conflicting Group Policy setting.',
+    # 'Error: One or more update steps could not be completed.').
+    return (& {
+            $ErrorActionPreference = 'Continue'
+            $lines = & winrm.cmd quickconfig -q 2>&1
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Lines = [object[]]@($lines) }
+        })
+}
+#endregion
+#region seam: Grant-RemoteManagement
+# The local group Remote Management Users (well-known SID S-1-5-32-580, its name in the machine's language),
+# account names and SIDs, the machine's domain role and the ACL of a PowerShell endpoint (its endpoints:
+# Get-WinPSSessionConfiguration above). The error records as Windows throws them are built by
+# test/powershell/SeamTestKit.psm1 (New-LocalAccountsError, New-AdsiError, New-IdentityNotMappedError).
+function Get-WinComputerSystem {
+    # Win32_ComputerSystem of this machine: .DomainRole (0-5; 4 and 5 are domain controllers), .PartOfDomain.
+    return (Get-CimInstance -ClassName Win32_ComputerSystem)
+}
+
+function Resolve-WinAccountSid {
+    # The SID of an account name (DOMAIN\user or user@dns.domain; a domain account is looked up on a DC).
+    # Unknown, or no domain to ask: MethodInvocationException around IdentityNotMappedException 'Some or all
+    # identity references could not be translated.' (FQID 'IdentityNotMappedException').
+    param([Parameter(Mandatory = $true)][string]$Name)
+    return (New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $Name).Translate([System.Security.Principal.SecurityIdentifier]).Value
+}
+
+function Resolve-WinSidAccount {
+    # The account name of a SID in the machine's language: S-1-5-32-580 is 'BUILTIN\Remote Management Users',
+    # 'VORDEFINIERT\Remoteverwaltungsbenutzer', ...
+    param([Parameter(Mandatory = $true)][string]$Sid)
+    return (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $Sid).Translate([System.Security.Principal.NTAccount]).Value
+}
+
+function Get-WinLocalGroupMemberSid {
+    # The SIDs of a local group's direct members through ADSI (Get-LocalGroupMember throws on an orphaned SID
+    # and is missing on 2012 R2), as one array (the comma keeps one member an array, none an empty one).
+    # ADSI errors: MethodInvocationException (FQID 'CatchFromBaseAdapterMethodInvokeTI') around a COMException.
+    param([Parameter(Mandatory = $true)][string]$GroupName)
+    return , [string[]]@(@(([ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $GroupName)).Invoke('Members')) | ForEach-Object {
+            (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList ($_.GetType().InvokeMember('objectSid', 'GetProperty', $null, $_, $null)), 0).Value
+        })
+}
+
+function ConvertFrom-WinSddl {
+    # An SDDL security descriptor parsed by Windows (System.Security.AccessControl; aliases such as RM and NU
+    # resolved): a CommonSecurityDescriptor whose .DiscretionaryAcl holds CommonAce entries with
+    # .SecurityIdentifier.Value and .AceQualifier (AccessAllowed, AccessDenied). Invalid SDDL: ArgumentException.
+    param([Parameter(Mandatory = $true)][string]$Sddl)
+    return (New-Object -TypeName System.Security.AccessControl.CommonSecurityDescriptor -ArgumentList $false, $false, $Sddl)
+}
+
+function Get-WinCommand {
+    # The command of that name when this machine has it, else nothing: the LocalAccounts cmdlets
+    # (Add-LocalGroupMember, ...) are missing on Windows Server 2012 R2 with WMF 5.1.
+    param([Parameter(Mandatory = $true)][string]$Name)
+    return (Get-Command -Name $Name -ErrorAction SilentlyContinue)
+}
+
+function Add-WinLocalGroupMember {
+    # Add-LocalGroupMember, the group by its SID. Already a member: MemberExistsException 'CORP\x is already a
+    # member of group Remote Management Users.', FQID 'MemberExists,Microsoft.PowerShell.Commands.
+    # AddLocalGroupMemberCommand' (ResourceExists); not elevated: AccessDeniedException 'Access denied.', FQID
+    # 'AccessDenied,...AddLocalGroupMemberCommand' (PermissionDenied).
+    param([Parameter(Mandatory = $true)][string]$GroupSid, [Parameter(Mandatory = $true)][string]$MemberSid)
+    Add-LocalGroupMember -SID $GroupSid -Member $MemberSid
+}
+
+function Remove-WinLocalGroupMember {
+    # Remove-LocalGroupMember, the group by its SID. Not a member: MemberNotFoundException 'Member CORP\x was
+    # not found in group Remote Management Users.', FQID 'MemberNotFound,Microsoft.PowerShell.Commands.
+    # RemoveLocalGroupMemberCommand' (ObjectNotFound).
+    param([Parameter(Mandatory = $true)][string]$GroupSid, [Parameter(Mandatory = $true)][string]$MemberSid)
+    Remove-LocalGroupMember -SID $GroupSid -Member $MemberSid
+}
+
+function Add-WinAdsiGroupMember {
+    # IADsGroup::Add of the member by SID (WinNT://S-1-5-...), where the LocalAccounts cmdlets are missing.
+    # Already a member: COMException 0x80070562 (ERROR_MEMBER_IN_ALIAS) 'The specified account name is already
+    # a member of the group.', access denied 0x80070005; each inside MethodInvocationException 'Exception
+    # calling "Add" with "1" argument(s): ...' (FQID 'CatchFromBaseAdapterMethodInvokeTI').
+    param([Parameter(Mandatory = $true)][string]$GroupName, [Parameter(Mandatory = $true)][string]$MemberSid)
+    ([ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $GroupName)).Add('WinNT://' + $MemberSid)
+}
+
+function Remove-WinAdsiGroupMember {
+    # IADsGroup::Remove of the member by SID. Not a member: COMException 0x80070561 (ERROR_MEMBER_NOT_IN_ALIAS)
+    # 'The specified account name is not a member of the group.', inside MethodInvocationException as for Add.
+    param([Parameter(Mandatory = $true)][string]$GroupName, [Parameter(Mandatory = $true)][string]$MemberSid)
+    ([ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $GroupName)).Remove('WinNT://' + $MemberSid)
+}
+#endregion
+
+#region seam: Get-OnboardingSnapshot
+# The host facts only the preflight snapshot reads (every other read reuses the steps' functions above).
+function Test-WinRegistryKey {
+    # Whether a registry key exists, given as 'HKEY_LOCAL_MACHINE\...' (Exchange setup leaves
+    # ...\ExchangeServer\v15\EdgeTransportRole on an Edge Transport server). Test-Path takes a key it may not
+    # read for an absent one.
+    param([Parameter(Mandatory = $true)][string]$Key)
+    return (Test-Path -LiteralPath ('Microsoft.PowerShell.Core\Registry::' + $Key))
+}
+
+function Get-WinOperatingSystem {
+    # Win32_OperatingSystem of this machine: .Caption ('Microsoft Windows Server 2019 Datacenter'), .Version
+    # ('10.0.17763'). Access denied: CimException, FQID 'HRESULT 0x80070005,...GetCimInstanceCommand'.
+    return (Get-CimInstance -ClassName Win32_OperatingSystem)
+}
+
+function Get-WinPowerShellVersion {
+    # The version of the PowerShell this script runs in ('5.1.17763.6414' on Windows PowerShell).
+    return $PSVersionTable.PSVersion.ToString()
+}
+#endregion
 #endregion seam
 
 function Get-LocalFqdn {

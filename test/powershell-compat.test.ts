@@ -437,18 +437,7 @@ interface Known {
  * THIS LIST MUST SHRINK TO EMPTY: fix the script, then delete its entry here (a fixed entry fails the
  * stale-entry test below until it is deleted). Never add an entry to silence a new finding.
  */
-const KNOWN: readonly Known[] = [
-  // return [string[]]@(...): a certificate with one DNS name serialises dnsNames as a string, none as null.
-  { file: 'steps/Set-HttpsListener/Set-HttpsListener.ps1', rule: 'array-return-unrolled', subject: 'Get-DnsNames' },
-  // return @(Get-ChildItem Cert:\...): one certificate arrives as a scalar, none as nothing.
-  {
-    file: 'steps/Set-HttpsListener/Set-HttpsListener.ps1',
-    rule: 'array-return-unrolled',
-    subject: 'Get-StoreCertificates',
-  },
-  // $output = & winrm.cmd quickconfig -q 2>&1: on 5.1 the first stderr line throws; $LASTEXITCODE is never read.
-  { file: 'steps/Enable-Remoting/Enable-Remoting.ps1', rule: 'native-stderr-under-stop', subject: 'winrm.cmd' },
-];
+const KNOWN: readonly Known[] = [];
 
 const COMMON_TEXT = fs.readFileSync(COMMON_FILE, 'utf8');
 

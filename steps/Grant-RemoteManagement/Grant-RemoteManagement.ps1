@@ -7,14 +7,15 @@
     group and carries no NETWORK deny; an endpoint ACL is a customer hardening decision, so it is only
     reported, never changed. Prints one JSON document (monosync.onboard.step/v1).
 .PARAMETER Mode
-    plan: read and predict. apply: add the member if missing. rollback: remove the member if the
-    state to restore (-RollbackToJson) had it absent.
+    plan: read and predict. apply: add the member if missing. rollback: restore the membership the
+    saved state (-RollbackToJson, the 'before' of the earlier apply) recorded; refused without it.
 .PARAMETER Member
     The account as DOMAIN\user or user@dns.domain.
 .PARAMETER RequestBase64
     Base64 of UTF-8 JSON {mode, params, rollbackTo}; how the Monosync worker passes values.
 .PARAMETER RollbackToJson
-    For rollback by hand: the earlier 'before' state as JSON.
+    For rollback by hand: the earlier 'before' state as JSON,
+    {"member":false,"groupName":"Remote Management Users","endpointAllowsGroup":true,"networkDenied":false}.
 .EXAMPLE
     .\Grant-RemoteManagement.ps1 -Mode plan -Member 'CORP\monosync_svc'
 #>
@@ -24,7 +25,10 @@ param(
     [string]$RequestBase64,
     [ValidateSet('plan', 'apply', 'rollback')]
     [string]$Mode = 'plan',
-    [ValidatePattern('^(?:[A-Za-z0-9][A-Za-z0-9-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._-]{0,19}|[A-Za-z0-9][A-Za-z0-9._-]{0,19}@[A-Za-z0-9.-]{1,253})$')]
+    # The accounts accountSchema (domain/validators.ts) accepts: DOMAIN\user or user@dns.domain, a user name of
+    # 1-20 characters not ending in '.'. (?-i): ValidatePattern ignores case by default, and then [A-Za-z] also
+    # matches the Kelvin sign U+212A. \z, not $: '$' also matches before a trailing newline.
+    [ValidatePattern('(?-i)^(?:[A-Za-z0-9][A-Za-z0-9-]{0,14}\\[A-Za-z0-9](?:[A-Za-z0-9._-]{0,18}[A-Za-z0-9_-])?|[A-Za-z0-9](?:[A-Za-z0-9._-]{0,18}[A-Za-z0-9_-])?@(?=[A-Za-z0-9.-]{1,253}\z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)\z')]
     [string]$Member,
     [string]$RollbackToJson
 )
@@ -35,67 +39,129 @@ $script:ScriptName = 'Grant-RemoteManagement'
 $script:Target = Get-LocalFqdn
 $RemoteManagementUsersSid = 'S-1-5-32-580'
 $NetworkSid = 'S-1-5-2'
+$EndpointName = 'Microsoft.PowerShell'
+$RootSddlPath = 'WSMan:\localhost\Service\RootSDDL'
+# A saved groupName: the group's name in any language (letters, digits, spaces, '.', '-', '_'), as this script
+# reports it or, as earlier versions did, behind its domain ('BUILTIN\Remote Management Users').
+$SavedGroupNamePattern = '^(?:[\p{L}\p{M}\p{N}_.-]{1,64}\\)?[\p{L}\p{M}\p{N}_. -]{1,256}\z'
+$script:EndpointEnabled = $true
 
-function Get-GroupMemberSids {
-    param([string]$GroupName)
-    # ADSI rather than Get-LocalGroupMember: that cmdlet throws on orphaned SIDs and is missing on 2012 R2.
-    $group = [ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $GroupName)
-    $sids = @()
-    foreach ($entry in @($group.Invoke('Members'))) {
-        $bytes = $entry.GetType().InvokeMember('objectSid', 'GetProperty', $null, $entry, $null)
-        $sids += (New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $bytes, 0).Value
+function Get-EndpointAccess {
+    # Whether the Microsoft.PowerShell endpoint admits Remote Management Users (an allow and no deny for the
+    # group) and denies NETWORK logons (what Disable-PSRemoting leaves). An endpoint without an ACL of its
+    # own uses WinRM's RootSDDL.
+    $endpoint = $null
+    foreach ($candidate in @(Get-WinPSSessionConfiguration)) {
+        $name = $candidate.PSObject.Properties['Name']
+        if ($null -ne $name -and [string]::Equals([string]$name.Value, $EndpointName, [System.StringComparison]::OrdinalIgnoreCase)) { $endpoint = $candidate }
     }
-    return $sids
+    if ($null -eq $endpoint) {
+        throw (New-StepError -Code 'EndpointMissing' -Class 'precondition' -Message "the $EndpointName endpoint is not registered: run the Enable-Remoting step")
+    }
+    $enabled = $endpoint.PSObject.Properties['Enabled']
+    $script:EndpointEnabled = ($null -ne $enabled -and [string]$enabled.Value -eq 'true')
+    $sddl = ''
+    $own = $endpoint.PSObject.Properties['SecurityDescriptorSddl']
+    if ($null -ne $own) { $sddl = [string]$own.Value }
+    if (-not $sddl) { $sddl = [string](Get-WinWsmanItem -Path $RootSddlPath).Value }
+    $allowed = $false
+    $denied = $false
+    $networkDenied = $false
+    $aces = @()
+    if ($sddl) { $aces = (ConvertFrom-WinSddl -Sddl $sddl).DiscretionaryAcl }
+    foreach ($ace in $aces) {
+        $sid = [string]$ace.SecurityIdentifier.Value
+        $qualifier = [string]$ace.AceQualifier
+        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessAllowed') { $allowed = $true }
+        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessDenied') { $denied = $true }
+        if ($sid -eq $NetworkSid -and $qualifier -eq 'AccessDenied') { $networkDenied = $true }
+    }
+    # A deny for the group wins over its allow.
+    return @{ AllowsGroup = ($allowed -and -not $denied); NetworkDenied = $networkDenied }
 }
 
 function Get-RemoteManagementState {
     param([string]$MemberSid)
-    $groupSid = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $RemoteManagementUsersSid
-    $groupName = $groupSid.Translate([System.Security.Principal.NTAccount]).Value
-    $shortName = $groupName.Substring($groupName.IndexOf('\') + 1)
-    $isMember = @(Get-GroupMemberSids -GroupName $shortName) -contains $MemberSid
-
-    $endpoint = Get-PSSessionConfiguration -Name 'Microsoft.PowerShell'
-    $descriptor = New-Object -TypeName System.Security.AccessControl.CommonSecurityDescriptor -ArgumentList $false, $false, ([string]$endpoint.SecurityDescriptorSddl)
-    $allows = $false
-    $networkDenied = $false
-    foreach ($ace in $descriptor.DiscretionaryAcl) {
-        $sid = $ace.SecurityIdentifier.Value
-        if ($sid -eq $RemoteManagementUsersSid -and [string]$ace.AceQualifier -eq 'AccessAllowed') { $allows = $true }
-        if ($sid -eq $NetworkSid -and [string]$ace.AceQualifier -eq 'AccessDenied') { $networkDenied = $true }
-    }
-    if ([string]$endpoint.Enabled -ne 'True') { $script:Warnings.Add('the Microsoft.PowerShell endpoint is disabled: run the Enable-Remoting step') }
-    return [ordered]@{ member = $isMember; groupName = $groupName; endpointAllowsGroup = $allows; networkDenied = $networkDenied }
+    $account = [string](Resolve-WinSidAccount -Sid $RemoteManagementUsersSid)
+    # The group's own name, without its localized domain (BUILTIN, VORDEFINIERT, ...).
+    $groupName = $account.Substring($account.IndexOf('\') + 1)
+    $members = Get-WinLocalGroupMemberSid -GroupName $groupName
+    $isMember = ($null -ne (Find-OrdinalMatch -Set $members -Value $MemberSid -IgnoreCase))
+    $access = Get-EndpointAccess
+    return [ordered]@{ member = $isMember; groupName = $groupName; endpointAllowsGroup = $access.AllowsGroup; networkDenied = $access.NetworkDenied }
 }
 
-function Copy-State {
-    param($State, [bool]$IsMember)
-    $copy = [ordered]@{}
-    foreach ($key in $State.Keys) { $copy[$key] = $State[$key] }
-    $copy['member'] = $IsMember
-    return $copy
+function Test-ErrorIs {
+    # Whether a record is the given LocalAccounts error (by FQID) or carries the given HRESULT anywhere in its
+    # exception chain (ADSI: MethodInvocationException around the COMException).
+    param($Record, [string]$ErrorId, [long]$HResult)
+    if (([string]$Record.FullyQualifiedErrorId).StartsWith($ErrorId + ',', [System.StringComparison]::Ordinal)) { return $true }
+    for ($exception = $Record.Exception; $null -ne $exception; $exception = $exception.InnerException) {
+        if ([long]$exception.HResult -eq $HResult) { return $true }
+    }
+    return $false
+}
+
+function Set-Membership {
+    param([string]$GroupName, [string]$MemberSid, [bool]$Present)
+    try {
+        if ($Present) {
+            if ($null -ne (Get-WinCommand -Name 'Add-LocalGroupMember')) { Add-WinLocalGroupMember -GroupSid $RemoteManagementUsersSid -MemberSid $MemberSid }
+            else { Add-WinAdsiGroupMember -GroupName $GroupName -MemberSid $MemberSid }
+        } else {
+            if ($null -ne (Get-WinCommand -Name 'Remove-LocalGroupMember')) { Remove-WinLocalGroupMember -GroupSid $RemoteManagementUsersSid -MemberSid $MemberSid }
+            else { Remove-WinAdsiGroupMember -GroupName $GroupName -MemberSid $MemberSid }
+        }
+    } catch {
+        # Added or removed between check and change (a parallel run, a GPO refresh): the goal is reached.
+        # ERROR_MEMBER_IN_ALIAS 0x80070562 = -2147023518, ERROR_MEMBER_NOT_IN_ALIAS 0x80070561 = -2147023519.
+        if ($Present -and (Test-ErrorIs -Record $_ -ErrorId 'MemberExists' -HResult -2147023518)) { return }
+        if (-not $Present -and (Test-ErrorIs -Record $_ -ErrorId 'MemberNotFound' -HResult -2147023519)) { return }
+        throw
+    }
 }
 
 try {
     $RollbackTo = $null
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $Mode = [string]$request.mode
-        $Member = [string]$request.params.Member
-        $RollbackTo = $request.rollbackTo
+        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
+        $Mode = Get-RequestString -Object $request -Name 'mode'
+        $requested = Get-RequestString -Object (Get-RequestMember -Object $request -Name 'params') -Name 'Member'
+        if ($null -eq $requested) { throw (New-InvalidInput -Message 'Member is required') }
+        $Member = $requested
+        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
     } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-Json -InputObject $RollbackToJson
+        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    if (-not $Member) { throw (New-StepError -Code 'InvalidInput' -Class 'permanent' -Message 'Member is required') }
+    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    $Mode = $canonical
+    if (-not $Member) { throw (New-InvalidInput -Message 'Member is required') }
+    if ($Mode -eq 'rollback') {
+        # Never act without the saved state: without it, rollback would remove the account.
+        Assert-RollbackState -State $RollbackTo -Script $script:ScriptName -Strings @('groupName') -Booleans @('member', 'endpointAllowsGroup', 'networkDenied')
+        if ([string]$RollbackTo.groupName -cnotmatch $SavedGroupNamePattern) { throw (New-InvalidInput -Message 'rollbackTo.groupName is not the name of a local group') }
+    }
 
-    $computer = Get-CimInstance -ClassName Win32_ComputerSystem
+    $computer = Get-WinComputerSystem
     if ([int]$computer.DomainRole -ge 4) {
         throw (New-StepError -Code 'DomainController' -Class 'precondition' -Message 'this server is a domain controller: Remote Management Users is the domain-wide BUILTIN group here; change it deliberately, not from onboarding')
     }
-
-    $memberSid = (New-Object -TypeName System.Security.Principal.NTAccount -ArgumentList $Member).Translate([System.Security.Principal.SecurityIdentifier]).Value
+    try {
+        $memberSid = [string](Resolve-WinAccountSid -Name $Member)
+    } catch {
+        # Outside a domain (an Edge Transport server) no domain account resolves: the step does not apply.
+        if ((Get-StepErrorInfo -Record $_).code -eq 'PrincipalNotFound' -and -not [bool]$computer.PartOfDomain) {
+            throw (New-StepError -Code 'PrincipalNotFound' -Class 'precondition' -Message "this server is in no domain (an Edge Transport server?), so $Member cannot be resolved: grant the access by hand")
+        }
+        throw
+    }
     $script:Evidence['memberSid'] = $memberSid
+    $script:Evidence['groupSid'] = $RemoteManagementUsersSid
     $before = Get-RemoteManagementState -MemberSid $memberSid
+    if (-not $script:EndpointEnabled) { $script:Warnings.Add('the Microsoft.PowerShell endpoint is disabled: run the Enable-Remoting step') }
     if (-not $before.endpointAllowsGroup) { $script:Warnings.Add('the Microsoft.PowerShell endpoint ACL does not admit Remote Management Users; fix the endpoint by hand (customer decision)') }
     if ($before.networkDenied) { $script:Warnings.Add('the Microsoft.PowerShell endpoint denies NETWORK logons (Disable-PSRemoting); run the Enable-Remoting step') }
 
@@ -106,27 +172,13 @@ try {
     $needsChange = ($before.member -ne $wantMember)
 
     if ($Mode -eq 'plan' -or -not $needsChange) {
-        $predicted = Copy-State -State $before -IsMember $wantMember
-        if ($Mode -ne 'plan') { $predicted = $before }
-        Write-StepResult -StepMode $Mode -Compliant $compliant -Changed ($needsChange -and $Mode -eq 'plan') -Before $before -After $predicted
+        $predicted = [ordered]@{}
+        foreach ($key in $before.Keys) { $predicted[$key] = $before[$key] }
+        $predicted['member'] = $wantMember
+        Write-StepResult -StepMode $Mode -Compliant $compliant -Changed $needsChange -Before $before -After $predicted
         return
     }
-
-    if ($wantMember) {
-        try {
-            if (Get-Command -Name Add-LocalGroupMember -ErrorAction SilentlyContinue) {
-                Add-LocalGroupMember -SID $RemoteManagementUsersSid -Member $memberSid
-            } else {
-                $groupName = $before.groupName.Substring($before.groupName.IndexOf('\') + 1)
-                ([ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $groupName)).Add('WinNT://' + $memberSid)
-            }
-        } catch {
-            # Added between check and change (a parallel run, a GPO refresh): the goal is reached.
-            if ([string]$_.FullyQualifiedErrorId -notlike 'MemberExists*' -and $_.Exception.HResult -ne -2147023518) { throw }
-        }
-    } else {
-        Remove-LocalGroupMember -SID $RemoteManagementUsersSid -Member $memberSid
-    }
+    Set-Membership -GroupName $before.groupName -MemberSid $memberSid -Present $wantMember
     $after = Get-RemoteManagementState -MemberSid $memberSid
     Write-StepResult -StepMode $Mode -Compliant $compliant -Changed $true -Before $before -After $after
 } catch {

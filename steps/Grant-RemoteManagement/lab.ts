@@ -1,6 +1,7 @@
 /**
  * Grant-RemoteManagement: the service account in the local group S-1-5-32-580, whatever the group is
  * called on this server's language; the member is matched by SID, so CORP\x and x@corp.example agree.
+ * Checked against the script by contract.test.ts (the script through the seam bound to the same host).
  */
 import type { z } from 'zod';
 import { accountSid, downLevelName, REMOTE_MANAGEMENT_USERS_SID } from '../../lab/identity';
@@ -10,6 +11,12 @@ import { step } from './step';
 
 type State = z.infer<typeof step.state>;
 type Params = z.output<typeof step.params>;
+
+/**
+ * A saved groupName the script accepts back: the group's name in any language, alone or (as earlier
+ * versions of the script saved it) behind its domain, `BUILTIN\Remote Management Users`.
+ */
+const SAVED_GROUP_NAME = /^(?:[\p{L}\p{M}\p{N}_.-]{1,64}\\)?[\p{L}\p{M}\p{N}_. -]{1,256}$/u;
 
 export function readRemoteManagement(host: LabHost, account: string): State {
   const sid = accountSid(account);
@@ -21,27 +28,52 @@ export function readRemoteManagement(host: LabHost, account: string): State {
   };
 }
 
+/** What the script records as evidence: the SIDs it acted on. */
+function evidence(params: Params) {
+  return { memberSid: accountSid(params.Member), groupSid: REMOTE_MANAGEMENT_USERS_SID };
+}
+
 const model: StateStep<State, Params> = {
   module: step,
   read(ctx, params) {
     const host = ctx.host(ctx.subject);
+    if (host.isDomainController) {
+      return fail(
+        'DomainController',
+        'this server is a domain controller: Remote Management Users is the domain-wide BUILTIN group here; change it deliberately, not from onboarding',
+        { class: 'precondition' }
+      );
+    }
     if (!host.domainJoined) {
-      return fail('PrincipalNotFound', `Some or all identity references could not be translated: ${params.Member}.`, {
-        class: 'precondition',
-      });
+      return fail(
+        'PrincipalNotFound',
+        `this server is in no domain (an Edge Transport server?), so ${params.Member} cannot be resolved: grant the access by hand`,
+        { class: 'precondition' }
+      );
     }
     return readRemoteManagement(host, params.Member);
   },
-  desire(_ctx, _params, before) {
+  desire(ctx, params, before) {
     const state = { ...before, member: true };
     const warnings: string[] = [];
     // The endpoint ACL is the customer's hardening decision: report it, never "fix" it.
-    if (!before.endpointAllowsGroup) warnings.push('the Microsoft.PowerShell endpoint ACL does not allow the group');
-    if (before.networkDenied) warnings.push('the endpoint denies NETWORK logons (Disable-PSRemoting was run)');
+    if (!ctx.host(ctx.subject).sessionConfiguration.endpointsEnabled) {
+      warnings.push('the Microsoft.PowerShell endpoint is disabled: run the Enable-Remoting step');
+    }
+    if (!before.endpointAllowsGroup) {
+      warnings.push(
+        'the Microsoft.PowerShell endpoint ACL does not admit Remote Management Users; fix the endpoint by hand (customer decision)'
+      );
+    }
+    if (before.networkDenied) {
+      warnings.push(
+        'the Microsoft.PowerShell endpoint denies NETWORK logons (Disable-PSRemoting); run the Enable-Remoting step'
+      );
+    }
     return {
       state,
       compliant: before.member && before.endpointAllowsGroup && !before.networkDenied,
-      evidence: { groupSid: REMOTE_MANAGEMENT_USERS_SID, groupName: before.groupName },
+      evidence: evidence(params),
       warnings,
     };
   },
@@ -53,7 +85,14 @@ const model: StateStep<State, Params> = {
     }
     if (!to.member) group.members = group.members.filter((m) => m.sid !== sid);
   },
-  restore: (_ctx, _params, current, target) => ({ state: { ...current, member: target.member } }),
+  // Only the membership goes back; the endpoint is not this step's to change. A saved groupName no local
+  // group can have is not a state this step saved, and is refused as the script refuses it.
+  restore(_ctx, params, current, target) {
+    if (!SAVED_GROUP_NAME.test(target.groupName)) {
+      return fail('InvalidInput', 'rollbackTo.groupName is not the name of a local group');
+    }
+    return { state: { ...current, member: target.member }, evidence: evidence(params) };
+  },
 };
 
 export const grantRemoteManagementLab: Handler = (ctx) => runStateStep(model, ctx);

@@ -2,14 +2,18 @@
 .SYNOPSIS
     Ensures one WinRM HTTPS listener bound to a certificate that meets the selection rule (step 3.3).
 .DESCRIPTION
-    The listener is found by Transport=HTTPS under WSMan:\localhost\Listener (never by a Listener_<n>
-    name). A certificate qualifies when it is in Cert:\LocalMachine\My, names the FQDN (SAN DNS name or
-    subject CN), has the Server Authentication EKU (OID 1.3.6.1.5.5.7.3.1), has its private key, is
-    valid now with more than MinDaysLeft days left and, unless self-signed and allowed, was issued by
-    one of Issuers (any issuer when the list is empty). CA-issued beats self-signed; then the latest
-    NotAfter wins. A self-signed certificate is created only with AllowSelfSigned. An existing listener
-    is updated in place (no window without a listener); rollback restores the old thumbprint and host
-    name or removes a listener this step created. Certificates are never deleted.
+    The listener is found by Transport=HTTPS among the listeners WinRM enumerates (winrm/config/Listener,
+    never by a Listener_<n> name); Compatibility listeners (IIS, port 443) are not ours and are ignored,
+    and of several HTTPS listeners the Address=* one is managed. A certificate qualifies when it is in
+    Cert:\LocalMachine\My, names the FQDN (SAN DNS name or subject CN), has the Server Authentication EKU
+    (OID 1.3.6.1.5.5.7.3.1), has its private key, is valid now with more than MinDaysLeft days left and,
+    unless self-signed and allowed, was issued by one of Issuers (any issuer when the list is empty). A
+    listener whose certificate still qualifies keeps it (no churn); otherwise CA-issued beats self-signed,
+    then the latest NotAfter wins. A self-signed certificate is created only with AllowSelfSigned, at
+    apply (a plan cannot know its thumbprint and reports none). An existing listener is updated in place,
+    hostname and thumbprint in one write (no window without a listener); a listener set by Group Policy is
+    never written (PolicyControlled). Rollback restores the saved port, host name and thumbprint, or
+    removes a listener this step created, and needs that saved state. Certificates are never deleted.
 .PARAMETER Mode
     plan, apply or rollback.
 .PARAMETER Fqdn
@@ -25,7 +29,9 @@
 .PARAMETER RequestBase64
     Base64 of UTF-8 JSON {mode, params, rollbackTo}; how the Monosync worker passes values.
 .PARAMETER RollbackToJson
-    For rollback by hand: the earlier 'before' state as JSON.
+    For rollback by hand: the earlier 'before' state as JSON,
+    {"listener":{"port":5986,"hostname":"exch01.corp.example","thumbprint":"<40 hex>"},"certificate":{...}}
+    or {"listener":null,"certificate":null}.
 .EXAMPLE
     .\Set-HttpsListener.ps1 -Mode plan -Fqdn exch01.corp.example -MinDaysLeft 30 -Issuers @() -AllowSelfSigned $false
 #>
@@ -35,15 +41,18 @@ param(
     [string]$RequestBase64,
     [ValidateSet('plan', 'apply', 'rollback')]
     [string]$Mode = 'plan',
-    [ValidatePattern('^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')]
+    # \z, not $: '$' also matches before a trailing newline. A last label of digits is an IP address.
+    [ValidatePattern('^(?=.{1,253}\z)(?!.*\.[0-9]+\z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\z')]
     [string]$Fqdn,
     [ValidateRange(1, 365)]
     [int]$MinDaysLeft = 30,
+    # As steps/Set-HttpsListener/step.ts: 3 to 400 characters, no quote (typographic ones included), $ ; | & or control character.
     [AllowEmptyCollection()]
-    [ValidatePattern('^[^\x00-\x1F\x7F''"`$;|&]+$')]
+    [ValidateLength(3, 400)]
+    [ValidatePattern('^[^\x00-\x1F\x7F''"`$;|&\u2018-\u201E]+\z')]
     [string[]]$Issuers = @(),
     [bool]$AllowSelfSigned = $false,
-    [ValidatePattern('^[0-9A-Fa-f]{40}$')]
+    [ValidatePattern('^[0-9A-Fa-f]{40}\z')]
     [string]$Thumbprint,
     [string]$RollbackToJson
 )
@@ -53,42 +62,101 @@ param(
 $script:ScriptName = 'Set-HttpsListener'
 $script:Target = Get-LocalFqdn
 $ServerAuthOid = '1.3.6.1.5.5.7.3.1'
-$ListenerRoot = 'WSMan:\localhost\Listener'
+$EkuExtensionOid = '2.5.29.37'
+$StorePath = 'Cert:\LocalMachine\My'
+$DefaultHttpsPort = 5986
+$ParamNames = @('Fqdn', 'MinDaysLeft', 'Issuers', 'AllowSelfSigned', 'Thumbprint')
+# What a saved listener can hold (what rollback writes back): a DNS or NetBIOS name or nothing, and a
+# thumbprint of 40 hex digits or nothing.
+$SavedHostnamePattern = '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?\z'
+$SavedThumbprintPattern = '^(?:[0-9A-Fa-f]{40})?\z'
+
+function Get-IntegerParam {
+    # A JSON number without a fraction within Minimum..Maximum; InvalidInput for anything else (a string,
+    # a boolean and null included: [int] would turn '30' and $true into numbers).
+    param($Object, [string]$Name, [long]$Minimum, [long]$Maximum)
+    $value = Get-RequestMember -Object $Object -Name $Name
+    $isNumber = ($value -is [int] -or $value -is [long] -or $value -is [double] -or $value -is [decimal])
+    if (-not $isNumber -or [Math]::Floor($value) -ne $value -or $value -lt $Minimum -or $value -gt $Maximum) {
+        throw (New-InvalidInput -Message "$Name must be a whole number from $Minimum to $Maximum")
+    }
+    return [long]$value
+}
+
+function Get-BooleanParam {
+    # A JSON true or false; InvalidInput otherwise ([bool]'false' is $true).
+    param($Object, [string]$Name)
+    $value = Get-RequestMember -Object $Object -Name $Name
+    if ($value -isnot [bool]) { throw (New-InvalidInput -Message "$Name must be true or false") }
+    return $value
+}
+
+function Get-ListenerField {
+    # A field of a listener as WinRM enumerates it ('' when absent: Source exists only on listeners that are
+    # not local configuration, and strict mode throws on a missing property).
+    param($Listener, [string]$Name)
+    $property = $Listener.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) { return '' }
+    return [string]$property.Value
+}
 
 function Get-HttpsListener {
-    $found = @()
-    foreach ($container in @(Get-ChildItem -Path $ListenerRoot)) {
-        if (@($container.Keys) -notcontains 'Transport=HTTPS') { continue }
-        $path = Join-Path -Path $ListenerRoot -ChildPath $container.Name
-        $settings = @{}
-        foreach ($item in @(Get-ChildItem -Path $path)) { $settings[[string]$item.Name] = [string]$item.Value }
-        $found += [pscustomobject]@{
-            Path       = $path
-            Address    = (@($container.Keys) -contains 'Address=*')
-            Port       = [int]$settings['Port']
-            Hostname   = [string]$settings['Hostname']
-            Thumbprint = ([string]$settings['CertificateThumbprint']).Replace(' ', '').ToUpperInvariant()
-        }
+    # The managed HTTPS listener ($null when none): Address, Source, Port, Hostname, Thumbprint.
+    $found = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($item in @(Get-WinWsmanListener)) {
+        if ((Get-ListenerField -Listener $item -Name 'Transport') -ne 'HTTPS') { continue }
+        $source = Get-ListenerField -Listener $item -Name 'Source'
+        if ($source -eq 'Compatibility') { continue }
+        $port = 0
+        [void][int]::TryParse((Get-ListenerField -Listener $item -Name 'Port'), [ref]$port)
+        $found.Add([pscustomobject]@{
+                Address    = Get-ListenerField -Listener $item -Name 'Address'
+                Source     = $source
+                Port       = $port
+                Hostname   = Get-ListenerField -Listener $item -Name 'Hostname'
+                Thumbprint = (Get-ListenerField -Listener $item -Name 'CertificateThumbprint').Replace(' ', '').ToUpperInvariant()
+            })
     }
+    if ($found.Count -eq 0) { return $null }
     if ($found.Count -gt 1) { $script:Warnings.Add(('{0} HTTPS listeners exist; the Address=* one is managed' -f $found.Count)) }
-    $managed = @($found | Sort-Object -Property Address -Descending)
-    if ($managed.Count -eq 0) { return $null }
-    return $managed[0]
+    foreach ($listener in $found) { if ($listener.Address -eq '*') { return $listener } }
+    return $found[0]
 }
 
 function Test-ServerAuth {
     param($Certificate)
-    foreach ($extension in $Certificate.Extensions) {
-        if ($extension -is [System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension]) {
-            foreach ($usage in $extension.EnhancedKeyUsages) { if ($usage.Value -eq $ServerAuthOid) { return $true } }
-        }
+    foreach ($extension in @($Certificate.Extensions)) {
+        if ([string]$extension.Oid.Value -ne $EkuExtensionOid) { continue }
+        foreach ($usage in @($extension.EnhancedKeyUsages)) { if ([string]$usage.Value -eq $ServerAuthOid) { return $true } }
     }
     return $false
 }
 
 function Get-DnsNames {
+    # The certificate's DNS names (the certificate provider's DnsNameList, a ScriptProperty that is $null
+    # when its getter fails: $null | ForEach-Object would run once on $null); the comma keeps a one-name
+    # list a list and an empty one an empty list.
     param($Certificate)
-    return [string[]]@($Certificate.DnsNameList | ForEach-Object { [string]$_.Unicode })
+    $names = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    $list = $Certificate.PSObject.Properties['DnsNameList']
+    if ($null -eq $list) { return , $names.ToArray() }
+    foreach ($entry in @($list.Value)) {
+        if ($null -eq $entry) { continue }
+        $unicode = $entry.PSObject.Properties['Unicode']
+        if ($null -ne $unicode -and $null -ne $unicode.Value) { $names.Add([string]$unicode.Value) }
+    }
+    return , $names.ToArray()
+}
+
+function ConvertTo-IsoDate {
+    # UTC with milliseconds, as JavaScript's Date.toISOString() writes it (culture-independent).
+    param([DateTime]$Date)
+    return $Date.ToUniversalTime().ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
+}
+
+function Test-SelfSigned {
+    param($Certificate)
+    return ([string]$Certificate.Subject -eq [string]$Certificate.Issuer)
 }
 
 function ConvertTo-CertificateInfo {
@@ -99,11 +167,11 @@ function ConvertTo-CertificateInfo {
         subject       = [string]$Certificate.Subject
         issuer        = [string]$Certificate.Issuer
         dnsNames      = Get-DnsNames -Certificate $Certificate
-        notBefore     = $Certificate.NotBefore.ToUniversalTime().ToString('o')
-        notAfter      = $Certificate.NotAfter.ToUniversalTime().ToString('o')
+        notBefore     = ConvertTo-IsoDate -Date $Certificate.NotBefore
+        notAfter      = ConvertTo-IsoDate -Date $Certificate.NotAfter
         hasPrivateKey = [bool]$Certificate.HasPrivateKey
         serverAuth    = Test-ServerAuth -Certificate $Certificate
-        selfSigned    = ($Certificate.Subject -eq $Certificate.Issuer)
+        selfSigned    = Test-SelfSigned -Certificate $Certificate
     }
 }
 
@@ -116,8 +184,8 @@ function Get-CertificateProblems {
     param($Certificate)
     $problems = @()
     $now = [DateTime]::UtcNow
-    $names = @(Get-DnsNames -Certificate $Certificate)
-    $cn = $Certificate.GetNameInfo([System.Security.Cryptography.X509Certificates.X509NameType]::SimpleName, $false)
+    $names = Get-DnsNames -Certificate $Certificate
+    $cn = [string]$Certificate.GetNameInfo('SimpleName', $false)
     # -contains and -eq compare case-insensitively and literally (no regex, no wildcard).
     if (-not ($names -contains $Fqdn -or $cn -eq $Fqdn)) { $problems += 'name-mismatch' }
     if (-not $Certificate.HasPrivateKey) { $problems += 'no-private-key' }
@@ -125,129 +193,235 @@ function Get-CertificateProblems {
     if ($Certificate.NotBefore.ToUniversalTime() -gt $now) { $problems += 'not-yet-valid' }
     if ($Certificate.NotAfter.ToUniversalTime() -le $now) { $problems += 'expired' }
     elseif ($Certificate.NotAfter.ToUniversalTime() -le $now.AddDays($MinDaysLeft)) { $problems += 'too-few-days-left' }
-    $selfSigned = ($Certificate.Subject -eq $Certificate.Issuer)
-    if ($selfSigned) {
+    if (Test-SelfSigned -Certificate $Certificate) {
         if (-not $AllowSelfSigned) { $problems += 'self-signed-not-allowed' }
     } elseif (@($Issuers).Count -gt 0) {
         $allowed = @($Issuers | ForEach-Object { ConvertTo-NormalDn -Dn $_ })
         if ($allowed -notcontains (ConvertTo-NormalDn -Dn $Certificate.Issuer)) { $problems += 'issuer-not-allowed' }
     }
-    return , $problems
+    return , [string[]]$problems
+}
+
+function Test-Timely {
+    param([string[]]$Problems)
+    return -not ($Problems -contains 'expired' -or $Problems -contains 'too-few-days-left' -or $Problems -contains 'not-yet-valid')
 }
 
 function Get-StoreCertificates {
-    return @(Get-ChildItem -Path 'Cert:\LocalMachine\My')
+    # The store's certificates, unrolled: callers pipe them or wrap the call in @().
+    return (Get-WinCertificate -Path $StorePath)
 }
 
-function Get-CertificateOrFail {
-    # Picks the certificate to bind, or throws the most specific reason none qualifies.
-    $store = Get-StoreCertificates
+function Find-StoreCertificate {
+    param([string]$Wanted)
+    return (Get-StoreCertificates | Where-Object { $_.Thumbprint -eq $Wanted } | Select-Object -First 1)
+}
+
+function Get-CandidateReport {
+    # Every certificate of the store with what keeps it from qualifying (evidence.candidates).
+    param($Store)
+    $reports = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($certificate in $Store) {
+        $reports.Add([ordered]@{
+                thumbprint = [string]$certificate.Thumbprint
+                subject    = [string]$certificate.Subject
+                issuer     = [string]$certificate.Issuer
+                notAfter   = ConvertTo-IsoDate -Date $certificate.NotAfter
+                selfSigned = Test-SelfSigned -Certificate $certificate
+                problems   = Get-CertificateProblems -Certificate $certificate
+            })
+    }
+    return , $reports.ToArray()
+}
+
+function Select-Certificate {
+    # The certificate to bind: the pinned one, else the bound one while it qualifies, else the rule's winner;
+    # $null when apply must create a self-signed one; otherwise throws the most specific reason.
+    param($Store, $Bound)
     if ($Thumbprint) {
-        $pinned = @($store | Where-Object { $_.Thumbprint -eq $Thumbprint })
-        if ($pinned.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "The certificate $Thumbprint is not in Cert:\LocalMachine\My.") }
+        $pinned = @($Store | Where-Object { $_.Thumbprint -eq $Thumbprint })
+        if ($pinned.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "The certificate $Thumbprint is not in $StorePath.") }
         $problems = Get-CertificateProblems -Certificate $pinned[0]
         if ($problems.Count -eq 0) { return $pinned[0] }
         if ($problems -contains 'name-mismatch') { throw (New-StepError -Code 'CertNameMismatch' -Class 'permanent' -Message "The certificate CN and the hostname that were provided do not match: $Thumbprint does not name $Fqdn.") }
         if ($problems -contains 'no-private-key') { throw (New-StepError -Code 'CertNoPrivateKey' -Class 'permanent' -Message "The certificate $Thumbprint has no private key.") }
-        if ($problems -contains 'expired' -or $problems -contains 'too-few-days-left' -or $problems -contains 'not-yet-valid') {
-            throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message "The certificate $Thumbprint is not valid for $MinDaysLeft more days.")
-        }
+        if (-not (Test-Timely -Problems $problems)) { throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message "The certificate $Thumbprint is not valid for $MinDaysLeft more days.") }
         throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message ("The certificate $Thumbprint is not suitable: " + ($problems -join ', ')))
     }
+    if ($null -ne $Bound -and (Get-CertificateProblems -Certificate $Bound).Count -eq 0) { return $Bound }
     # CA-issued before self-signed, then latest NotAfter, latest NotBefore, lowest thumbprint: one winner on every run.
     $order = @(
-        @{ Expression = { $_.Subject -eq $_.Issuer } },
+        @{ Expression = { Test-SelfSigned -Certificate $_ } },
         @{ Expression = { $_.NotAfter }; Descending = $true },
         @{ Expression = { $_.NotBefore }; Descending = $true },
-        @{ Expression = { $_.Thumbprint } }
+        @{ Expression = { [string]$_.Thumbprint } }
     )
-    $qualifying = @($store | Where-Object { (Get-CertificateProblems -Certificate $_).Count -eq 0 } | Sort-Object -Property $order)
-    $script:Evidence['candidates'] = @($store | ForEach-Object { [ordered]@{ thumbprint = $_.Thumbprint; problems = [string[]](Get-CertificateProblems -Certificate $_) } })
+    $qualifying = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_).Count -eq 0 } | Sort-Object -Property $order)
     if ($qualifying.Count -gt 0) { return $qualifying[0] }
     if ($AllowSelfSigned) { return $null }
-    $named = @($store | Where-Object { (Get-CertificateProblems -Certificate $_) -notcontains 'name-mismatch' })
-    if ($named.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate in Cert:\LocalMachine\My names $Fqdn and self-signed is not allowed.") }
+    $named = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_) -notcontains 'name-mismatch' })
+    if ($named.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate in $StorePath names $Fqdn and self-signed is not allowed.") }
     $withKey = @($named | Where-Object { $_.HasPrivateKey })
-    if ($withKey.Count -eq 0) { throw (New-StepError -Code 'CertNoPrivateKey' -Class 'permanent' -Message "The certificate for $Fqdn in Cert:\LocalMachine\My has no private key.") }
-    $timely = @($withKey | Where-Object { $p = Get-CertificateProblems -Certificate $_; -not ($p -contains 'expired' -or $p -contains 'too-few-days-left' -or $p -contains 'not-yet-valid') })
+    if ($withKey.Count -eq 0) { throw (New-StepError -Code 'CertNoPrivateKey' -Class 'permanent' -Message "The certificate for $Fqdn in $StorePath has no private key.") }
+    $timely = @($withKey | Where-Object { Test-Timely -Problems (Get-CertificateProblems -Certificate $_) })
     if ($timely.Count -eq 0) { throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message "Every certificate for $Fqdn has expired or has $MinDaysLeft days or fewer left.") }
     throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate for $Fqdn meets the rules; see evidence.candidates.")
 }
 
 function Get-ListenerState {
-    $listener = Get-HttpsListener
-    if ($null -eq $listener) { return [ordered]@{ listener = $null; certificate = $null } }
+    param($Listener)
+    if ($null -eq $Listener) { return [ordered]@{ listener = $null; certificate = $null } }
     $certificate = $null
-    if ($listener.Thumbprint) { $certificate = Get-StoreCertificates | Where-Object { $_.Thumbprint -eq $listener.Thumbprint } | Select-Object -First 1 }
+    if ($Listener.Thumbprint) { $certificate = Find-StoreCertificate -Wanted $Listener.Thumbprint }
     return [ordered]@{
-        listener    = [ordered]@{ port = $listener.Port; hostname = $listener.Hostname; thumbprint = $listener.Thumbprint }
+        listener    = [ordered]@{ port = $Listener.Port; hostname = $Listener.Hostname; thumbprint = $Listener.Thumbprint }
         certificate = ConvertTo-CertificateInfo -Certificate $certificate
     }
 }
 
-function Set-ListenerBinding {
-    param([string]$Hostname, [string]$CertificateThumbprint)
-    $listener = Get-HttpsListener
-    if ($null -eq $listener) {
-        New-Item -Path $ListenerRoot -Transport HTTPS -Address * -CertificateThumbPrint $CertificateThumbprint -HostName $Hostname -Force | Out-Null
-        return
+function Assert-NotPolicyListener {
+    param($Listener)
+    if ($null -ne $Listener -and $Listener.Source -eq 'GPO') {
+        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message 'The HTTPS listener is set by Group Policy (Source=GPO); change the GPO, this step does not write it')
     }
-    if ($listener.Thumbprint -ne $CertificateThumbprint) { Set-Item -Path (Join-Path -Path $listener.Path -ChildPath 'CertificateThumbprint') -Value $CertificateThumbprint -Force }
-    if ($listener.Hostname -ne $Hostname) { Set-Item -Path (Join-Path -Path $listener.Path -ChildPath 'Hostname') -Value $Hostname -Force }
+}
+
+function Set-ListenerBinding {
+    # Creates the listener or updates it in place: port, host name and thumbprint in one write.
+    param($Listener, [int]$Port, [string]$Hostname, [string]$CertificateThumbprint)
+    $values = @{ Hostname = $Hostname; CertificateThumbprint = $CertificateThumbprint; Port = [string]$Port; Enabled = 'true' }
+    if ($null -eq $Listener) {
+        New-WinWsmanListener -Address '*' -Transport 'HTTPS' -ValueSet $values
+    } else {
+        Set-WinWsmanListener -Address $Listener.Address -Transport 'HTTPS' -ValueSet $values
+    }
+}
+
+function Assert-ListenerRollbackState {
+    # A rollback acts only on the complete saved state (listenerStateSchema of step.ts): listener null or
+    # {port, hostname, thumbprint}, certificate null or every CertificateInfo field; and only on values a
+    # listener can hold, so no hostile text reaches WinRM.
+    param($State)
+    $problem = "$script:ScriptName -Mode rollback needs the step's earlier state (rollbackTo with listener and certificate)"
+    if ($State -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message $problem) }
+    # Not .PSObject.Properties.Name: on an empty object ({}) strict mode throws for that member enumeration.
+    $names = [string[]]@(foreach ($property in $State.PSObject.Properties) { $property.Name })
+    if ($null -eq (Find-OrdinalMatch -Set $names -Value 'listener') -or $null -eq (Find-OrdinalMatch -Set $names -Value 'certificate')) { throw (New-InvalidInput -Message $problem) }
+    $certificate = $State.certificate
+    if ($null -ne $certificate) {
+        Assert-RollbackState -State $certificate -Script $script:ScriptName -Strings @('thumbprint', 'subject', 'issuer') -Booleans @('hasPrivateKey', 'serverAuth', 'selfSigned')
+        # PowerShell 7's ConvertFrom-Json turns ISO dates into DateTime; Windows PowerShell 5.1 keeps the text.
+        foreach ($name in 'notBefore', 'notAfter') {
+            $date = Get-RequestMember -Object $certificate -Name $name
+            if ($date -isnot [string] -and $date -isnot [DateTime]) { throw (New-InvalidInput -Message $problem) }
+        }
+        $dnsNames = Get-RequestMember -Object $certificate -Name 'dnsNames'
+        if ($dnsNames -isnot [System.Array] -or @($dnsNames | Where-Object { $_ -isnot [string] }).Count -gt 0) { throw (New-InvalidInput -Message $problem) }
+    }
+    $listener = $State.listener
+    if ($null -eq $listener) { return }
+    Assert-RollbackState -State $listener -Script $script:ScriptName -Strings @('hostname', 'thumbprint')
+    $port = Get-RequestMember -Object $listener -Name 'port'
+    $isNumber = ($port -is [int] -or $port -is [long] -or $port -is [double] -or $port -is [decimal])
+    if (-not $isNumber -or [Math]::Floor($port) -ne $port -or $port -lt 1 -or $port -gt 65535) { throw (New-InvalidInput -Message "$problem; rollbackTo.listener.port is not a TCP port") }
+    if ($listener.hostname -cnotmatch $SavedHostnamePattern) { throw (New-InvalidInput -Message 'rollbackTo.listener.hostname is not a host name') }
+    if ($listener.thumbprint -cnotmatch $SavedThumbprintPattern) { throw (New-InvalidInput -Message 'rollbackTo.listener.thumbprint is not a certificate thumbprint') }
 }
 
 try {
     $RollbackTo = $null
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $Mode = [string]$request.mode
-        $Fqdn = [string]$request.params.Fqdn
-        $MinDaysLeft = [int]$request.params.MinDaysLeft
-        $Issuers = [string[]]@($request.params.Issuers)
-        $AllowSelfSigned = [bool]$request.params.AllowSelfSigned
-        if (Test-RequestParam -Request $request -Name 'Thumbprint') { $Thumbprint = [string]$request.params.Thumbprint }
-        $RollbackTo = $request.rollbackTo
+        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
+        $Mode = Get-RequestString -Object $request -Name 'mode'
+        $params = Get-RequestMember -Object $request -Name 'params'
+        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object') }
+        foreach ($property in $params.PSObject.Properties) {
+            if ($null -eq (Find-OrdinalMatch -Set $ParamNames -Value $property.Name)) { throw (New-InvalidInput -Message "params has an unknown member $($property.Name)") }
+        }
+        $Fqdn = Get-RequestString -Object $params -Name 'Fqdn'
+        $MinDaysLeft = Get-IntegerParam -Object $params -Name 'MinDaysLeft' -Minimum 1 -Maximum 365
+        if ($null -eq (Get-RequestMember -Object $params -Name 'Issuers')) { throw (New-InvalidInput -Message 'Issuers must be an array of strings') }
+        $Issuers = Get-RequestStringList -Object $params -Name 'Issuers'
+        $AllowSelfSigned = Get-BooleanParam -Object $params -Name 'AllowSelfSigned'
+        if (Test-RequestParam -Request $request -Name 'Thumbprint') {
+            $pinned = Get-RequestString -Object $params -Name 'Thumbprint'
+            if ($null -eq $pinned) { throw (New-InvalidInput -Message 'Thumbprint must be a string') }
+            $Thumbprint = $pinned
+        }
+        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
     } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-Json -InputObject $RollbackToJson
+        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    if (-not $Fqdn) { throw (New-StepError -Code 'InvalidInput' -Class 'permanent' -Message 'Fqdn is required') }
+    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    $Mode = $canonical
+    if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     if ($Thumbprint) { $Thumbprint = $Thumbprint.ToUpperInvariant() }
 
-    $before = Get-ListenerState
-
     if ($Mode -eq 'rollback') {
+        # Never act without the saved state: without it, rollback once removed the listener.
+        Assert-ListenerRollbackState -State $RollbackTo
+        $listener = Get-HttpsListener
+        $before = Get-ListenerState -Listener $listener
         $old = $RollbackTo.listener
         $changed = $false
         if ($null -eq $old) {
-            $listener = Get-HttpsListener
-            if ($null -ne $listener) { Remove-Item -Path $listener.Path -Recurse -Force; $changed = $true }
-        } elseif ($null -eq $before.listener -or $before.listener.thumbprint -ne [string]$old.thumbprint -or $before.listener.hostname -ne [string]$old.hostname) {
-            $oldThumbprint = ([string]$old.thumbprint).ToUpperInvariant()
-            if (@(Get-StoreCertificates | Where-Object { $_.Thumbprint -eq $oldThumbprint }).Count -eq 0) {
-                $script:Warnings.Add("the previous certificate $oldThumbprint is gone; the new binding stays")
-            } else {
-                Set-ListenerBinding -Hostname ([string]$old.hostname) -CertificateThumbprint $oldThumbprint
+            if ($null -ne $listener) {
+                Assert-NotPolicyListener -Listener $listener
+                Remove-WinWsmanListener -Address $listener.Address -Transport 'HTTPS'
                 $changed = $true
             }
+        } else {
+            $oldPort = [int]$old.port
+            $oldHostname = [string]$old.hostname
+            $oldThumbprint = [string]$old.thumbprint
+            # Exactly what was saved: case and port included.
+            $same = ($null -ne $listener -and $listener.Port -eq $oldPort -and $listener.Hostname -ceq $oldHostname -and $listener.Thumbprint -ceq $oldThumbprint)
+            if (-not $same) {
+                if ($oldThumbprint -eq '' -or $null -eq (Find-StoreCertificate -Wanted $oldThumbprint)) {
+                    $script:Warnings.Add("the previous certificate $oldThumbprint is gone; the binding stays as it is")
+                } else {
+                    Assert-NotPolicyListener -Listener $listener
+                    Set-ListenerBinding -Listener $listener -Port $oldPort -Hostname $oldHostname -CertificateThumbprint $oldThumbprint
+                    $changed = $true
+                }
+            }
         }
-        Write-StepResult -StepMode $Mode -Compliant (-not $changed) -Changed $changed -Before $before -After (Get-ListenerState)
+        $after = $before
+        if ($changed) { $after = Get-ListenerState -Listener (Get-HttpsListener) }
+        Write-StepResult -StepMode $Mode -Compliant (-not $changed) -Changed $changed -Before $before -After $after
         return
     }
 
-    $current = $null
-    if ($null -ne $before.listener -and $before.listener.thumbprint) {
-        $current = Get-StoreCertificates | Where-Object { $_.Thumbprint -eq $before.listener.thumbprint } | Select-Object -First 1
+    $listener = Get-HttpsListener
+    $before = Get-ListenerState -Listener $listener
+    $store = @(Get-StoreCertificates)
+    $bound = $null
+    if ($null -ne $listener -and $listener.Thumbprint) { $bound = $store | Where-Object { $_.Thumbprint -eq $listener.Thumbprint } | Select-Object -First 1 }
+    $candidates = Get-CandidateReport -Store $store
+    $chosen = Select-Certificate -Store $store -Bound $bound
+    $script:Evidence['selectedThumbprint'] = ''
+    $script:Evidence['selfSigned'] = $true
+    $script:Evidence['newSelfSigned'] = ($null -eq $chosen)
+    if ($null -ne $chosen) {
+        $script:Evidence['selectedThumbprint'] = [string]$chosen.Thumbprint
+        $script:Evidence['selfSigned'] = Test-SelfSigned -Certificate $chosen
     }
-    $currentOk = ($null -ne $current -and (Get-CertificateProblems -Certificate $current).Count -eq 0 -and $before.listener.hostname -eq $Fqdn -and (-not $Thumbprint -or $current.Thumbprint -eq $Thumbprint))
-    if ($currentOk) {
+    $script:Evidence['candidates'] = $candidates
+
+    $listenerOk = ($null -ne $listener -and $null -ne $chosen -and $listener.Thumbprint -eq [string]$chosen.Thumbprint -and $listener.Hostname -eq $Fqdn)
+    if ($listenerOk) {
         Write-StepResult -StepMode $Mode -Compliant $true -Changed $false -Before $before -After $before
         return
     }
+    Assert-NotPolicyListener -Listener $listener
+    $port = $DefaultHttpsPort
+    if ($null -ne $listener) { $port = $listener.Port }
 
-    $chosen = Get-CertificateOrFail
     if ($Mode -eq 'plan') {
-        $predictedListener = [ordered]@{ port = 5986; hostname = $Fqdn; thumbprint = '' }
-        if ($null -ne $before.listener) { $predictedListener['port'] = $before.listener.port }
+        $predictedListener = [ordered]@{ port = $port; hostname = $Fqdn; thumbprint = '' }
         $predictedCertificate = $null
         if ($null -ne $chosen) {
             $predictedListener['thumbprint'] = [string]$chosen.Thumbprint
@@ -260,12 +434,19 @@ try {
     }
 
     if ($null -eq $chosen) {
-        $chosen = New-SelfSignedCertificate -DnsName $Fqdn -CertStoreLocation 'Cert:\LocalMachine\My'
-        $script:Evidence['selfSignedCreated'] = [string]$chosen.Thumbprint
+        try {
+            $chosen = New-WinSelfSignedCertificate -DnsName @($Fqdn) -CertStoreLocation $StorePath
+        } catch {
+            # The PKI module reports a refused key or store as a plain System.Exception with CertEnroll's text
+            # ('CertEnroll::CX509Enrollment::_CreateRequest: Access denied. 0x80090010 (-2146893808 NTE_PERM)').
+            $text = [string]$_.Exception.Message
+            if ($text -match '\b0x80090010\b|\b0x80070005\b|E_ACCESSDENIED|NTE_PERM') { throw (New-StepError -Code '5' -Class 'auth' -Message $text) }
+            throw
+        }
+        $script:Evidence['selectedThumbprint'] = [string]$chosen.Thumbprint
     }
-    Set-ListenerBinding -Hostname $Fqdn -CertificateThumbprint ([string]$chosen.Thumbprint)
-    $script:Evidence['thumbprint'] = [string]$chosen.Thumbprint
-    Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Get-ListenerState)
+    Set-ListenerBinding -Listener $listener -Port $port -Hostname $Fqdn -CertificateThumbprint ([string]$chosen.Thumbprint)
+    Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Get-ListenerState -Listener (Get-HttpsListener))
 } catch {
     Write-StepFailure -Record $_ -StepMode $Mode
 }

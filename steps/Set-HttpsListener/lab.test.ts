@@ -83,15 +83,20 @@ void describe('lab certificates', () => {
     const { spec, estate, runner } = setup('expired-only', { allowSelfSigned: true });
     const plan = await runner.run(callFor(spec, 'ensureHttpsListener', 'plan'));
     assert.equal(plan.evidence.selfSigned, true);
+    assert.equal(plan.evidence.newSelfSigned, true);
+    // As Set-HttpsListener.ps1 plans it: New-SelfSignedCertificate has not run, so no thumbprint, no certificate.
+    assert.deepEqual((plan.after as Listener).listener, { port: 5986, hostname: FQDN, thumbprint: '' });
+    assert.equal((plan.after as Listener).certificate, null);
     const risk = assessRisk(
       { fqdn: FQDN, computerName: 'EXCH01', monosyncServers: spec.monosyncServers },
       { step: 'ensureHttpsListener', before: plan.before as Listener, after: plan.after as Listener }
     );
     assert.equal(risk?.kind, 'self-signed-certificate');
     const apply = await runner.run(callFor(spec, 'ensureHttpsListener', 'apply'));
-    assert.deepEqual(apply.after, plan.after);
     const thumbprint = (apply.after as Listener).listener?.thumbprint;
+    assert.equal(apply.evidence.selectedThumbprint, thumbprint);
     assert.ok(estate.host(FQDN).certificates.some((c) => c.thumbprint === thumbprint && c.selfSigned));
+    assert.equal((apply.after as Listener).certificate?.thumbprint, thumbprint);
   });
 
   void it('rotates a listener whose certificate expires soon to the renewed certificate, in place', async () => {

@@ -1,12 +1,15 @@
 /**
  * Set-HttpsListener: an HTTPS listener bound to a certificate that meets the selection rule
  * (lab/certificates.ts). A listener whose certificate still qualifies is left alone (no churn);
- * otherwise the listener is created or its thumbprint updated in place to the rule's winner.
+ * otherwise the listener is created or its thumbprint updated in place to the rule's winner. What
+ * Set-HttpsListener.ps1 does, call for call (steps/Set-HttpsListener/contract.test.ts holds the two to it):
+ * a listener set by Group Policy is never written, a self-signed certificate is issued at apply only (a
+ * plan cannot know its thumbprint), and a rollback needs the complete saved state.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import {
   candidateReports,
-  daysLeft,
   noCertificateError,
   pinnedCertificateError,
   qualifies,
@@ -16,9 +19,10 @@ import {
 } from '../../lab/certificates';
 import type { LabCertificate, LabHost, LabListener } from '../../lab/model';
 import {
+  fail,
   isFail,
-  type Fail,
   runStateStep,
+  type Fail,
   type Handler,
   type HandlerContext,
   type StateStep,
@@ -31,9 +35,21 @@ type Params = z.output<typeof step.params>;
 const HTTPS_PORT = 5986;
 const hostOf = (ctx: HandlerContext): LabHost => ctx.host(ctx.subject);
 
-/** Listeners are selected by transport; `Compatibility` listeners (80/443) belong to IIS and are ignored. */
+const POLICY_MESSAGE =
+  'The HTTPS listener is set by Group Policy (Source=GPO); change the GPO, this step does not write it';
+
+/** What a saved listener can hold (the script refuses to write back anything else). */
+const SAVED_HOSTNAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?$/;
+const SAVED_THUMBPRINT = /^(?:[0-9A-Fa-f]{40})?$/;
+
+/**
+ * The managed listener: HTTPS, not a `Compatibility` one (80/443, IIS's), the `Address=*` one when there are
+ * several.
+ */
 export function httpsListener(host: LabHost): LabListener | undefined {
-  return host.listeners.find((l) => l.transport === 'HTTPS' && l.source !== 'Compatibility');
+  const https = host.listeners.filter((l) => l.transport === 'HTTPS' && l.source !== 'Compatibility');
+  return https.find((l) => l.address === '*') ?? https[0];
 }
 
 export function certificateByThumbprint(host: LabHost, thumbprint: string): LabCertificate | undefined {
@@ -61,36 +77,27 @@ function rulesFor(ctx: HandlerContext, params: Params): CertificateRules {
   };
 }
 
-function evidenceFor(ctx: HandlerContext, cert: LabCertificate, extra: Record<string, unknown>) {
-  return {
-    selectedThumbprint: cert.thumbprint,
-    selfSigned: cert.selfSigned,
-    issuer: cert.issuer,
-    notAfter: cert.notAfter,
-    daysLeft: daysLeft(cert, ctx.now),
-    ...extra,
-  };
-}
-
-/** The pinned certificate, else the bound one while it qualifies, else the rule's winner. */
+/**
+ * The pinned certificate, else the bound one while it qualifies, else the rule's winner; null when apply must
+ * create a self-signed one (an explicit policy choice, never a silent fallback).
+ */
 function pick(
   ctx: HandlerContext,
   params: Params,
   rules: CertificateRules,
   bound: LabCertificate | undefined
-): { cert: LabCertificate; created: boolean } | Fail {
+): { cert: LabCertificate | null } | Fail {
   const store = hostOf(ctx).certificates;
   if (params.Thumbprint) {
     const pinned = certificateByThumbprint(hostOf(ctx), params.Thumbprint);
     const problem = pinnedCertificateError(pinned, params.Thumbprint, rules);
     if (problem || !pinned) return { error: problem ?? noCertificateError(store, rules) };
-    return { cert: pinned, created: false };
+    return { cert: pinned };
   }
-  if (bound && qualifies(bound, rules)) return { cert: bound, created: false };
+  if (bound && qualifies(bound, rules)) return { cert: bound };
   const winner = selectCertificate(store, rules);
-  if (winner) return { cert: winner, created: false };
-  // Creating a self-signed certificate is an explicit policy choice, never a silent fallback.
-  if (params.AllowSelfSigned) return { cert: selfSignedCertificate(params.Fqdn, ctx.now), created: true };
+  if (winner) return { cert: winner };
+  if (params.AllowSelfSigned) return { cert: null };
   return { error: noCertificateError(store, rules) };
 }
 
@@ -105,34 +112,51 @@ const model: StateStep<State, Params> = {
 
     const picked = pick(ctx, params, rules, bound);
     if (isFail(picked)) return picked;
-    const { cert: chosen, created } = picked;
+    const chosen = picked.cert;
+    // At apply the new self-signed certificate is known (the script reports the one it created).
+    const created = chosen === null && ctx.call.mode === 'apply' ? selfSignedCertificate(params.Fqdn, ctx.now) : null;
+    const evidence = {
+      selectedThumbprint: chosen?.thumbprint ?? created?.thumbprint ?? '',
+      selfSigned: chosen?.selfSigned ?? true,
+      newSelfSigned: chosen === null,
+      candidates,
+    };
 
     const listenerOk =
+      chosen !== null &&
       before.listener !== null &&
       before.listener.thumbprint.toUpperCase() === chosen.thumbprint.toUpperCase() &&
-      before.listener.hostname.toLowerCase() === params.Fqdn;
-    const state: State = listenerOk
-      ? before
-      : {
-          listener: { port: before.listener?.port ?? HTTPS_PORT, hostname: params.Fqdn, thumbprint: chosen.thumbprint },
-          certificate: { ...chosen, dnsNames: [...chosen.dnsNames] },
-        };
-    return { state, evidence: evidenceFor(ctx, chosen, { createdSelfSigned: created, candidates }) };
+      before.listener.hostname.toLowerCase() === params.Fqdn.toLowerCase();
+    if (listenerOk) return { state: before, evidence };
+    if (httpsListener(host)?.source === 'GPO') return fail('PolicyControlled', POLICY_MESSAGE);
+    const state: State = {
+      // No thumbprint and no certificate: apply issues one (New-SelfSignedCertificate), see the risk rule.
+      listener: {
+        port: before.listener?.port ?? HTTPS_PORT,
+        hostname: params.Fqdn,
+        thumbprint: chosen?.thumbprint ?? '',
+      },
+      certificate: chosen ? { ...chosen, dnsNames: [...chosen.dnsNames] } : null,
+    };
+    return { state, evidence };
   },
-  write(ctx, _params, _from, to) {
+  write(ctx, params, _from, to) {
     const host = hostOf(ctx);
     const existing = httpsListener(host);
     if (!to.listener) {
-      // Certificates are never deleted on rollback: another binding may rely on them.
-      host.listeners = host.listeners.filter((l) => !(l.transport === 'HTTPS' && l.source === 'Local'));
+      // Only the managed listener; certificates are never deleted on rollback: another binding may rely on them.
+      host.listeners = host.listeners.filter((l) => l !== existing);
       return;
     }
-    if (to.certificate && !certificateByThumbprint(host, to.certificate.thumbprint)) {
-      host.certificates.push({ ...to.certificate, dnsNames: [...to.certificate.dnsNames] });
+    let thumbprint = to.listener.thumbprint;
+    if (thumbprint === '') {
+      const created = selfSignedCertificate(params.Fqdn, ctx.now);
+      host.certificates.push(created);
+      thumbprint = created.thumbprint;
     }
     if (existing) {
-      // In place, hostname and thumbprint together: no window without a listener, no CN check between edits.
-      existing.thumbprint = to.listener.thumbprint;
+      // In place, port, hostname and thumbprint in one write: no window without a listener.
+      existing.thumbprint = thumbprint;
       existing.hostname = to.listener.hostname;
       existing.port = to.listener.port;
       existing.enabled = true;
@@ -142,19 +166,35 @@ const model: StateStep<State, Params> = {
         transport: 'HTTPS',
         port: to.listener.port,
         hostname: to.listener.hostname,
-        thumbprint: to.listener.thumbprint,
+        thumbprint,
         enabled: true,
         source: 'Local',
       });
     }
   },
   restore(ctx, _params, current, target) {
-    if (!target.listener) return { state: { listener: null, certificate: null } };
-    const old = certificateByThumbprint(hostOf(ctx), target.listener.thumbprint);
-    if (!old) {
-      return { state: current, warnings: [`certificate ${target.listener.thumbprint} is gone: binding left as is`] };
+    const host = hostOf(ctx);
+    const gpo = httpsListener(host)?.source === 'GPO';
+    if (!target.listener) {
+      if (current.listener && gpo) return fail('PolicyControlled', POLICY_MESSAGE);
+      return { state: { listener: null, certificate: null } };
     }
-    return { state: { listener: { ...target.listener }, certificate: { ...old, dnsNames: [...old.dnsNames] } } };
+    const { port, hostname, thumbprint } = target.listener;
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || !SAVED_HOSTNAME.test(hostname)) {
+      return fail(
+        'InvalidInput',
+        `${step.definition.script} -Mode rollback: the saved listener is not one WinRM holds`
+      );
+    }
+    if (!SAVED_THUMBPRINT.test(thumbprint)) {
+      return fail('InvalidInput', `${step.definition.script} -Mode rollback: the saved thumbprint is not a thumbprint`);
+    }
+    const saved = { port, hostname, thumbprint };
+    if (isDeepStrictEqual(current.listener, saved)) return { state: current };
+    const old = thumbprint ? certificateByThumbprint(host, thumbprint) : undefined;
+    if (!old) return { state: current, warnings: [`certificate ${thumbprint} is gone: binding left as is`] };
+    if (gpo) return fail('PolicyControlled', POLICY_MESSAGE);
+    return { state: { listener: saved, certificate: { ...old, dnsNames: [...old.dnsNames] } } };
   },
 };
 

@@ -3,20 +3,27 @@
     Creates or corrects the inbound firewall rule that admits WinRM from the Monosync servers (step 4).
 .DESCRIPTION
     One named rule (Monosync-WinRM-In): inbound, allow, TCP, the given local ports, the given remote
-    addresses. Windows has no built-in rule for 5986. Warns when a Group Policy stops local rules from
-    applying. Network firewalls between the sites are outside this host: that is an operator ticket.
+    addresses. Windows has no built-in rule for 5986. An existing rule of that name is corrected in place
+    (Set-NetFirewallRule), never recreated; one that is not an inbound TCP allow rule is made one. Warns
+    when Windows Firewall is off or a Group Policy stops local rules from applying (the rule is still
+    written). Network firewalls between the sites are outside this host: that is an operator ticket.
+    The state reports the rule's local ports as numbers: an empty list means Any; a port Windows reports
+    otherwise (a range, a keyword such as RPC) is left out with a warning.
 .PARAMETER Mode
-    plan, apply or rollback (rollback restores the earlier rule or removes the one this step created).
+    plan, apply or rollback (rollback restores the earlier rule, or removes the one this step created, and
+    needs that saved state).
 .PARAMETER RuleName
     Always Monosync-WinRM-In.
 .PARAMETER Ports
     5985 and/or 5986.
 .PARAMETER RemoteAddresses
-    Source IP addresses, or 'Any'.
+    Source IP addresses (IPv4 or IPv6), or 'Any' alone.
 .PARAMETER RequestBase64
     Base64 of UTF-8 JSON {mode, params, rollbackTo}; how the Monosync worker passes values.
 .PARAMETER RollbackToJson
-    For rollback by hand: the earlier 'before' state as JSON.
+    For rollback by hand: the earlier 'before' state as JSON,
+    {"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}
+    or {"rule":null} (there was no rule: rollback removes it).
 .EXAMPLE
     .\Set-MonosyncFirewallRule.ps1 -Mode plan -RuleName Monosync-WinRM-In -Ports 5986 -RemoteAddresses 10.0.0.5
 #>
@@ -30,7 +37,8 @@ param(
     [string]$RuleName = 'Monosync-WinRM-In',
     [ValidateSet(5985, 5986)]
     [int[]]$Ports,
-    [ValidatePattern('^(?:Any|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]{2,39})$')]
+    # \z, not $: '$' also matches before a trailing newline.
+    [ValidatePattern('^(?:Any|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]{2,39})\z')]
     [string[]]$RemoteAddresses,
     [string]$RollbackToJson
 )
@@ -39,91 +47,270 @@ param(
 
 $script:ScriptName = 'Set-MonosyncFirewallRule'
 $script:Target = Get-LocalFqdn
+$Description = 'WinRM from the Monosync servers (managed by Monosync onboarding)'
+# What a saved rule's remote address (what rollback writes back) can be, as Windows reports it: an address,
+# a subnet (10.0.0.0/255.255.255.0, fe80::/64), a range (10.0.0.1-10.0.0.9), Any or one of the keywords of
+# New-NetFirewallRule -RemoteAddress (LocalSubnet, Intranet4, ...); never quotes, spaces, wildcards or control
+# characters. steps/Set-MonosyncFirewallRule/lab.ts holds the same pattern.
+$SavedAddressPattern = '^(?:[0-9A-Fa-f.:]{2,45}(?:/[0-9.]{1,15})?(?:-[0-9A-Fa-f.:]{2,45})?|(?:Any|LocalSubnet|DNS|DHCP|WINS|DefaultGateway|Internet|Intranet|IntranetRemoteAccess|PlayToDevice)[46]?)\z'
 
-function Get-FirewallState {
-    $rule = Get-NetFirewallRule -Name $RuleName -ErrorAction SilentlyContinue
-    if ($null -eq $rule) { return [ordered]@{ rule = $null } }
-    $ports = @(($rule | Get-NetFirewallPortFilter).LocalPort | ForEach-Object { $n = 0; if ([int]::TryParse([string]$_, [ref]$n)) { $n } })
-    $addresses = [string[]]@(($rule | Get-NetFirewallAddressFilter).RemoteAddress | ForEach-Object { [string]$_ })
-    if ([string]$rule.Direction -ne 'Inbound' -or [string]$rule.Action -ne 'Allow') {
-        $script:Warnings.Add("rule $RuleName is not an inbound allow rule; apply corrects it")
+function Test-IPv4 {
+    # As domain/validators.ts: four decimal octets 0-255 without leading zeros ([0-9]: \d also matches
+    # other scripts' digits in .NET).
+    param([string]$Value)
+    return ($Value -cmatch '^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\z')
+}
+
+function Test-IPv6 {
+    # As domain/validators.ts: hex groups of at most four digits, eight of them or fewer around one '::'.
+    param([string]$Value)
+    if ($Value -cnotmatch '^[0-9A-Fa-f:]+\z' -or -not $Value.Contains(':')) { return $false }
+    $halves = $Value -split '::'
+    if ($halves.Count -gt 2) { return $false }
+    $groups = @($Value -split ':' | Where-Object { $_ -ne '' })
+    foreach ($group in $groups) { if ($group.Length -gt 4) { return $false } }
+    if ($halves.Count -eq 2) { return ($groups.Count -lt 8) }
+    return ($groups.Count -eq 8)
+}
+
+function Assert-RemoteAddressList {
+    # The contract's RemoteAddresses: at least one IP address, or 'Any' alone (spelled so).
+    param([string[]]$Addresses)
+    if (@($Addresses).Count -eq 0) { throw (New-InvalidInput -Message 'RemoteAddresses needs at least one address, or Any') }
+    if ($null -ne (Find-OrdinalMatch -Set $Addresses -Value 'Any')) {
+        if (@($Addresses).Count -ne 1) { throw (New-InvalidInput -Message 'RemoteAddresses: Any stands alone') }
+        return
     }
-    return [ordered]@{ rule = [ordered]@{
-            name            = [string]$rule.Name
-            enabled         = ([string]$rule.Enabled -eq 'True')
-            localPorts      = [int[]]@($ports | Sort-Object)
-            remoteAddresses = $addresses
+    foreach ($address in $Addresses) {
+        if (-not ((Test-IPv4 -Value $address) -or (Test-IPv6 -Value $address))) {
+            throw (New-InvalidInput -Message 'RemoteAddresses must be IP addresses (IPv4 like 10.0.0.5, or IPv6), or Any alone')
         }
     }
 }
 
+function Test-JsonInteger {
+    # ConvertFrom-Json gives Int32 (Windows PowerShell) or Int64 (pwsh) for a JSON integer; a fraction,
+    # a boolean or a string is not one.
+    param($Value)
+    return ($Value -is [int] -or $Value -is [long])
+}
+
+function Get-RequestPortList {
+    # A member that must be a JSON array of port numbers from $Allowed (all of 1-65535 when none given).
+    # @() when absent or null.
+    param($Object, [string]$Name, [string]$Label = $Name, [int[]]$Allowed = @())
+    $value = Get-RequestMember -Object $Object -Name $Name
+    if ($null -eq $value) { return , [int[]]@() }
+    if ($value -isnot [System.Array]) { throw (New-InvalidInput -Message "$Label must be an array of port numbers") }
+    $ports = New-Object -TypeName 'System.Collections.Generic.List[int]'
+    foreach ($item in $value) {
+        if (-not (Test-JsonInteger -Value $item) -or $item -lt 1 -or $item -gt 65535) { throw (New-InvalidInput -Message "$Label must be an array of port numbers") }
+        if ($Allowed.Count -gt 0 -and $Allowed -notcontains [int]$item) { throw (New-InvalidInput -Message "$Label may hold only $($Allowed -join ' and ')") }
+        $ports.Add([int]$item)
+    }
+    return , [int[]]$ports.ToArray()
+}
+
+function Get-UniquePorts {
+    # Sorted, each once.
+    param([int[]]$Ports)
+    $set = New-Object -TypeName 'System.Collections.Generic.SortedSet[int]'
+    foreach ($port in $Ports) { [void]$set.Add($port) }
+    $list = New-Object -TypeName 'System.Collections.Generic.List[int]'
+    foreach ($port in $set) { $list.Add($port) }
+    return , [int[]]$list.ToArray()
+}
+
+function Get-UniqueAddresses {
+    # In their order, each once (case-insensitive: an IPv6 address may be written in either case).
+    param([string[]]$Addresses)
+    $seen = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($address in $Addresses) { if ($seen.Add($address)) { $list.Add($address) } }
+    return , [string[]]$list.ToArray()
+}
+
 function Test-SameSet {
-    param([object[]]$Left, [object[]]$Right)
-    $a = @($Left | ForEach-Object { ([string]$_).ToLowerInvariant() } | Sort-Object -Unique)
-    $b = @($Right | ForEach-Object { ([string]$_).ToLowerInvariant() } | Sort-Object -Unique)
-    return (($a -join ',') -eq ($b -join ','))
+    param([string[]]$Left, [string[]]$Right)
+    $a = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
+    $b = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($item in $Left) { [void]$a.Add($item) }
+    foreach ($item in $Right) { [void]$b.Add($item) }
+    return $a.SetEquals($b)
+}
+
+function Get-SavedRule {
+    # The rule of a rollback's saved state (the 'before' of the earlier run): $null when there was none.
+    # Anything but the complete state, with values Windows could have reported, is refused, never guessed.
+    param($State)
+    $problem = "$($script:ScriptName) -Mode rollback needs the step's earlier state (rollbackTo with rule: null, or name, enabled, localPorts, remoteAddresses)"
+    if ($State -isnot [System.Management.Automation.PSCustomObject] -or $null -eq $State.PSObject.Properties['rule']) { throw (New-InvalidInput -Message $problem) }
+    $rule = $State.rule
+    if ($null -eq $rule) { return $null }
+    if ($rule -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message $problem) }
+    Assert-RollbackState -State $rule -Script $script:ScriptName -Strings @('name') -Booleans @('enabled')
+    if ($null -eq (Find-OrdinalMatch -Set @($RuleName) -Value ([string]$rule.name) -IgnoreCase)) { throw (New-InvalidInput -Message "rollbackTo.rule.name must be $RuleName") }
+    if ($null -eq (Get-RequestMember -Object $rule -Name 'localPorts') -or $null -eq (Get-RequestMember -Object $rule -Name 'remoteAddresses')) { throw (New-InvalidInput -Message $problem) }
+    $ports = Get-RequestPortList -Object $rule -Name 'localPorts' -Label 'rollbackTo.rule.localPorts'
+    $addresses = Get-RequestStringList -Object $rule -Name 'remoteAddresses' -Label 'rollbackTo.rule.remoteAddresses'
+    if ($addresses.Count -eq 0) { throw (New-InvalidInput -Message 'rollbackTo.rule.remoteAddresses is empty: Windows reports Any, never no address') }
+    foreach ($address in $addresses) {
+        if ($address -cnotmatch $SavedAddressPattern) { throw (New-InvalidInput -Message 'rollbackTo.rule.remoteAddresses holds a value that is not a firewall address') }
+    }
+    return [ordered]@{ enabled = [bool]$rule.enabled; localPorts = $ports; remoteAddresses = $addresses }
+}
+
+function Test-NotFoundRecord {
+    # The CDXML cmdlets' "No MSFT_NetFirewallRule objects found with property 'Name' equal to ..." (en-US;
+    # matched by its error id and category, never by the text).
+    param([System.Management.Automation.ErrorRecord]$Record)
+    return ([string]$Record.CategoryInfo.Category -eq 'ObjectNotFound' -and [string]$Record.FullyQualifiedErrorId -like 'CmdletizationQuery_NotFound*')
+}
+
+function Read-Firewall {
+    # The state as the contract holds it ({rule}), and whether the rule is of the kind this step owns
+    # (inbound, allow, TCP), which the state does not carry.
+    $rule = $null
+    try {
+        $rule = Get-WinFirewallRule -Name $RuleName
+    } catch {
+        if (-not (Test-NotFoundRecord -Record $_)) { throw }
+    }
+    if ($null -eq $rule) { return @{ State = [ordered]@{ rule = $null }; Conforms = $false } }
+    $portFilter = Get-WinFirewallPortFilter -Rule $rule
+    $addressFilter = Get-WinFirewallAddressFilter -Rule $rule
+    $ports = New-Object -TypeName 'System.Collections.Generic.List[int]'
+    foreach ($port in @($portFilter.LocalPort)) {
+        $text = [string]$port
+        $number = 0
+        if ([int]::TryParse($text, [System.Globalization.NumberStyles]::None, [System.Globalization.CultureInfo]::InvariantCulture, [ref]$number) -and $number -ge 1 -and $number -le 65535) {
+            $ports.Add($number)
+        } elseif ($text -ne '' -and $text -ne 'Any') {
+            $script:Warnings.Add("rule $RuleName has local port '$text', which is not one port number: the reported state leaves it out")
+        }
+    }
+    $ports.Sort()
+    $addresses = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($address in @($addressFilter.RemoteAddress)) {
+        if ([string]$address -ne '') { $addresses.Add([string]$address) }
+    }
+    $conforms = ([string]$rule.Direction -eq 'Inbound' -and [string]$rule.Action -eq 'Allow' -and @('TCP', '6') -contains [string]$portFilter.Protocol)
+    if (-not $conforms) {
+        $script:Warnings.Add("rule $RuleName is not an inbound TCP allow rule ($($rule.Direction), $($rule.Action), $($portFilter.Protocol)); apply makes it one")
+    }
+    $state = [ordered]@{ rule = [ordered]@{
+            name            = [string]$rule.Name
+            enabled         = ([string]$rule.Enabled -eq 'True')
+            localPorts      = [int[]]$ports.ToArray()
+            remoteAddresses = [string[]]$addresses.ToArray()
+        }
+    }
+    return @{ State = $state; Conforms = $conforms }
 }
 
 function Test-RuleMatches {
-    param($State, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
-    if ($null -eq $State.rule) { return $false }
-    return ($State.rule.enabled -eq $Enabled -and (Test-SameSet -Left $State.rule.localPorts -Right $WantPorts) -and (Test-SameSet -Left $State.rule.remoteAddresses -Right $WantAddresses))
+    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
+    $rule = $Read.State.rule
+    if ($null -eq $rule) { return $false }
+    return ($Read.Conforms -and $rule.enabled -eq $Enabled -and (Test-SameSet -Left $rule.localPorts -Right $WantPorts) -and (Test-SameSet -Left $rule.remoteAddresses -Right $WantAddresses))
 }
 
-function Set-Rule {
-    param([bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
+function Write-Rule {
+    # Creates the rule or corrects it in place; no local port means Any (what an empty saved list stands for).
+    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
     $enabledText = 'False'
     if ($Enabled) { $enabledText = 'True' }
-    $localPorts = [string[]]@($WantPorts | ForEach-Object { [string]$_ })
-    if ($null -eq (Get-NetFirewallRule -Name $RuleName -ErrorAction SilentlyContinue)) {
-        New-NetFirewallRule -Name $RuleName -DisplayName $RuleName -Description 'WinRM from the Monosync servers (managed by Monosync onboarding)' `
-            -Direction Inbound -Action Allow -Protocol TCP -LocalPort $localPorts -RemoteAddress $WantAddresses -Profile Any -Enabled $enabledText | Out-Null
+    $localPorts = [string[]]@('Any')
+    if ($WantPorts.Count -gt 0) { $localPorts = [string[]]@($WantPorts | ForEach-Object { [string]$_ }) }
+    if ($null -eq $Read.State.rule) {
+        $null = New-WinFirewallRule -Name $RuleName -DisplayName $RuleName -Description $Description -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -FirewallProfile 'Any' -Enabled $enabledText
     } else {
-        Set-NetFirewallRule -Name $RuleName -Direction Inbound -Action Allow -Protocol TCP -LocalPort $localPorts -RemoteAddress $WantAddresses -Enabled $enabledText
+        Set-WinFirewallRule -Name $RuleName -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -Enabled $enabledText
+    }
+}
+
+function Add-ProfileWarnings {
+    foreach ($fwProfile in @(Get-WinFirewallProfile)) {
+        if ([string]$fwProfile.Enabled -eq 'False') { $script:Warnings.Add("Windows Firewall is off on the $($fwProfile.Name) profile: the rule applies once it is on") }
+        if ([string]$fwProfile.AllowLocalFirewallRules -eq 'False') { $script:Warnings.Add("Group Policy ignores local firewall rules on the $($fwProfile.Name) profile (AllowLocalFirewallRules False): add the rule to the GPO") }
     }
 }
 
 try {
     $RollbackTo = $null
+    $wantPorts = [int[]]@()
+    $wantAddresses = [string[]]@()
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $Mode = [string]$request.mode
-        $RuleName = [string]$request.params.RuleName
-        $Ports = [int[]]@($request.params.Ports)
-        $RemoteAddresses = [string[]]@($request.params.RemoteAddresses)
-        $RollbackTo = $request.rollbackTo
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-Json -InputObject $RollbackToJson
+        $params = Get-RequestMember -Object $request -Name 'params'
+        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
+        $Mode = Get-RequestString -Object $request -Name 'mode'
+        $RuleName = Get-RequestString -Object $params -Name 'RuleName'
+        $wantPorts = Get-RequestPortList -Object $params -Name 'Ports' -Allowed @(5985, 5986)
+        $wantAddresses = Get-RequestStringList -Object $params -Name 'RemoteAddresses'
+        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
+    } else {
+        if ($null -ne $Ports) { $wantPorts = [int[]]$Ports }
+        if ($null -ne $RemoteAddresses) { $wantAddresses = [string[]]$RemoteAddresses }
+        if ($RollbackToJson) { $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson }
     }
-
-    foreach ($fwProfile in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
-        if ([string]$fwProfile.AllowLocalFirewallRules -eq 'False') { $script:Warnings.Add("Group Policy ignores local firewall rules on the $($fwProfile.Name) profile: add the rule to the GPO") }
+    # The canonical spelling, compared ordinally: ValidateSet compares with the culture, which lets
+    # 'apply' + U+200B through (its failure then reports mode plan, as for any refused mode).
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    $Mode = $canonical
+    if ($null -eq (Find-OrdinalMatch -Set @('Monosync-WinRM-In') -Value $RuleName)) { throw (New-InvalidInput -Message 'RuleName must be Monosync-WinRM-In') }
+    # The worker always sends Ports and RemoteAddresses; by hand, a rollback needs only the saved state.
+    if ($RequestBase64 -or $Mode -ne 'rollback') {
+        if ($wantPorts.Count -eq 0) { throw (New-InvalidInput -Message 'Ports needs at least one of 5985 and 5986') }
+        Assert-RemoteAddressList -Addresses $wantAddresses
     }
-    $before = Get-FirewallState
 
     if ($Mode -eq 'rollback') {
-        $old = $RollbackTo.rule
+        # Never act without the saved state: without it a rollback would remove the rule (rule: null).
+        $saved = Get-SavedRule -State $RollbackTo
+        Add-ProfileWarnings
+        $read = Read-Firewall
+        $before = $read.State
         $changed = $false
-        if ($null -eq $old) {
-            if ($null -ne $before.rule) { Remove-NetFirewallRule -Name $RuleName; $changed = $true }
-        } elseif (-not (Test-RuleMatches -State $before -Enabled ([bool]$old.enabled) -WantPorts @($old.localPorts) -WantAddresses @($old.remoteAddresses))) {
-            Set-Rule -Enabled ([bool]$old.enabled) -WantPorts @($old.localPorts) -WantAddresses @($old.remoteAddresses)
-            $changed = $true
+        if ($null -eq $saved) {
+            if ($null -ne $before.rule) {
+                try {
+                    Remove-WinFirewallRule -Name $RuleName
+                } catch {
+                    # Removed meanwhile: what the rollback wants.
+                    if (-not (Test-NotFoundRecord -Record $_)) { throw }
+                }
+                $changed = $true
+            }
+        } else {
+            $ports = Get-UniquePorts -Ports $saved.localPorts
+            $addresses = Get-UniqueAddresses -Addresses $saved.remoteAddresses
+            if (-not (Test-RuleMatches -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses)) {
+                Write-Rule -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses
+                $changed = $true
+            }
         }
-        Write-StepResult -StepMode $Mode -Compliant (-not $changed) -Changed $changed -Before $before -After (Get-FirewallState)
+        $after = $before
+        if ($changed) { $after = (Read-Firewall).State }
+        Write-StepResult -StepMode $Mode -Compliant (-not $changed) -Changed $changed -Before $before -After $after
         return
     }
 
-    if (@($Ports).Count -eq 0 -or @($RemoteAddresses).Count -eq 0) { throw (New-StepError -Code 'InvalidInput' -Class 'permanent' -Message 'Ports and RemoteAddresses are required') }
-    $compliant = Test-RuleMatches -State $before -Enabled $true -WantPorts $Ports -WantAddresses $RemoteAddresses
+    $ports = Get-UniquePorts -Ports $wantPorts
+    $addresses = Get-UniqueAddresses -Addresses $wantAddresses
+    Add-ProfileWarnings
+    $read = Read-Firewall
+    $before = $read.State
+    $compliant = Test-RuleMatches -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses
     if ($compliant -or $Mode -eq 'plan') {
-        $predicted = [ordered]@{ rule = [ordered]@{ name = $RuleName; enabled = $true; localPorts = [int[]]@($Ports | Sort-Object -Unique); remoteAddresses = [string[]]$RemoteAddresses } }
+        $predicted = [ordered]@{ rule = [ordered]@{ name = $RuleName; enabled = $true; localPorts = $ports; remoteAddresses = $addresses } }
         if ($compliant) { $predicted = $before }
         Write-StepResult -StepMode $Mode -Compliant $compliant -Changed (-not $compliant) -Before $before -After $predicted
         return
     }
-    Set-Rule -Enabled $true -WantPorts $Ports -WantAddresses $RemoteAddresses
-    Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Get-FirewallState)
+    Write-Rule -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses
+    Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Read-Firewall).State
 } catch {
     Write-StepFailure -Record $_ -StepMode $Mode
 }

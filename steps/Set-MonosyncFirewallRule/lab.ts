@@ -1,10 +1,14 @@
 /**
  * Set-MonosyncFirewallRule: one named inbound rule with exactly the requested ports and remote
  * addresses, widened or narrowed in place (Set-NetFirewallRule) rather than recreated.
+ *
+ * As the script reports it (checked by contract.test.ts): local ports sorted, an empty list meaning
+ * LocalPort Any; the rule is written even when Windows Firewall is off or a GPO ignores local rules (a
+ * warning says so); a rollback writes back only a saved state Windows could have reported.
  */
 import type { z } from 'zod';
 import type { LabHost } from '../../lab/model';
-import { runStateStep, type Handler, type HandlerContext, type StateStep } from '../../lab/state-step';
+import { fail, runStateStep, type Handler, type HandlerContext, type StateStep } from '../../lab/state-step';
 import { MONOSYNC_RULE_NAME, step } from './step';
 
 type State = z.infer<typeof step.state>;
@@ -13,6 +17,8 @@ type Rule = NonNullable<State['rule']>;
 
 const hostOf = (ctx: HandlerContext): LabHost => ctx.host(ctx.subject);
 
+const sortedPorts = (ports: readonly number[]) => [...ports].sort((a, b) => a - b);
+
 export function readFirewall(host: LabHost, ruleName = MONOSYNC_RULE_NAME): State {
   const rule = host.firewall.rules.find((r) => r.name.toLowerCase() === ruleName.toLowerCase());
   if (!rule) return { rule: null };
@@ -20,7 +26,7 @@ export function readFirewall(host: LabHost, ruleName = MONOSYNC_RULE_NAME): Stat
     rule: {
       name: rule.name,
       enabled: rule.enabled,
-      localPorts: [...rule.localPorts],
+      localPorts: sortedPorts(rule.localPorts),
       remoteAddresses: [...rule.remoteAddresses],
     },
   };
@@ -31,13 +37,52 @@ const sameSet = (a: readonly (string | number)[], b: readonly (string | number)[
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 };
 
-function matches(rule: Rule | null, wanted: Rule): boolean {
+/** In their order, each once (case-insensitive, as the script compares them). */
+function uniqueAddresses(addresses: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return addresses.filter((a) => !seen.has(a.toLowerCase()) && seen.add(a.toLowerCase()));
+}
+
+const uniquePorts = (ports: readonly number[]) => sortedPorts([...new Set(ports)]);
+
+function matches(rule: Rule | null, wanted: Omit<Rule, 'name'>): boolean {
   return (
     rule !== null &&
-    rule.enabled &&
+    rule.enabled === wanted.enabled &&
     sameSet(rule.localPorts, wanted.localPorts) &&
     sameSet(rule.remoteAddresses, wanted.remoteAddresses)
   );
+}
+
+/**
+ * A remote address as Windows reports it (an address, subnet or range, Any or a keyword of
+ * New-NetFirewallRule -RemoteAddress): what a saved state may hold. The script holds the same pattern.
+ */
+const SAVED_ADDRESS =
+  /^(?:[0-9A-Fa-f.:]{2,45}(?:\/[0-9.]{1,15})?(?:-[0-9A-Fa-f.:]{2,45})?|(?:Any|LocalSubnet|DNS|DHCP|WINS|DefaultGateway|Internet|Intranet|IntranetRemoteAccess|PlayToDevice)[46]?)$/;
+
+/** Why a saved rule cannot be written back, or null when it can. */
+function savedRuleProblem(rule: Rule, ruleName: string): string | null {
+  if (rule.name.toLowerCase() !== ruleName.toLowerCase()) return `rollbackTo.rule.name must be ${ruleName}`;
+  if (!rule.localPorts.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+    return 'rollbackTo.rule.localPorts must be an array of port numbers';
+  }
+  if (rule.remoteAddresses.length === 0) {
+    return 'rollbackTo.rule.remoteAddresses is empty: Windows reports Any, never no address';
+  }
+  if (!rule.remoteAddresses.every((a) => SAVED_ADDRESS.test(a))) {
+    return 'rollbackTo.rule.remoteAddresses holds a value that is not a firewall address';
+  }
+  return null;
+}
+
+function warningsFor(host: LabHost): string[] {
+  const warnings: string[] = [];
+  if (!host.firewall.enabled) warnings.push('Windows Firewall is off: the rule applies once it is on');
+  if (!host.firewall.localRulesApply) {
+    warnings.push('a GPO sets AllowLocalFirewallRules False: the local rule has no effect until the GPO allows it');
+  }
+  return warnings;
 }
 
 const model: StateStep<State, Params> = {
@@ -47,14 +92,10 @@ const model: StateStep<State, Params> = {
     const wanted: Rule = {
       name: params.RuleName,
       enabled: true,
-      localPorts: [...new Set<number>(params.Ports)].sort((a, b) => a - b),
-      remoteAddresses: [...new Set<string>(params.RemoteAddresses)],
+      localPorts: uniquePorts(params.Ports),
+      remoteAddresses: uniqueAddresses(params.RemoteAddresses),
     };
-    const host = hostOf(ctx);
-    const warnings = host.firewall.localRulesApply
-      ? []
-      : ['a GPO sets AllowLocalFirewallRules False: the local rule has no effect until the GPO allows it'];
-    return { state: matches(before.rule, wanted) ? before : { rule: wanted }, warnings };
+    return { state: matches(before.rule, wanted) ? before : { rule: wanted }, warnings: warningsFor(hostOf(ctx)) };
   },
   write(ctx, params, _from, to) {
     const host = hostOf(ctx);
@@ -65,8 +106,25 @@ const model: StateStep<State, Params> = {
     }
     const rule = { ...to.rule, localPorts: [...to.rule.localPorts], remoteAddresses: [...to.rule.remoteAddresses] };
     const index = host.firewall.rules.findIndex((r) => isOurs(r.name));
-    if (index >= 0) host.firewall.rules[index] = rule;
+    // Set-NetFirewallRule changes the rule in place: its name stays as it is.
+    if (index >= 0) host.firewall.rules[index] = { ...rule, name: host.firewall.rules[index].name };
     else host.firewall.rules.push(rule);
+  },
+  // Only what Windows could have reported is written back; a rule that already matches the saved one as
+  // sets (order, duplicates and case aside) is left alone, as the script does.
+  restore(ctx, params, current, target) {
+    const warnings = warningsFor(hostOf(ctx));
+    if (target.rule === null) return { state: { rule: null }, warnings };
+    const problem = savedRuleProblem(target.rule, params.RuleName);
+    if (problem) return fail('InvalidInput', `${step.definition.script} -Mode rollback: ${problem}`);
+    if (matches(current.rule, target.rule)) return { state: current, warnings };
+    const rule: Rule = {
+      name: current.rule?.name ?? params.RuleName,
+      enabled: target.rule.enabled,
+      localPorts: uniquePorts(target.rule.localPorts),
+      remoteAddresses: uniqueAddresses(target.rule.remoteAddresses),
+    };
+    return { state: { rule }, warnings };
   },
 };
 

@@ -6,10 +6,11 @@
     Reports facts; changes nothing. Test-WSMan -UseSSL validates the certificate (chain and name) as
     every client will. The served thumbprint is read from a TLS handshake that accepts any
     certificate on purpose: it records what is bound, valid or not. The second-hop probe opens a
-    session to the server that itself reads the domain's SYSVOL share, which succeeds only when the
-    server may delegate this identity. 'changed' true means a check failed (nothing to change here).
+    session to the server that itself reads its domain's SYSVOL share, which succeeds only when the
+    server may delegate this identity. 'changed' true means a check failed (nothing to change here);
+    a failed probe is a finding (ok, with its error code in the evidence), not a failure of the script.
 .PARAMETER Mode
-    plan or apply (the same read-only test).
+    plan or apply (the same read-only test). rollback is refused: there is nothing to roll back.
 .PARAMETER Fqdn
     The Exchange server's DNS name (Kerberos needs the name, not an IP address).
 .PARAMETER ServiceAccount
@@ -27,9 +28,11 @@ param(
     [string]$RequestBase64,
     [ValidateSet('plan', 'apply', 'rollback')]
     [string]$Mode = 'plan',
-    [ValidatePattern('^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')]
+    # \z, not $: '$' also matches before a trailing newline, which would let 'name' + LF through. The last label
+    # is not all digits: an IP address is no DNS name, and Kerberos needs the name (domain/validators.ts fqdnSchema).
+    [ValidatePattern('^(?=.{1,253}\z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?![0-9]+\z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\z')]
     [string]$Fqdn,
-    [ValidatePattern('^(?:[A-Za-z0-9][A-Za-z0-9-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._-]{0,19}|[A-Za-z0-9][A-Za-z0-9._-]{0,19}@[A-Za-z0-9.-]{1,253})$')]
+    [ValidatePattern('^(?:[A-Za-z0-9][A-Za-z0-9-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._-]{0,19}|[A-Za-z0-9][A-Za-z0-9._-]{0,19}@[A-Za-z0-9.-]{1,253})\z')]
     [string]$ServiceAccount,
     [bool]$CheckSecondHop = $true
 )
@@ -38,69 +41,133 @@ param(
 
 $script:ScriptName = 'Test-MonosyncConnectivity'
 $script:Target = Get-LocalFqdn
+$HttpsPort = 5986
+$RequestParams = @('Fqdn', 'ServiceAccount', 'CheckSecondHop')
 
-function Get-ServedThumbprint {
-    param([string]$HostName, [int]$Port)
-    $client = New-Object -TypeName System.Net.Sockets.TcpClient
-    try {
-        $connect = $client.BeginConnect($HostName, $Port, $null, $null)
-        if (-not $connect.AsyncWaitHandle.WaitOne(10000)) { throw (New-StepError -Code 'FirewallBlocked' -Class 'transient' -Message "no TCP answer from ${HostName}:$Port within 10 s") }
-        $client.EndConnect($connect)
-        $acceptAny = [System.Net.Security.RemoteCertificateValidationCallback] { param($s, $c, $ch, $e) return $true }
-        $stream = $client.GetStream()
-        $tls = New-Object -TypeName System.Net.Security.SslStream -ArgumentList $stream, $false, $acceptAny
-        try {
-            $tls.AuthenticateAsClient($HostName)
-            return (New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $tls.RemoteCertificate).Thumbprint
-        } finally {
-            $tls.Dispose()
+function Test-SameAccount {
+    # The token names the account 'DOMAIN\user'; ServiceAccount may also be 'user@dns.domain'. Without a
+    # directory lookup a UPN is compared by its user and the first label of its domain (usually the NetBIOS
+    # name), ignoring case as Windows does. Only a warning depends on this.
+    param([string]$Identity, [string]$Account)
+    $at = $Account.IndexOf('@')
+    if ($at -gt 0) { $Account = $Account.Substring($at + 1).Split('.')[0] + '\' + $Account.Substring(0, $at) }
+    return [string]::Equals($Identity, $Account, [System.StringComparison]::OrdinalIgnoreCase)
+}
+
+function Get-ProbeError {
+    # A failed probe's code as Get-StepErrorInfo classifies it, except: a socket error by its SocketError number
+    # (10061 refused, 10060 no answer, 10054 reset; the same on every platform, where NativeErrorCode is errno
+    # outside Windows), and a TLS handshake the server broke off as TlsHandshakeFailed (IOException or
+    # AuthenticationException).
+    param([System.Management.Automation.ErrorRecord]$Record)
+    $info = Get-StepErrorInfo -Record $Record
+    for ($inner = $Record.Exception; $null -ne $inner; $inner = $inner.InnerException) {
+        if ($inner -is [System.Net.Sockets.SocketException]) {
+            $info.code = [string][int]$inner.SocketErrorCode
+            $info.class = Get-StepErrorClass -Code $info.code
+            $info.message = [string]$inner.Message
+            return $info
         }
-    } finally {
-        $client.Close()
     }
+    for ($inner = $Record.Exception; $null -ne $inner; $inner = $inner.InnerException) {
+        if ($inner -is [System.Security.Authentication.AuthenticationException] -or $inner -is [System.IO.IOException]) {
+            $info.code = 'TlsHandshakeFailed'
+            $info.class = 'permanent'
+            $info.message = [string]$inner.Message
+            return $info
+        }
+    }
+    return $info
+}
+
+function Format-IsoDate {
+    # As JavaScript's toISOString() writes it (UTC, milliseconds, 'Z'), whatever the culture.
+    param([datetime]$Date)
+    return $Date.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
 }
 
 try {
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $Mode = [string]$request.mode
-        $Fqdn = [string]$request.params.Fqdn
-        $ServiceAccount = [string]$request.params.ServiceAccount
-        $CheckSecondHop = [bool]$request.params.CheckSecondHop
+        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
+        $Mode = Get-RequestString -Object $request -Name 'mode'
+        $params = Get-RequestMember -Object $request -Name 'params'
+        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object {Fqdn, ServiceAccount, CheckSecondHop}') }
+        foreach ($property in $params.PSObject.Properties) {
+            if ($null -eq (Find-OrdinalMatch -Set $RequestParams -Value $property.Name)) { throw (New-InvalidInput -Message 'params holds a member this script does not take') }
+        }
+        $value = Get-RequestString -Object $params -Name 'Fqdn'
+        if ($null -eq $value) { throw (New-InvalidInput -Message 'Fqdn is required') }
+        $Fqdn = $value
+        $value = Get-RequestString -Object $params -Name 'ServiceAccount'
+        if ($null -eq $value) { throw (New-InvalidInput -Message 'ServiceAccount is required') }
+        $ServiceAccount = $value
+        # A JSON boolean only: [bool] would turn the string 'false' (or any text) into $true.
+        $value = Get-RequestMember -Object $params -Name 'CheckSecondHop'
+        if ($value -isnot [bool]) { throw (New-InvalidInput -Message 'CheckSecondHop must be true or false') }
+        $CheckSecondHop = $value
     }
-    if (-not $Fqdn) { throw (New-StepError -Code 'InvalidInput' -Class 'permanent' -Message 'Fqdn is required') }
+    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    $Mode = $canonical
+    if ($Mode -eq 'rollback') { throw (New-InvalidInput -Message 'Test-MonosyncConnectivity only reads: there is nothing to roll back') }
+    if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     $script:Target = $Fqdn
 
-    $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+    $identity = [string](Get-WinCurrentIdentityName)
     $script:Evidence['identity'] = $identity
-    if ($ServiceAccount -and $identity -ne $ServiceAccount) { $script:Warnings.Add("running as $identity, not $ServiceAccount") }
+    if ($ServiceAccount -and -not (Test-SameAccount -Identity $identity -Account $ServiceAccount)) { $script:Warnings.Add("running as $identity, not $ServiceAccount") }
 
     $served = $null
+    $servedNotAfter = $null
+    $tlsError = $null
     try {
-        $served = Get-ServedThumbprint -HostName $Fqdn -Port 5986
+        $stream = Open-WinTlsStream -HostName $Fqdn -Port $HttpsPort
+        try {
+            Invoke-WinTlsHandshake -Stream $stream -HostName $Fqdn
+            $certificate = Get-WinTlsRemoteCertificate -Stream $stream
+        } finally {
+            $stream.Dispose()
+        }
+        $served = ([string]$certificate.Thumbprint).ToUpperInvariant()
+        $servedNotAfter = Format-IsoDate -Date $certificate.NotAfter
     } catch {
-        $script:Evidence['tlsError'] = Get-StepErrorInfo -Record $_
+        $problem = Get-ProbeError -Record $_
+        $tlsError = $problem.code
+        $script:Warnings.Add("TLS handshake with ${Fqdn}:${HttpsPort}: $($problem.message)")
     }
 
     $wsmanHttps = $false
+    $wsmanError = $null
     try {
-        Test-WSMan -ComputerName $Fqdn -UseSSL -Authentication Kerberos | Out-Null
+        $null = Test-WinWsmanHttps -ComputerName $Fqdn
         $wsmanHttps = $true
     } catch {
-        $script:Evidence['wsmanError'] = Get-StepErrorInfo -Record $_
+        $problem = Get-StepErrorInfo -Record $_
+        $wsmanError = $problem.code
+        $script:Warnings.Add("Test-WSMan over HTTPS with Kerberos: $($problem.message)")
     }
 
     $secondHop = $false
+    $secondHopError = $null
     if ($CheckSecondHop -and $wsmanHttps) {
         try {
-            $secondHop = [bool](Invoke-Command -ComputerName $Fqdn -UseSSL -Authentication Kerberos -ScriptBlock {
-                    # Runs on the Exchange server: reaching SYSVOL with this identity needs a delegated ticket.
-                    Test-Path -LiteralPath ('\\' + $env:USERDNSDOMAIN + '\SYSVOL')
-                })
+            # One answer, the boolean Test-Path gave there; anything else (a profile's output) is no proof.
+            $answer = @(Test-WinRemoteSysvol -ComputerName $Fqdn)
+            $secondHop = ($answer.Count -eq 1 -and $answer[0] -is [bool] -and $answer[0])
+            if (-not $secondHop) { $script:Warnings.Add("the session on $Fqdn could not reach SYSVOL with this identity: the server may not delegate it") }
         } catch {
-            $script:Evidence['secondHopError'] = Get-StepErrorInfo -Record $_
+            $problem = Get-StepErrorInfo -Record $_
+            $secondHopError = $problem.code
+            $script:Warnings.Add("second-hop session on ${Fqdn}: $($problem.message)")
         }
     }
+    $script:Evidence['checkedSecondHop'] = $CheckSecondHop
+    $script:Evidence['servedNotAfter'] = $servedNotAfter
+    $script:Evidence['tlsError'] = $tlsError
+    $script:Evidence['wsmanError'] = $wsmanError
+    $script:Evidence['secondHopError'] = $secondHopError
 
     $state = [ordered]@{ wsmanHttps = $wsmanHttps; kerberosSecondHop = $secondHop; servedThumbprint = $served }
     $passed = $wsmanHttps -and ($secondHop -or -not $CheckSecondHop)

@@ -78,6 +78,854 @@ function Get-LabRegistryValue {
     return $null
 }
 
+#region seam: Enable-KerberosDelegation
+# The AD side of the lab: a call that runs on the AD management host (target 'ad') gets as its machine that
+# host's computerName and fqdn, the domain, the DC the locator finds (LabSettings.domainController) and the
+# estate's ad.computers (LabComputerObject of lab/model.ts, keyed by sAMAccountName); see machineOf in
+# test/support/script-contract.ts. Objects are found the way Get-ADComputer -Identity finds them here: by
+# sAMAccountName or objectGUID. The DC named by -Server is not modelled (one directory, no replication).
+function Find-LabADComputer {
+    param([string]$Identity)
+    $ad = $script:Machine.PSObject.Properties['ad']
+    if ($null -eq $ad) { throw 'LabSeam: the machine has no ad (AD calls run on the AD management host)' }
+    foreach ($entry in $ad.Value.computers.PSObject.Properties) {
+        $computer = $entry.Value
+        foreach ($key in @([string]$computer.samAccountName, [string]$computer.objectGuid)) {
+            if ([string]::Equals($key, $Identity, [System.StringComparison]::OrdinalIgnoreCase)) { return $computer }
+        }
+    }
+    $partition = (@(([string]$script:Machine.domain).Split('.') | ForEach-Object { "DC=$_" })) -join ','
+    throw (New-ADError -Kind IdentityNotFound -Command GetADComputer -Identity $Identity -Partition $partition)
+}
+
+function Get-LabADComputer {
+    # The properties of an ADComputer the script asks for; PrincipalsAllowedToDelegateToAccount holds one
+    # principal when the lab says resource-based delegation is configured.
+    param([string]$Identity)
+    $computer = Find-LabADComputer -Identity $Identity
+    $principals = [string[]]@()
+    if ($computer.resourceBasedDelegation) { $principals = [string[]]@("CN=RBCD-Principal,CN=Users,$(([string]$computer.distinguishedName) -replace '^.*?(?=DC=)', '')") }
+    return [pscustomobject]@{
+        DistinguishedName                    = [string]$computer.distinguishedName
+        SamAccountName                       = [string]$computer.samAccountName
+        DNSHostName                          = [string]$computer.dnsHostName
+        ObjectGUID                           = [guid][string]$computer.objectGuid
+        TrustedForDelegation                 = [bool]$computer.trustedForDelegation
+        TrustedToAuthForDelegation           = [bool]$computer.trustedToAuthForDelegation
+        'msDS-AllowedToDelegateTo'           = $computer.allowedToDelegateTo
+        PrincipalsAllowedToDelegateToAccount = $principals
+    }
+}
+
+function Set-LabADAccountControl {
+    param([string]$Identity, [bool]$TrustedForDelegation)
+    (Find-LabADComputer -Identity $Identity).trustedForDelegation = $TrustedForDelegation
+}
+
+function Use-LabADSeam {
+    # Called by Use-LabSeam: the AD seam functions over the machine's ad part.
+    Set-SeamFake -Name Import-WinADModule -ScriptBlock { }
+    Set-SeamFake -Name Find-WinADDomainController -ScriptBlock { [pscustomobject]@{ HostName = [string[]]@([string]$script:Machine.domainController) } }
+    Set-SeamFake -Name Get-WinADComputer -ScriptBlock { param($Identity, $Server, $Properties) Get-LabADComputer -Identity $Identity }
+    Set-SeamFake -Name Set-WinADAccountControl -ScriptBlock { param($Identity, $Server, $TrustedForDelegation) Set-LabADAccountControl -Identity $Identity -TrustedForDelegation $TrustedForDelegation }
+}
+#endregion
+
+#region seam: Set-MonosyncFirewallRule
+# host.firewall of the lab (lab/model.ts): enabled (Windows Firewall on), localRulesApply (false = a GPO sets
+# AllowLocalFirewallRules False) and rules, which are inbound TCP allow rules for every profile
+# {name, enabled, localPorts, remoteAddresses}; an empty localPorts is LocalPort Any. Rules are found by Name
+# case-insensitively, as Windows finds them; a name that matches nothing fails as the cmdlet does.
+function Get-LabFirewall {
+    $firewall = $script:Machine.PSObject.Properties['firewall']
+    if ($null -eq $firewall) { throw 'LabSeam: the machine has no firewall (not modelled for it)' }
+    return $firewall.Value
+}
+
+function Find-LabFirewallRule {
+    param([string]$Name, [string]$Command)
+    foreach ($rule in @((Get-LabFirewall).rules)) {
+        if ([string]::Equals([string]$rule.name, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { return $rule }
+    }
+    throw (New-NetSecurityError -Kind NotFound -Command $Command -Name $Name)
+}
+
+function Get-LabFirewallRule {
+    # The properties of an MSFT_NetFirewallRule the scripts read.
+    param([string]$Name)
+    $rule = Find-LabFirewallRule -Name $Name -Command 'Get-NetFirewallRule'
+    return [pscustomobject]@{ Name = [string]$rule.name; DisplayName = [string]$rule.name; Enabled = [string][bool]$rule.enabled; Direction = 'Inbound'; Action = 'Allow'; Profile = 'Any' }
+}
+
+function Get-LabFirewallPortFilter {
+    param($Rule)
+    $ports = [string[]]@(@((Find-LabFirewallRule -Name ([string]$Rule.Name) -Command 'Get-NetFirewallPortFilter').localPorts) | ForEach-Object { [string]$_ })
+    if ($ports.Count -eq 0) { $ports = [string[]]@('Any') }
+    return [pscustomobject]@{ Protocol = 'TCP'; LocalPort = $ports }
+}
+
+function Get-LabFirewallAddressFilter {
+    param($Rule)
+    $rule = Find-LabFirewallRule -Name ([string]$Rule.Name) -Command 'Get-NetFirewallAddressFilter'
+    return [pscustomobject]@{ RemoteAddress = [string[]]@(@($rule.remoteAddresses) | ForEach-Object { [string]$_ }) }
+}
+
+function Get-LabFirewallProfile {
+    $firewall = Get-LabFirewall
+    $allowLocal = 'NotConfigured'
+    if (-not $firewall.localRulesApply) { $allowLocal = 'False' }
+    foreach ($name in 'Domain', 'Private', 'Public') {
+        [pscustomobject]@{ Name = $name; Enabled = [string][bool]$firewall.enabled; AllowLocalFirewallRules = $allowLocal }
+    }
+}
+
+function ConvertTo-LabFirewallRule {
+    # The rule a New/Set with these values leaves, in the lab's shape; what the lab cannot hold is refused.
+    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$Enabled)
+    if ($Direction -ne 'Inbound' -or $Action -ne 'Allow' -or $Protocol -ne 'TCP') { throw "LabSeam does not model a $Direction $Action $Protocol firewall rule" }
+    $ports = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($port in $LocalPort) {
+        if ($port -eq 'Any' -and $LocalPort.Count -eq 1) { continue }
+        if ($port -notmatch '^[0-9]{1,5}\z') { throw "LabSeam does not model LocalPort '$port'" }
+        $ports.Add([int]$port)
+    }
+    return [pscustomobject]@{ name = $Name; enabled = ($Enabled -eq 'True'); localPorts = [object[]]$ports.ToArray(); remoteAddresses = [object[]]@($RemoteAddress) }
+}
+
+function New-LabFirewallRule {
+    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$FirewallProfile, [string]$Enabled)
+    if ($FirewallProfile -ne 'Any') { throw "LabSeam does not model firewall profile $FirewallProfile" }
+    $firewall = Get-LabFirewall
+    foreach ($rule in @($firewall.rules)) {
+        if ([string]::Equals([string]$rule.name, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { throw (New-NetSecurityError -Kind Exists -Command 'New-NetFirewallRule') }
+    }
+    $new = ConvertTo-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+    $firewall.rules = [object[]](@($firewall.rules) + @($new))
+    return [pscustomobject]@{ Name = $Name }
+}
+
+function Set-LabFirewallRule {
+    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$Enabled)
+    $rule = Find-LabFirewallRule -Name $Name -Command 'Set-NetFirewallRule'
+    $new = ConvertTo-LabFirewallRule -Name ([string]$rule.name) -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+    $rule.enabled = $new.enabled
+    $rule.localPorts = $new.localPorts
+    $rule.remoteAddresses = $new.remoteAddresses
+}
+
+function Remove-LabFirewallRule {
+    param([string]$Name)
+    $rule = Find-LabFirewallRule -Name $Name -Command 'Remove-NetFirewallRule'
+    $firewall = Get-LabFirewall
+    $firewall.rules = [object[]]@(@($firewall.rules) | Where-Object { -not [object]::ReferenceEquals($_, $rule) })
+}
+
+function Use-LabFirewallSeam {
+    # Called by Use-LabSeam: the NetSecurity seam functions over the machine's firewall.
+    Set-SeamFake -Name Get-WinFirewallRule -ScriptBlock { param($Name) Get-LabFirewallRule -Name $Name }
+    Set-SeamFake -Name Get-WinFirewallPortFilter -ScriptBlock { param($Rule) Get-LabFirewallPortFilter -Rule $Rule }
+    Set-SeamFake -Name Get-WinFirewallAddressFilter -ScriptBlock { param($Rule) Get-LabFirewallAddressFilter -Rule $Rule }
+    Set-SeamFake -Name Get-WinFirewallProfile -ScriptBlock { Get-LabFirewallProfile }
+    Set-SeamFake -Name New-WinFirewallRule -ScriptBlock {
+        param($Name, $DisplayName, $Description, $Direction, $Action, $Protocol, $LocalPort, $RemoteAddress, $FirewallProfile, $Enabled)
+        New-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -FirewallProfile $FirewallProfile -Enabled $Enabled
+    }
+    Set-SeamFake -Name Set-WinFirewallRule -ScriptBlock {
+        param($Name, $Direction, $Action, $Protocol, $LocalPort, $RemoteAddress, $Enabled)
+        Set-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+    }
+    Set-SeamFake -Name Remove-WinFirewallRule -ScriptBlock { param($Name) Remove-LabFirewallRule -Name $Name }
+}
+#endregion
+
+#region seam: Enable-Remoting
+# host.winrm {status, startType}, host.listeners (LabListener: address, transport, port, hostname, thumbprint,
+# enabled, source) and host.sessionConfiguration of the lab (lab/model.ts). A stopped WinRM answers nothing:
+# the listener enumeration fails as Get-WSManInstance does (0x80338012), and Get-PSSessionConfiguration,
+# which would start WinRM through the WSMan: drive, is refused as something no step may do. Enable-PSRemoting
+# and winrm quickconfig do what steps/Enable-Remoting/lab.ts (enablePSRemoting, quickConfig) does to the host.
+function Get-LabWinRM {
+    $winrm = $script:Machine.PSObject.Properties['winrm']
+    if ($null -eq $winrm) { throw 'LabSeam: the machine has no winrm service (not modelled for it)' }
+    return $winrm.Value
+}
+
+function Assert-LabServiceName {
+    param([string]$Name)
+    if (-not [string]::Equals($Name, 'WinRM', [System.StringComparison]::OrdinalIgnoreCase)) { throw "LabSeam does not model service $Name" }
+}
+
+function Get-LabService {
+    # The ServiceController properties the scripts read.
+    param([string]$Name)
+    Assert-LabServiceName -Name $Name
+    $winrm = Get-LabWinRM
+    return [pscustomobject]@{ Name = 'WinRM'; DisplayName = 'Windows Remote Management (WS-Management)'; Status = [string]$winrm.status; StartType = [string]$winrm.startType }
+}
+
+function Get-LabCimService {
+    param([string]$Name)
+    Assert-LabServiceName -Name $Name
+    $winrm = Get-LabWinRM
+    $mode = [string]$winrm.startType
+    if ($mode -eq 'Automatic') { $mode = 'Auto' }
+    return [pscustomobject]@{ Name = 'WinRM'; State = [string]$winrm.status; StartMode = $mode }
+}
+
+function Set-LabServiceStartType {
+    param([string]$Name, [string]$StartupType)
+    Assert-LabServiceName -Name $Name
+    # Set-Service binds -StartupType to an enum: anything else fails before it touches the service.
+    $canonical = @('Automatic', 'Manual', 'Disabled') | Where-Object { $_ -eq $StartupType }
+    if ($null -eq $canonical) { throw "LabSeam: Set-Service -StartupType '$StartupType' would not bind" }
+    (Get-LabWinRM).startType = [string]$canonical
+}
+
+function Start-LabService {
+    param([string]$Name)
+    Assert-LabServiceName -Name $Name
+    $winrm = Get-LabWinRM
+    if ([string]$winrm.startType -eq 'Disabled') { throw (New-ServiceError -Kind StartDisabled) }
+    $winrm.status = 'Running'
+}
+
+function Get-LabRemotingListener {
+    # What Get-WSManInstance winrm/config/Listener -Enumerate returns: the values as text, Source only on a
+    # listener that is not local configuration.
+    if ([string](Get-LabWinRM).status -ne 'Running') {
+        throw (New-WsmanFaultError -Code 2150858770 -Message $WinText.WinRMCannotConnect -Command 'Microsoft.WSMan.Management.GetWSManInstanceCommand' -Machine 'localhost')
+    }
+    foreach ($listener in @($script:Machine.listeners)) {
+        $item = [ordered]@{
+            Address               = [string]$listener.address
+            Transport             = [string]$listener.transport
+            Port                  = [string]$listener.port
+            Hostname              = [string]$listener.hostname
+            Enabled               = ([string][bool]$listener.enabled).ToLowerInvariant()
+            URLPrefix             = 'wsman'
+            CertificateThumbprint = [string]$listener.thumbprint
+        }
+        if ([string]$listener.source -ne 'Local') { $item['Source'] = [string]$listener.source }
+        [pscustomobject]$item
+    }
+}
+
+function Get-LabPSSessionConfiguration {
+    if ([string](Get-LabWinRM).status -ne 'Running') { throw 'LabSeam: Get-PSSessionConfiguration with WinRM stopped would start WinRM (the WSMan: drive offers to)' }
+    $enabled = ([string][bool]$script:Machine.sessionConfiguration.endpointsEnabled).ToLowerInvariant()
+    foreach ($name in 'microsoft.powershell', 'microsoft.powershell.workflow', 'microsoft.powershell32') {
+        [pscustomobject]@{ Name = $name; Enabled = $enabled; Permission = 'BUILTIN\Administrators AccessAllowed, BUILTIN\Remote Management Users AccessAllowed' }
+    }
+}
+
+function Enable-LabHttpListener {
+    # Set-WSManQuickConfig: an HTTP listener on every address, unless one (of any source) is there and enabled;
+    # a disabled local one is enabled again. Then WinRM's firewall exception for it.
+    $present = @(@($script:Machine.listeners) | Where-Object { $_.transport -eq 'HTTP' -and $_.address -eq '*' -and $_.enabled })
+    if ($present.Count -eq 0) {
+        $local = @(@($script:Machine.listeners) | Where-Object { $_.transport -eq 'HTTP' -and $_.address -eq '*' -and $_.source -eq 'Local' })
+        if ($local.Count -gt 0) { $local[0].enabled = $true }
+        else {
+            $new = [pscustomobject]@{ address = '*'; transport = 'HTTP'; port = 5985; hostname = ''; thumbprint = ''; enabled = $true; source = 'Local' }
+            $script:Machine.listeners = [object[]](@($new) + @($script:Machine.listeners))
+        }
+    }
+    $firewall = $script:Machine.firewall
+    $rule = @(@($firewall.rules) | Where-Object { $_.name -eq 'WINRM-HTTP-In-TCP' })
+    if ($rule.Count -gt 0) { $rule[0].enabled = $true }
+    else {
+        $new = [pscustomobject]@{ name = 'WINRM-HTTP-In-TCP'; enabled = $true; localPorts = [object[]]@(5985); remoteAddresses = [object[]]@('Any') }
+        $firewall.rules = [object[]](@($firewall.rules) + @($new))
+    }
+}
+
+function Invoke-LabQuickConfig {
+    # winrm quickconfig -q: the service started and Automatic, the HTTP listener and its firewall exception.
+    $winrm = Get-LabWinRM
+    $winrm.startType = 'Automatic'
+    $winrm.status = 'Running'
+    Enable-LabHttpListener
+}
+
+function Enable-LabPSRemoting {
+    # Enable-PSRemoting -Force -SkipNetworkProfileCheck: quickconfig, then every endpoint enabled and open to
+    # the network (the deny Disable-PSRemoting adds is removed). Its WinRM restart leaves the service running.
+    Invoke-LabQuickConfig
+    $script:Machine.sessionConfiguration.endpointsEnabled = $true
+    $script:Machine.sessionConfiguration.networkDenied = $false
+}
+
+function Use-LabRemotingSeam {
+    # Called by Use-LabSeam: the service, listener and endpoint seam functions over the machine.
+    Set-SeamFake -Name Get-WinService -ScriptBlock { param($Name) Get-LabService -Name $Name }
+    Set-SeamFake -Name Get-WinCimService -ScriptBlock { param($Name) Get-LabCimService -Name $Name }
+    Set-SeamFake -Name Set-WinServiceStartType -ScriptBlock { param($Name, $StartupType) Set-LabServiceStartType -Name $Name -StartupType $StartupType }
+    Set-SeamFake -Name Start-WinService -ScriptBlock { param($Name) Start-LabService -Name $Name }
+    Set-SeamFake -Name Get-WinWsmanListener -ScriptBlock { Get-LabRemotingListener }
+    Set-SeamFake -Name Get-WinPSSessionConfiguration -ScriptBlock { Get-LabPSSessionConfiguration }
+    Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { Enable-LabPSRemoting }
+    Set-SeamFake -Name Invoke-WinRMQuickConfig -ScriptBlock {
+        Invoke-LabQuickConfig
+        [pscustomobject]@{ ExitCode = 0; Lines = [object[]]@('WinRM service is already running on this machine.', 'WinRM has been updated for remote management.') }
+    }
+}
+#endregion
+
+#region seam: Set-HttpsListener
+# WinRM listeners (host.listeners: address, transport, port, hostname, thumbprint, enabled, source) as the
+# WSMan cmdlets see them, and Cert:\LocalMachine\My (host.certificates: the CertificateInfo facts of
+# steps/Set-HttpsListener/step.ts) as X509Certificate2-like objects. WinRM's checks when a listener is
+# written are WinRM's, so they are here, with its fault codes (wsmerror.h): Hostname must be the
+# certificate's subject CN (0x803380E9, a SAN name does not do), the certificate must have the Server
+# Authentication EKU (0x803380EE); a listener that exists cannot be created again (0x80338033), one that
+# does not cannot be changed (0x80338000), and a GPO listener cannot be changed at all (0x8033808A).
+$script:ListenerFault = @{
+    AlreadyExists = @(2150858803, 'The WS-Management service cannot create the resource because it already exists.')
+    NotFound      = @(2150858752, 'The WS-Management service cannot process the request. The service cannot find the resource identified by the resource URI and selectors.')
+    CnMismatch    = @(2150858985, 'The WinRM client cannot process the request. The certificate CN and the hostname that were provided do not match.')
+    NoServerAuth  = @(2150858990, 'The WinRM client cannot process the request. The Enhanced Key Usage (EKU) field of the certificate is not set to "Server Authentication". Retry the request with a certificate that has the correct EKU.')
+    Policy        = @(2150858890, 'Cannot change GPO controlled setting.')
+}
+
+function New-LabListenerFault {
+    param([string]$Kind, [string]$Verb)
+    $fault = $script:ListenerFault[$Kind]
+    return (New-WsmanFaultError -Code $fault[0] -Message $fault[1] -Command "Microsoft.WSMan.Management.$($Verb)WSManInstanceCommand" -Machine 'localhost')
+}
+
+function Get-LabCommonName {
+    # The CN of a DN (lab/certificates.ts subjectCommonName); '' when it has none.
+    param([string]$Dn)
+    foreach ($part in ($Dn -split ',')) {
+        $part = $part.Trim()
+        if ($part -match '^CN=') { return $part.Substring(3).Trim() }
+    }
+    return ''
+}
+
+function ConvertFrom-LabDate {
+    # X509Certificate2.NotBefore/NotAfter are local times.
+    param([string]$Text)
+    $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal
+    return [DateTime]::Parse($Text, [System.Globalization.CultureInfo]::InvariantCulture, $styles).ToLocalTime()
+}
+
+function ConvertTo-LabX509 {
+    # What the script reads of an X509Certificate2 from the certificate provider: DnsNameList (the lab's
+    # dnsNames), the EKU extension (Server Authentication, or Client Authentication only) and GetNameInfo.
+    param($Certificate)
+    $usage = [pscustomobject]@{ Value = '1.3.6.1.5.5.7.3.2'; FriendlyName = 'Client Authentication' }
+    if ($Certificate.serverAuth) { $usage = [pscustomobject]@{ Value = '1.3.6.1.5.5.7.3.1'; FriendlyName = 'Server Authentication' } }
+    $eku = [pscustomobject]@{ Oid = [pscustomobject]@{ Value = '2.5.29.37'; FriendlyName = 'Enhanced Key Usage' }; Critical = $false; EnhancedKeyUsages = [object[]]@($usage) }
+    $x509 = [pscustomobject]@{
+        Thumbprint    = [string]$Certificate.thumbprint
+        Subject       = [string]$Certificate.subject
+        Issuer        = [string]$Certificate.issuer
+        DnsNameList   = [object[]]@(@($Certificate.dnsNames) | ForEach-Object { [pscustomobject]@{ Punycode = [string]$_; Unicode = [string]$_ } })
+        NotBefore     = ConvertFrom-LabDate -Text ([string]$Certificate.notBefore)
+        NotAfter      = ConvertFrom-LabDate -Text ([string]$Certificate.notAfter)
+        HasPrivateKey = [bool]$Certificate.hasPrivateKey
+        Extensions    = [object[]]@($eku)
+    }
+    # GetNameInfo(SimpleName, forIssuer): the CN of the subject or the issuer.
+    Add-Member -InputObject $x509 -MemberType ScriptMethod -Name GetNameInfo -Value {
+        param($NameType, $ForIssuer)
+        if ([string]$NameType -ne 'SimpleName') { throw "LabSeam does not model GetNameInfo($NameType)" }
+        if ($ForIssuer) { return (Get-LabCommonName -Dn $this.Issuer) }
+        return (Get-LabCommonName -Dn $this.Subject)
+    }
+    return $x509
+}
+
+function Find-LabCertificate {
+    param([string]$Thumbprint)
+    foreach ($certificate in @($script:Machine.certificates)) {
+        if ([string]::Equals([string]$certificate.thumbprint, $Thumbprint, [System.StringComparison]::OrdinalIgnoreCase)) { return $certificate }
+    }
+    return $null
+}
+
+function Get-LabCertificate {
+    param([string]$Path)
+    if ($Path -ne 'Cert:\LocalMachine\My') { throw "LabSeam does not model certificate store $Path" }
+    foreach ($certificate in @($script:Machine.certificates)) { ConvertTo-LabX509 -Certificate $certificate }
+}
+
+function New-LabSelfSignedCertificate {
+    # What New-SelfSignedCertificate -DnsName creates, as the lab writes it (lab/certificates.ts
+    # selfSignedCertificate): valid from the start of the UTC day for 365 days, the thumbprint derived from
+    # the name and that day, so the lab and the script create the same certificate.
+    param([string[]]$DnsName, [string]$CertStoreLocation)
+    if ($CertStoreLocation -ne 'Cert:\LocalMachine\My') { throw "LabSeam does not model certificate store $CertStoreLocation" }
+    $format = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'"
+    $notBefore = [DateTime]::UtcNow.Date
+    $notBeforeText = $notBefore.ToString($format, [System.Globalization.CultureInfo]::InvariantCulture)
+    $sha1 = [System.Security.Cryptography.SHA1]::Create()
+    try {
+        $hash = $sha1.ComputeHash([System.Text.Encoding]::UTF8.GetBytes("self-signed|$($DnsName[0])|$notBeforeText"))
+    } finally {
+        $sha1.Dispose()
+    }
+    $certificate = [pscustomobject]@{
+        thumbprint    = [System.BitConverter]::ToString($hash).Replace('-', '').ToUpperInvariant()
+        subject       = "CN=$($DnsName[0])"
+        issuer        = "CN=$($DnsName[0])"
+        dnsNames      = [object[]]@($DnsName)
+        notBefore     = $notBeforeText
+        notAfter      = $notBefore.AddDays(365).ToString($format, [System.Globalization.CultureInfo]::InvariantCulture)
+        hasPrivateKey = $true
+        serverAuth    = $true
+        selfSigned    = $true
+    }
+    $script:Machine.certificates = [object[]](@($script:Machine.certificates) + @($certificate))
+    return (ConvertTo-LabX509 -Certificate $certificate)
+}
+
+function Find-LabListener {
+    # The listener WinRM keys by Address+Transport (Compatibility listeners are not configuration).
+    param([string]$Address, [string]$Transport)
+    foreach ($listener in @($script:Machine.listeners)) {
+        if ([string]$listener.source -eq 'Compatibility') { continue }
+        if ([string]$listener.address -eq $Address -and [string]$listener.transport -eq $Transport) { return $listener }
+    }
+    return $null
+}
+
+function Assert-LabListenerCertificate {
+    # WinRM's checks of an HTTPS listener's certificate against its host name.
+    param([hashtable]$ValueSet, [string]$Verb)
+    $certificate = Find-LabCertificate -Thumbprint ([string]$ValueSet['CertificateThumbprint'])
+    if ($null -eq $certificate) { throw "LabSeam does not model a listener on a certificate that is not in the store ($($ValueSet['CertificateThumbprint']))" }
+    if (-not $certificate.serverAuth) { throw (New-LabListenerFault -Kind NoServerAuth -Verb $Verb) }
+    if ((Get-LabCommonName -Dn ([string]$certificate.subject)) -ne [string]$ValueSet['Hostname']) { throw (New-LabListenerFault -Kind CnMismatch -Verb $Verb) }
+}
+
+function New-LabListener {
+    param([string]$Address, [string]$Transport, [hashtable]$ValueSet)
+    if ($null -ne (Find-LabListener -Address $Address -Transport $Transport)) { throw (New-LabListenerFault -Kind AlreadyExists -Verb New) }
+    if ($Transport -eq 'HTTPS') { Assert-LabListenerCertificate -ValueSet $ValueSet -Verb New }
+    $port = 5985
+    if ($Transport -eq 'HTTPS') { $port = 5986 }
+    if ($ValueSet.ContainsKey('Port')) { $port = [int]$ValueSet['Port'] }
+    $listener = [pscustomobject]@{
+        address    = $Address
+        transport  = $Transport
+        port       = $port
+        hostname   = [string]$ValueSet['Hostname']
+        thumbprint = [string]$ValueSet['CertificateThumbprint']
+        enabled    = ([string]$ValueSet['Enabled'] -ne 'false')
+        source     = 'Local'
+    }
+    $script:Machine.listeners = [object[]](@($script:Machine.listeners) + @($listener))
+}
+
+function Set-LabListener {
+    param([string]$Address, [string]$Transport, [hashtable]$ValueSet)
+    $listener = Find-LabListener -Address $Address -Transport $Transport
+    if ($null -eq $listener) { throw (New-LabListenerFault -Kind NotFound -Verb Set) }
+    if ([string]$listener.source -eq 'GPO') { throw (New-LabListenerFault -Kind Policy -Verb Set) }
+    $next = @{ Hostname = [string]$listener.hostname; CertificateThumbprint = [string]$listener.thumbprint }
+    foreach ($key in 'Hostname', 'CertificateThumbprint') { if ($ValueSet.ContainsKey($key)) { $next[$key] = [string]$ValueSet[$key] } }
+    if ($Transport -eq 'HTTPS') { Assert-LabListenerCertificate -ValueSet $next -Verb Set }
+    $listener.hostname = $next['Hostname']
+    $listener.thumbprint = $next['CertificateThumbprint']
+    if ($ValueSet.ContainsKey('Port')) { $listener.port = [int]$ValueSet['Port'] }
+    if ($ValueSet.ContainsKey('Enabled')) { $listener.enabled = ([string]$ValueSet['Enabled'] -ne 'false') }
+    foreach ($key in $ValueSet.Keys) {
+        if (@('Hostname', 'CertificateThumbprint', 'Port', 'Enabled') -notcontains $key) { throw "LabSeam does not model listener setting $key" }
+    }
+}
+
+function Remove-LabListener {
+    param([string]$Address, [string]$Transport)
+    $listener = Find-LabListener -Address $Address -Transport $Transport
+    if ($null -eq $listener) { throw (New-LabListenerFault -Kind NotFound -Verb Remove) }
+    if ([string]$listener.source -eq 'GPO') { throw (New-LabListenerFault -Kind Policy -Verb Remove) }
+    $script:Machine.listeners = [object[]]@(@($script:Machine.listeners) | Where-Object { -not [object]::ReferenceEquals($_, $listener) })
+}
+
+function Use-LabHttpsListenerSeam {
+    # Called by Use-LabSeam. Get-WinWsmanListener is faked by Use-LabRemotingSeam (Get-LabRemotingListener).
+    Set-SeamFake -Name New-WinWsmanListener -ScriptBlock { param($Address, $Transport, $ValueSet) New-LabListener -Address $Address -Transport $Transport -ValueSet $ValueSet }
+    Set-SeamFake -Name Set-WinWsmanListener -ScriptBlock { param($Address, $Transport, $ValueSet) Set-LabListener -Address $Address -Transport $Transport -ValueSet $ValueSet }
+    Set-SeamFake -Name Remove-WinWsmanListener -ScriptBlock { param($Address, $Transport) Remove-LabListener -Address $Address -Transport $Transport }
+    Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) Get-LabCertificate -Path $Path }
+    Set-SeamFake -Name New-WinSelfSignedCertificate -ScriptBlock { param($DnsName, $CertStoreLocation) New-LabSelfSignedCertificate -DnsName $DnsName -CertStoreLocation $CertStoreLocation }
+}
+#endregion
+
+#region seam: Test-MonosyncConnectivity
+# The acceptance probes run on the worker and reach an Exchange host over the network. Their machine is the
+# worker (LabWorker of lab/model.ts, with computerName and fqdn) carrying its view of the network: identity
+# (its token's DOMAIN\user), identitySid, now (the lab clock, ISO 8601) and network {hosts: {<fqdn>: LabHost},
+# computers: {<NAME$>: LabComputerObject}}; steps/Test-MonosyncConnectivity/contract.test.ts builds it. What
+# each probe meets is the model of steps/Test-MonosyncConnectivity/lab.ts, which the contract holds this to:
+# a firewall that does not admit the worker on 5986 drops (no answer), WinRM stopped or no enabled HTTPS
+# listener on 5986 refuses, a listener certificate missing from the store or without its private key breaks
+# the handshake; the WinRM client refuses a certificate that does not name the host or is not time-valid.
+function Get-LabWorkerPart {
+    param([string]$Name)
+    $part = $script:Machine.PSObject.Properties[$Name]
+    if ($null -eq $part) { throw "LabSeam: the machine has no $Name (the acceptance probes run on the worker, with its view of the network)" }
+    return $part.Value
+}
+
+function Get-LabNetworkHost {
+    param([string]$HostName)
+    $entry = (Get-LabWorkerPart -Name 'network').hosts.PSObject.Properties[$HostName.ToLowerInvariant()]
+    if ($null -eq $entry) { throw "LabSeam does not model host $HostName (name resolution)" }
+    return $entry.Value
+}
+
+function ConvertFrom-LabWorkerDate {
+    param([string]$Text)
+    return [datetime]::Parse($Text, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind)
+}
+
+function Get-LabTlsOutcome {
+    # What a TCP connection and a TLS handshake from the worker to HostName:Port meet: @{ Kind = 'Timeout' |
+    # 'Refused' | 'Closed' } or @{ Kind = 'Served'; Certificate = <the LabCertificate> }.
+    param([string]$HostName, [int]$Port)
+    $target = Get-LabNetworkHost -HostName $HostName
+    $addresses = @(@(Get-LabWorkerPart -Name 'addresses') | ForEach-Object { [string]$_ })
+    if ($target.firewall.enabled) {
+        $admitted = $false
+        if ($target.firewall.localRulesApply) {
+            foreach ($rule in @($target.firewall.rules)) {
+                if (-not $rule.enabled -or @($rule.localPorts) -notcontains $Port) { continue }
+                # No worker addresses known: a rule scoped to addresses is taken to admit it (as lab.ts does).
+                if ($addresses.Count -eq 0) { $admitted = $true }
+                foreach ($address in @($rule.remoteAddresses)) {
+                    if ([string]$address -eq 'Any' -or $addresses -ccontains [string]$address) { $admitted = $true }
+                }
+            }
+        }
+        if (-not $admitted) { return @{ Kind = 'Timeout' } }
+    }
+    if ([string]$target.winrm.status -ne 'Running') { return @{ Kind = 'Refused' } }
+    $listener = $null
+    foreach ($candidate in @($target.listeners)) {
+        if ($null -eq $listener -and [string]$candidate.transport -eq 'HTTPS' -and $candidate.enabled -and [int]$candidate.port -eq $Port) { $listener = $candidate }
+    }
+    if ($null -eq $listener) { return @{ Kind = 'Refused' } }
+    foreach ($certificate in @($target.certificates)) {
+        if ([string]::Equals([string]$certificate.thumbprint, [string]$listener.thumbprint, [System.StringComparison]::OrdinalIgnoreCase)) {
+            if (-not $certificate.hasPrivateKey) { return @{ Kind = 'Closed' } }
+            return @{ Kind = 'Served'; Certificate = $certificate }
+        }
+    }
+    return @{ Kind = 'Closed' }
+}
+
+function Get-LabCertificateProblem {
+    # The WinRM client's objections to a served certificate for HostName ($WinText lines), none when it accepts it.
+    param($Certificate, [string]$HostName)
+    $problems = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    $names = @(@($Certificate.dnsNames) | ForEach-Object { [string]$_ })
+    $cn = [regex]::Match([string]$Certificate.subject, '(?:^|,)\s*CN=([^,]*)')
+    if ($cn.Success) { $names += $cn.Groups[1].Value.Trim() }
+    $named = $false
+    foreach ($name in $names) { if ([string]::Equals($name, $HostName, [System.StringComparison]::OrdinalIgnoreCase)) { $named = $true } }
+    if (-not $named) { $problems.Add($WinText.CertNameMismatch) }
+    $now = ConvertFrom-LabWorkerDate -Text ([string](Get-LabWorkerPart -Name 'now'))
+    if ((ConvertFrom-LabWorkerDate -Text ([string]$Certificate.notBefore)) -gt $now -or (ConvertFrom-LabWorkerDate -Text ([string]$Certificate.notAfter)) -le $now) { $problems.Add($WinText.CertExpired) }
+    return , [string[]]$problems.ToArray()
+}
+
+function Get-LabWsmanFault {
+    # $null when Test-WSMan over HTTPS succeeds, else @{ Code; Text; Reason } of its WSMan fault (Reason: the
+    # FQID head a remoting session reports for it).
+    param([string]$ComputerName)
+    $outcome = Get-LabTlsOutcome -HostName $ComputerName -Port 5986
+    if ($outcome.Kind -eq 'Timeout') { return @{ Code = [long]2150859046; Text = $WinText.WinRMCannotComplete; Reason = 'WinRMOperationTimeout' } }
+    if ($outcome.Kind -ne 'Served') { return @{ Code = [long]2150858770; Text = $WinText.WinRMCannotConnect; Reason = 'CannotConnect' } }
+    $problems = Get-LabCertificateProblem -Certificate $outcome.Certificate -HostName $ComputerName
+    if ($problems.Count -gt 0) { return @{ Code = [long]12175; Problems = $problems; Text = ($WinText.WsmanCertificateErrors -f $ComputerName) + ($problems -join ' '); Reason = '12175' } }
+    return $null
+}
+
+function Open-LabTlsStream {
+    # The connection (the firewall, WinRM, a listener on the port), as a stream object the other two fakes read.
+    param([string]$HostName, [int]$Port)
+    $outcome = Get-LabTlsOutcome -HostName $HostName -Port $Port
+    if ($outcome.Kind -eq 'Timeout' -or $outcome.Kind -eq 'Refused') { throw (New-TlsProbeError -Kind $outcome.Kind) }
+    $stream = [pscustomobject]@{ HostName = $HostName; Port = $Port; Outcome = $outcome; Authenticated = $false }
+    Add-Member -InputObject $stream -MemberType ScriptMethod -Name Dispose -Value { }
+    return $stream
+}
+
+function Invoke-LabTlsHandshake {
+    # The server has no usable certificate (gone from the store, or without its private key): it breaks off.
+    param($Stream)
+    if ($Stream.Outcome.Kind -ne 'Served') { throw (New-TlsProbeError -Kind Closed) }
+    $Stream.Authenticated = $true
+}
+
+function Get-LabTlsRemoteCertificate {
+    # The X509Certificate2 members the script reads of the served certificate.
+    param($Stream)
+    if (-not $Stream.Authenticated) { throw 'LabSeam: no certificate before the handshake (RemoteCertificate is null)' }
+    $certificate = $Stream.Outcome.Certificate
+    return [pscustomobject]@{
+        Thumbprint = ([string]$certificate.thumbprint).ToUpperInvariant()
+        Subject    = [string]$certificate.subject
+        Issuer     = [string]$certificate.issuer
+        NotBefore  = ConvertFrom-LabWorkerDate -Text ([string]$certificate.notBefore)
+        NotAfter   = ConvertFrom-LabWorkerDate -Text ([string]$certificate.notAfter)
+    }
+}
+
+function Test-LabWsmanHttps {
+    param([string]$ComputerName)
+    $fault = Get-LabWsmanFault -ComputerName $ComputerName
+    $client = [string]$script:Machine.fqdn
+    if ($null -ne $fault -and $fault.Code -eq 12175) { throw (New-WsmanCertificateError -Problem $fault.Problems -ComputerName $ComputerName -Machine $client) }
+    if ($null -ne $fault) { throw (New-WsmanFaultError -Code $fault.Code -Message $fault.Text -Machine $client) }
+    # What Test-WSMan -Authentication prints: the identify response with the product version.
+    return [pscustomobject]@{ wsmid = 'http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd'; ProtocolVersion = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'; ProductVendor = 'Microsoft Corporation'; ProductVersion = 'OS: 10.0.17763 SP: 0.0 Stack: 3.0' }
+}
+
+function Test-LabRemoteSysvol {
+    # The session opens for a member (by SID) of Remote Management Users when the Microsoft.PowerShell endpoint is
+    # enabled, allows the group and does not deny network logons (Disable-PSRemoting); there Test-Path of SYSVOL is
+    # true exactly when the computer object may delegate (unconstrained, or constrained to some service).
+    param([string]$ComputerName)
+    $fault = Get-LabWsmanFault -ComputerName $ComputerName
+    if ($null -ne $fault) { throw (New-RemotingTransportError -ErrorCode $fault.Code -Text $fault.Text -Reason $fault.Reason -ComputerName $ComputerName) }
+    $target = Get-LabNetworkHost -HostName $ComputerName
+    $sid = [string](Get-LabWorkerPart -Name 'identitySid')
+    $member = $false
+    foreach ($entry in @($target.remoteManagementUsers.members)) { if ([string]$entry.sid -ceq $sid) { $member = $true } }
+    $endpoint = $target.sessionConfiguration
+    if (-not ($member -and $endpoint.endpointsEnabled -and $endpoint.allowsRemoteManagementUsers -and -not $endpoint.networkDenied)) {
+        throw (New-RemotingTransportError -ErrorCode 5 -Text 'Access is denied.' -Reason 'AccessDenied' -ComputerName $ComputerName)
+    }
+    if (-not $target.domainJoined) { return $false }
+    $computer = (Get-LabWorkerPart -Name 'network').computers.PSObject.Properties[([string]$target.computerName).ToUpperInvariant() + '$']
+    if ($null -eq $computer) { return $false }
+    return ([bool]$computer.Value.trustedForDelegation -or @($computer.Value.allowedToDelegateTo).Count -gt 0)
+}
+
+function Use-LabConnectivitySeam {
+    # Called by Use-LabSeam: the acceptance probes over the worker's view of the network.
+    Set-SeamFake -Name Get-WinCurrentIdentityName -ScriptBlock { [string](Get-LabWorkerPart -Name 'identity') }
+    Set-SeamFake -Name Open-WinTlsStream -ScriptBlock { param($HostName, $Port) Open-LabTlsStream -HostName $HostName -Port $Port }
+    Set-SeamFake -Name Invoke-WinTlsHandshake -ScriptBlock { param($Stream, $HostName) Invoke-LabTlsHandshake -Stream $Stream }
+    Set-SeamFake -Name Get-WinTlsRemoteCertificate -ScriptBlock { param($Stream) Get-LabTlsRemoteCertificate -Stream $Stream }
+    Set-SeamFake -Name Test-WinWsmanHttps -ScriptBlock { param($ComputerName) Test-LabWsmanHttps -ComputerName $ComputerName }
+    Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName) Test-LabRemoteSysvol -ComputerName $ComputerName }
+}
+#endregion
+
+#region seam: Grant-RemoteManagement
+# host.remoteManagementUsers {groupName, members [{sid, account}]}, host.sessionConfiguration
+# {endpointsEnabled, allowsRemoteManagementUsers, networkDenied}, domainJoined, isDomainController and osVersion
+# of the lab (lab/model.ts). Accounts resolve to the SIDs lab/identity.ts derives (accountSid, downLevelName,
+# ported here), on a domain-joined host only; the group answers to its SID and its (localized) name. The
+# Microsoft.PowerShell endpoints carry the SDDL Windows sets (RM allowed; Disable-PSRemoting's NETWORK deny).
+$script:LabAccountNames = @{}
+$script:LabSddlAliases = @{
+    BA = 'S-1-5-32-544'; BU = 'S-1-5-32-545'; RM = 'S-1-5-32-580'; IU = 'S-1-5-4'; NU = 'S-1-5-2'; WD = 'S-1-1-0'
+    AU = 'S-1-5-11'; SY = 'S-1-5-18'; NS = 'S-1-5-20'; LS = 'S-1-5-19'; RD = 'S-1-5-32-555'
+}
+
+function ConvertTo-LabDownLevelName {
+    # downLevelName of lab/identity.ts: CORP\user for CORP\user, corp\user and user@corp.example.
+    param([string]$Account)
+    $trimmed = $Account.Trim()
+    if ($trimmed.Contains('\')) {
+        $parts = $trimmed.Split('\')
+        return ('{0}\{1}' -f $parts[0].ToUpperInvariant(), $parts[1])
+    }
+    $parts = $trimmed.Split('@')
+    $domain = ''
+    if ($parts.Count -gt 1) { $domain = $parts[1].Split('.')[0] }
+    return ('{0}\{1}' -f $domain.ToUpperInvariant(), $parts[0])
+}
+
+function Get-LabAccountSid {
+    # accountSid of lab/identity.ts: S-1-5-21-<three words of SHA-1('domain|D')>-<1100 + word of SHA-1('user|u') mod 900000>.
+    param([string]$Account)
+    $name = ConvertTo-LabDownLevelName -Account $Account
+    $parts = $name.Split('\')
+    $sha1 = [System.Security.Cryptography.SHA1]::Create()
+    try {
+        $domain = $sha1.ComputeHash([System.Text.Encoding]::UTF8.GetBytes('domain|' + $parts[0]))
+        $user = $sha1.ComputeHash([System.Text.Encoding]::UTF8.GetBytes('user|' + $parts[1].ToLowerInvariant()))
+    } finally {
+        $sha1.Dispose()
+    }
+    $word = { param($bytes, $at) ([long]$bytes[$at] -shl 24) + ([long]$bytes[$at + 1] -shl 16) + ([long]$bytes[$at + 2] -shl 8) + [long]$bytes[$at + 3] }
+    $rid = 1100 + ((& $word $user 0) % 900000)
+    return ('S-1-5-21-{0}-{1}-{2}-{3}' -f (& $word $domain 0), (& $word $domain 4), (& $word $domain 8), $rid)
+}
+
+function Get-LabGroup {
+    $group = $script:Machine.PSObject.Properties['remoteManagementUsers']
+    if ($null -eq $group) { throw 'LabSeam: the machine has no remoteManagementUsers (not modelled for it)' }
+    return $group.Value
+}
+
+function Get-LabComputerSystem {
+    # The Win32_ComputerSystem properties the scripts read. DomainRole: 2 standalone server, 3 member server,
+    # 5 primary domain controller.
+    $role = 2
+    if ($script:Machine.domainJoined) { $role = 3 }
+    if ($script:Machine.isDomainController) { $role = 5 }
+    return [pscustomobject]@{ Name = [string]$script:Machine.computerName; DomainRole = [uint16]$role; PartOfDomain = [bool]$script:Machine.domainJoined }
+}
+
+function Resolve-LabAccountSid {
+    param([string]$Name)
+    if (-not $script:Machine.domainJoined) { throw (New-IdentityNotMappedError) }
+    $sid = Get-LabAccountSid -Account $Name
+    $script:LabAccountNames[$sid] = ConvertTo-LabDownLevelName -Account $Name
+    return $sid
+}
+
+function Resolve-LabSidAccount {
+    param([string]$Sid)
+    $group = Get-LabGroup
+    if ($Sid -eq 'S-1-5-32-580') { return ('BUILTIN\' + [string]$group.groupName) }
+    foreach ($member in @($group.members)) { if ([string]$member.sid -eq $Sid) { return [string]$member.account } }
+    if ($script:LabAccountNames.ContainsKey($Sid)) { return [string]$script:LabAccountNames[$Sid] }
+    throw (New-IdentityNotMappedError)
+}
+
+function Assert-LabGroupName {
+    # The WinNT provider finds a local group by its name, in any case; another name is not a group here.
+    param([string]$GroupName, [string]$Method)
+    $group = Get-LabGroup
+    if (-not [string]::Equals($GroupName, [string]$group.groupName, [System.StringComparison]::OrdinalIgnoreCase)) {
+        throw (New-AdsiError -HResult -2147022676 -Message $WinText.AdsiGroupNotFound -Method $Method)
+    }
+    return $group
+}
+
+function Get-LabGroupMemberSid {
+    param([string]$GroupName)
+    $group = Assert-LabGroupName -GroupName $GroupName -Method 'Invoke'
+    return , [string[]]@(@($group.members) | ForEach-Object { [string]$_.sid })
+}
+
+function Test-LabGroupMember {
+    param($Group, [string]$Sid)
+    return (@(@($Group.members) | Where-Object { [string]$_.sid -eq $Sid }).Count -gt 0)
+}
+
+function Add-LabGroupMember {
+    # Add-LocalGroupMember (-Adsi: IADsGroup::Add), failing as Windows does for a member already there.
+    param($Group, [string]$MemberSid, [switch]$Adsi)
+    if (Test-LabGroupMember -Group $Group -Sid $MemberSid) {
+        if ($Adsi) { throw (New-AdsiError -HResult -2147023518 -Message $WinText.MemberInAlias -Method 'Add') }
+        throw (New-LocalAccountsError -Kind MemberExists -Verb Add -Member (Resolve-LabSidAccount -Sid $MemberSid) -Group ([string]$Group.groupName))
+    }
+    $account = [string]$script:LabAccountNames[$MemberSid]
+    $Group.members = [object[]](@($Group.members) + @([pscustomobject]@{ sid = $MemberSid; account = $account }))
+}
+
+function Remove-LabGroupMember {
+    param($Group, [string]$MemberSid, [switch]$Adsi)
+    if (-not (Test-LabGroupMember -Group $Group -Sid $MemberSid)) {
+        if ($Adsi) { throw (New-AdsiError -HResult -2147023519 -Message $WinText.MemberNotInAlias -Method 'Remove') }
+        throw (New-LocalAccountsError -Kind MemberNotFound -Verb Remove -Member (Resolve-LabSidAccount -Sid $MemberSid) -Group ([string]$Group.groupName))
+    }
+    $Group.members = [object[]]@(@($Group.members) | Where-Object { [string]$_.sid -ne $MemberSid })
+}
+
+function Get-LabGroupBySid {
+    param([string]$GroupSid)
+    if ($GroupSid -ne 'S-1-5-32-580') { throw (New-LocalAccountsError -Kind GroupNotFound -Group $GroupSid) }
+    return (Get-LabGroup)
+}
+
+function Get-LabCommand {
+    # The LocalAccounts cmdlets exist from Windows Server 2016 (10.0) on; 2012 R2 (6.3) has none of them.
+    param([string]$Name)
+    if (@('Add-LocalGroupMember', 'Remove-LocalGroupMember') -notcontains $Name) { throw "LabSeam does not model command $Name" }
+    if ([int](([string]$script:Machine.osVersion).Split('.')[0]) -ge 10) { return [pscustomobject]@{ Name = $Name; CommandType = 'Cmdlet'; Source = 'Microsoft.PowerShell.LocalAccounts' } }
+}
+
+function Get-LabEndpointSddl {
+    # The SDDL of the default endpoints as Windows writes them (Server 2012 and later), with the deny
+    # Disable-PSRemoting adds for NETWORK and without RM when the customer took the group out.
+    $configuration = $script:Machine.sessionConfiguration
+    $dacl = ''
+    if ($configuration.networkDenied) { $dacl += '(D;;GA;;;NU)' }
+    $dacl += '(A;;GA;;;BA)'
+    if ($configuration.allowsRemoteManagementUsers) { $dacl += '(A;;GA;;;RM)' }
+    $dacl += '(A;;GA;;;IU)'
+    return "O:NSG:BAD:P$($dacl)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
+}
+
+function Get-LabGrantSessionConfiguration {
+    # The endpoints of the Enable-Remoting fake (Get-LabPSSessionConfiguration), each with its SDDL.
+    $sddl = Get-LabEndpointSddl
+    foreach ($endpoint in @(Get-LabPSSessionConfiguration)) {
+        $endpoint | Add-Member -NotePropertyName SecurityDescriptorSddl -NotePropertyValue $sddl -Force -PassThru
+    }
+}
+
+function ConvertFrom-LabSddl {
+    # CommonSecurityDescriptor of an SDDL string, as far as the scripts read it: .DiscretionaryAcl with
+    # .SecurityIdentifier.Value (aliases resolved), .AceQualifier and .AccessMask of each A/D entry. Exported
+    # for tests that fake an endpoint's SDDL by hand.
+    param([Parameter(Mandatory = $true)][string]$Sddl)
+    $dacl = [regex]::Match($Sddl, 'D:[A-Z]*((?:\([^()]*\))*)')
+    if (-not $dacl.Success) { throw (New-Object -TypeName System.ArgumentException -ArgumentList 'The SDDL form of a security descriptor object is invalid.') }
+    $rights = @{ GA = 268435456; GX = 536870912; GW = 1073741824; GR = [long]2147483648 }
+    $aces = foreach ($entry in [regex]::Matches($dacl.Groups[1].Value, '\(([^()]*)\)')) {
+        $fields = $entry.Groups[1].Value.Split(';')
+        if ($fields.Count -ne 6 -or @('A', 'D') -notcontains $fields[0]) { throw (New-Object -TypeName System.ArgumentException -ArgumentList 'The SDDL form of a security descriptor object is invalid.') }
+        $sid = $fields[5]
+        if ($script:LabSddlAliases.ContainsKey($sid)) { $sid = $script:LabSddlAliases[$sid] }
+        $mask = [long]0
+        foreach ($right in [regex]::Matches($fields[2], '..')) { if ($rights.ContainsKey($right.Value)) { $mask = $mask -bor $rights[$right.Value] } }
+        $qualifier = 'AccessAllowed'
+        if ($fields[0] -eq 'D') { $qualifier = 'AccessDenied' }
+        [pscustomobject]@{ SecurityIdentifier = [pscustomobject]@{ Value = $sid }; AceQualifier = $qualifier; AccessMask = $mask }
+    }
+    return [pscustomobject]@{ DiscretionaryAcl = [object[]]@($aces) }
+}
+
+function Use-LabGrantSeam {
+    # Called by Use-LabSeam (after the Enable-Remoting fakes): the local group, account and endpoint ACL seam.
+    $script:LabAccountNames = @{}
+    Set-SeamFake -Name Get-WinComputerSystem -ScriptBlock { Get-LabComputerSystem }
+    Set-SeamFake -Name Resolve-WinAccountSid -ScriptBlock { param($Name) Resolve-LabAccountSid -Name $Name }
+    Set-SeamFake -Name Resolve-WinSidAccount -ScriptBlock { param($Sid) Resolve-LabSidAccount -Sid $Sid }
+    Set-SeamFake -Name Get-WinLocalGroupMemberSid -ScriptBlock { param($GroupName) Get-LabGroupMemberSid -GroupName $GroupName }
+    Set-SeamFake -Name ConvertFrom-WinSddl -ScriptBlock { param($Sddl) ConvertFrom-LabSddl -Sddl $Sddl }
+    Set-SeamFake -Name Get-WinCommand -ScriptBlock { param($Name) Get-LabCommand -Name $Name }
+    Set-SeamFake -Name Get-WinPSSessionConfiguration -ScriptBlock { Get-LabGrantSessionConfiguration }
+    Set-SeamFake -Name Add-WinLocalGroupMember -ScriptBlock { param($GroupSid, $MemberSid) Add-LabGroupMember -Group (Get-LabGroupBySid -GroupSid $GroupSid) -MemberSid $MemberSid }
+    Set-SeamFake -Name Remove-WinLocalGroupMember -ScriptBlock { param($GroupSid, $MemberSid) Remove-LabGroupMember -Group (Get-LabGroupBySid -GroupSid $GroupSid) -MemberSid $MemberSid }
+    Set-SeamFake -Name Add-WinAdsiGroupMember -ScriptBlock { param($GroupName, $MemberSid) Add-LabGroupMember -Group (Assert-LabGroupName -GroupName $GroupName -Method 'Add') -MemberSid $MemberSid -Adsi }
+    Set-SeamFake -Name Remove-WinAdsiGroupMember -ScriptBlock { param($GroupName, $MemberSid) Remove-LabGroupMember -Group (Assert-LabGroupName -GroupName $GroupName -Method 'Remove') -MemberSid $MemberSid -Adsi }
+}
+
+Export-ModuleMember -Function ConvertFrom-LabSddl, Get-LabAccountSid
+#endregion
+
+#region seam: Get-OnboardingSnapshot
+# The host facts only the preflight snapshot reads: host.isEdgeTransport (the EdgeTransportRole key Exchange
+# setup leaves), host.osVersion (Win32_OperatingSystem.Version; the lab has no caption) and host.psVersion.
+$script:EdgeTransportKey = 'hkey_local_machine\software\microsoft\exchangeserver\v15\edgetransportrole'
+
+function Test-LabRegistryKey {
+    param([string]$Key)
+    if ($Key.ToLowerInvariant() -ne $script:EdgeTransportKey) { throw "LabSeam does not model registry key $Key" }
+    return [bool]$script:Machine.isEdgeTransport
+}
+
+function Use-LabSnapshotSeam {
+    # Called by Use-LabSeam: the snapshot's own host facts.
+    Set-SeamFake -Name Test-WinRegistryKey -ScriptBlock { param($Key) Test-LabRegistryKey -Key $Key }
+    Set-SeamFake -Name Get-WinOperatingSystem -ScriptBlock { [pscustomobject]@{ Caption = ''; Version = [string]$script:Machine.osVersion } }
+    Set-SeamFake -Name Get-WinPowerShellVersion -ScriptBlock { [string]$script:Machine.psVersion }
+}
+#endregion
+
 function Use-LabSeam {
     # Binds the seam to one machine object (ConvertFrom-Json of a LabHost, or of the worker with a
     # computerName and fqdn): the scripts run from now on read and write it. Other seam functions keep
@@ -94,6 +942,13 @@ function Use-LabSeam {
     Set-SeamFake -Name Get-WinWsmanItem -ScriptBlock { param($Path) Get-LabWsmanItem -Path $Path }
     Set-SeamFake -Name Set-WinWsmanItem -ScriptBlock { param($Path, $Value) Set-LabWsmanItem -Path $Path -Value $Value }
     Set-SeamFake -Name Get-WinRegistryValue -ScriptBlock { param($Key, $Name) Get-LabRegistryValue -Key $Key -Name $Name }
+    Use-LabADSeam
+    Use-LabFirewallSeam
+    Use-LabRemotingSeam
+    Use-LabGrantSeam
+    Use-LabHttpsListenerSeam
+    Use-LabConnectivitySeam
+    Use-LabSnapshotSeam
 }
 
 Export-ModuleMember -Function Use-LabSeam

@@ -400,6 +400,359 @@ function New-CimError {
     return (New-WindowsErrorRecord -Exception $exception -ErrorId $ErrorId -Category $Category)
 }
 
+#region seam: Enable-KerberosDelegation
+# The ActiveDirectory module's errors. Its exception types live in Microsoft.ActiveDirectory.Management.dll,
+# which Linux has not: stand-ins with the same full names, base types and the members Get-StepErrorInfo reads
+# (ADException : InvalidOperationException with ErrorCode and ServerErrorMessage; ADIdentityNotFoundException :
+# ADIdentityResolutionException : ADException; ADServerDownException : ADException).
+$script:ADExceptionSource = @'
+namespace Microsoft.ActiveDirectory.Management
+{
+    public class ADException : System.InvalidOperationException
+    {
+        public ADException(string message, int errorCode, string serverErrorMessage) : base(message) { ErrorCode = errorCode; ServerErrorMessage = serverErrorMessage; }
+        public int ErrorCode { get; private set; }
+        public string ServerErrorMessage { get; private set; }
+    }
+    public class ADIdentityResolutionException : ADException
+    {
+        public ADIdentityResolutionException(string message) : base(message, 0, null) { }
+    }
+    public class ADIdentityNotFoundException : ADIdentityResolutionException
+    {
+        public ADIdentityNotFoundException(string message) : base(message) { }
+    }
+    public class ADServerDownException : ADException
+    {
+        public ADServerDownException(string message, int errorCode) : base(message, errorCode, null) { }
+    }
+}
+'@
+
+function New-ADError {
+    # What an ActiveDirectory cmdlet throws, as a script's catch sees it (en-US texts, as Windows prints them):
+    #   IdentityNotFound   ADIdentityNotFoundException "Cannot find an object with identity: 'EXCH01$' under:
+    #                      'DC=corp,DC=example'.", FQID 'ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.
+    #                      Management.ADIdentityNotFoundException,<cmdlet class>', ObjectNotFound
+    #   ServerDown         ADServerDownException "Unable to contact the server. ...", 'ActiveDirectoryServer:0,...',
+    #                      ResourceUnavailable (an -Server DC that is down, or ADWS / TCP 9389 blocked)
+    #   NoDefaultServer    ADServerDownException "Unable to find a default server with Active Directory Web
+    #                      Services running.", 'ActiveDirectoryServer:1355,...', ResourceUnavailable
+    #   InsufficientRights ADException ErrorCode 8344 "Insufficient access rights to perform the operation",
+    #                      'ActiveDirectoryServer:8344,...', NotSpecified (no SeEnableDelegationPrivilege)
+    #   AccessDenied       UnauthorizedAccessException "Access is denied", 'ActiveDirectoryCmdlet:System.
+    #                      UnauthorizedAccessException,...', PermissionDenied
+    #   CredentialsRejected AuthenticationException "The server has rejected the client credentials.",
+    #                      'ActiveDirectoryCmdlet:System.Security.Authentication.AuthenticationException,...', SecurityError
+    # -Command is the cmdlet class: GetADComputer, SetADAccountControl, GetADDomainController.
+    param(
+        [Parameter(Mandatory = $true)][ValidateSet('IdentityNotFound', 'ServerDown', 'NoDefaultServer', 'InsufficientRights', 'AccessDenied', 'CredentialsRejected')][string]$Kind,
+        [string]$Command = 'GetADComputer',
+        [string]$Identity = 'EXCH01$',
+        [string]$Partition = 'DC=corp,DC=example'
+    )
+    if ($null -eq ('Microsoft.ActiveDirectory.Management.ADException' -as [type])) { Add-Type -TypeDefinition $script:ADExceptionSource }
+    $class = "Microsoft.ActiveDirectory.Management.Commands.$Command"
+    switch ($Kind) {
+        'IdentityNotFound' {
+            $exception = New-Object -TypeName Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException -ArgumentList "Cannot find an object with identity: '$Identity' under: '$Partition'."
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,$class" -Category ObjectNotFound -TargetObject $Identity)
+        }
+        'ServerDown' {
+            $exception = New-Object -TypeName Microsoft.ActiveDirectory.Management.ADServerDownException -ArgumentList 'Unable to contact the server. This may be because this server does not exist, it is currently down, or it does not have the Active Directory Web Services running.', 0
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryServer:0,$class" -Category ResourceUnavailable -TargetObject $Identity)
+        }
+        'NoDefaultServer' {
+            $exception = New-Object -TypeName Microsoft.ActiveDirectory.Management.ADServerDownException -ArgumentList 'Unable to find a default server with Active Directory Web Services running.', 1355
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryServer:1355,$class" -Category ResourceUnavailable)
+        }
+        'InsufficientRights' {
+            $exception = New-Object -TypeName Microsoft.ActiveDirectory.Management.ADException -ArgumentList 'Insufficient access rights to perform the operation', 8344, '00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0'
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryServer:8344,$class" -TargetObject $Identity)
+        }
+        'AccessDenied' {
+            $exception = New-Object -TypeName System.UnauthorizedAccessException -ArgumentList 'Access is denied'
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryCmdlet:System.UnauthorizedAccessException,$class" -Category PermissionDenied -TargetObject $Identity)
+        }
+        'CredentialsRejected' {
+            $exception = New-Object -TypeName System.Security.Authentication.AuthenticationException -ArgumentList 'The server has rejected the client credentials.'
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId "ActiveDirectoryCmdlet:System.Security.Authentication.AuthenticationException,$class" -Category SecurityError)
+        }
+    }
+}
+
+function New-ModuleNotFoundError {
+    # Import-Module of a module that is not installed (-ErrorAction Stop): FileNotFoundException, FQID
+    # 'Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand', ResourceUnavailable.
+    param([string]$Name = 'ActiveDirectory')
+    $exception = New-Object -TypeName System.IO.FileNotFoundException -ArgumentList "The specified module '$Name' was not loaded because no valid module file was found in any module directory."
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId 'Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand' -Category ResourceUnavailable -TargetObject $Name)
+}
+
+Export-ModuleMember -Function New-ADError, New-ModuleNotFoundError
+#endregion
+
+#region seam: Set-MonosyncFirewallRule
+# The NetSecurity (CDXML) cmdlets' errors. On Windows they are CimException (a CIM call that failed: FQID
+# 'Windows System Error <n>,<cmdlet>' or 'HRESULT 0x<hr>,<cmdlet>', target MSFT_NetFirewallRule) or, for a
+# -Name that matches nothing, CimJobException from the cmdletization layer ('CmdletizationQuery_NotFound_Name,
+# <cmdlet>', ObjectNotFound). Both types load in pwsh on Linux; a CimException's NativeErrorCode needs an
+# MSFT_WmiError instance (libmi), so only its message, id and category are as on Windows.
+$WinText['FirewallRuleNotFound'] = "No MSFT_NetFirewallRule objects found with property 'Name' equal to '{0}'.  Verify the value of the property and retry."
+# Win32 1753 EPT_S_NOT_REGISTERED: the Windows Firewall service (MpsSvc) is stopped.
+$WinText['FirewallServiceStopped'] = 'There are no more endpoints available from the endpoint mapper. '
+# Win32 183 ERROR_ALREADY_EXISTS: New-NetFirewallRule -Name of a rule that exists.
+$WinText['FirewallRuleExists'] = 'Cannot create a file when that file already exists. '
+# E_INVALIDARG 0x80070057: an address Windows refuses (the script's own validation comes first).
+$WinText['FirewallAddressInvalid'] = 'The address is invalid. Addresses may be specified as IP addresses, ranges, or subnets.'
+
+function New-NetSecurityError {
+    # -Kind NotFound: Get/Set/Remove-NetFirewallRule -Name of a rule that does not exist.
+    # -Kind AccessDenied (not elevated; Windows System Error 5, PermissionDenied), ServiceStopped (1753),
+    #   Exists (183, ResourceExists), InvalidArgument (HRESULT 0x80070057, InvalidArgument).
+    param(
+        [Parameter(Mandatory = $true)][ValidateSet('NotFound', 'AccessDenied', 'ServiceStopped', 'Exists', 'InvalidArgument')][string]$Kind,
+        [string]$Command = 'New-NetFirewallRule',
+        [string]$Name = 'Monosync-WinRM-In'
+    )
+    if ($Kind -eq 'NotFound') {
+        $exception = New-Object -TypeName Microsoft.PowerShell.Cmdletization.Cim.CimJobException -ArgumentList ($WinText.FirewallRuleNotFound -f $Name)
+        return (New-WindowsErrorRecord -Exception $exception -ErrorId "CmdletizationQuery_NotFound_Name,$Command" -Category ObjectNotFound -TargetObject $Name)
+    }
+    $spec = @{
+        AccessDenied    = @{ Message = $WinText.AccessDenied; ErrorId = 'Windows System Error 5'; Category = 'PermissionDenied' }
+        ServiceStopped  = @{ Message = $WinText.FirewallServiceStopped; ErrorId = 'Windows System Error 1753'; Category = 'NotSpecified' }
+        Exists          = @{ Message = $WinText.FirewallRuleExists; ErrorId = 'Windows System Error 183'; Category = 'ResourceExists' }
+        InvalidArgument = @{ Message = $WinText.FirewallAddressInvalid; ErrorId = 'HRESULT 0x80070057'; Category = 'InvalidArgument' }
+    }[$Kind]
+    $exception = New-Object -TypeName Microsoft.Management.Infrastructure.CimException -ArgumentList $spec.Message
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId "$($spec.ErrorId),$Command" -Category $spec.Category -TargetObject 'MSFT_NetFirewallRule')
+}
+
+Export-ModuleMember -Function New-NetSecurityError
+#endregion
+
+#region seam: Enable-Remoting
+# The service cmdlets' and the remoting cmdlets' errors. ServiceCommandException lives in
+# Microsoft.PowerShell.Commands.Management, which pwsh on Linux builds without the service cmdlets: a stand-in
+# with the same full name, base type and ServiceName. Win32Exception(int) on Linux takes errno's text, so the
+# records carry Windows' own message.
+$WinText['ServiceAccessDenied'] = 'Access is denied'
+# Win32 1058 ERROR_SERVICE_DISABLED and 1068 ERROR_SERVICE_DEPENDENCY_FAIL.
+$WinText['ServiceDisabled'] = 'The service cannot be started, either because it is disabled or because it has no enabled devices associated with it'
+$WinText['ServiceDependencyFailed'] = 'The dependency service or group failed to start'
+# RemotingErrorIdStrings.EDcsRequiresElevation in Windows PowerShell 5.1 (PSSessionConfigurationCommandUtilities.
+# ThrowIfNotAdministrator): Get-PSSessionConfiguration, Enable-PSRemoting and the other endpoint cmdlets, not elevated.
+$WinText['RemotingElevationRequired'] = 'Access is denied. To run this cmdlet, start Windows PowerShell with the "Run as administrator" option.'
+# Set-WSManQuickConfig's fault 0x80338169 (2150859113), inside Enable-PSRemoting, on a client with a Public network.
+$WinText['QuickConfigPublicNetwork'] = 'WinRM firewall exception will not work since one of the network connection types on this machine is set to Public. Change the network connection type to either Domain or Private and try again. '
+$script:ServiceExceptionSource = @'
+namespace Microsoft.PowerShell.Commands
+{
+    public class ServiceCommandException : System.SystemException
+    {
+        public ServiceCommandException(string message, System.Exception innerException) : base(message, innerException) { }
+        public string ServiceName { get; set; }
+    }
+}
+'@
+
+function New-ServiceError {
+    # What Set-Service and Start-Service write (a script's catch sees it under $ErrorActionPreference 'Stop'):
+    # ServiceCommandException "Service '<display name> (<name>)' cannot be configured|started due to the
+    # following error: <inner message>" around what ServiceController threw.
+    #   SetAccessDenied    Set-Service not elevated: Win32Exception 5 inside, 'CouldNotSetService,...SetServiceCommand', PermissionDenied
+    #   StartAccessDenied  Start-Service not elevated: InvalidOperationException "Cannot open WinRM service on computer '.'."
+    #                      around Win32Exception 5, 'CouldNotStartService,...StartServiceCommand', OpenError
+    #   StartDisabled      Start-Service on a disabled service: "Cannot start service WinRM on computer '.'." around 1058
+    #   StartDependency    a dependency (HTTP) failed to start: "Cannot start service WinRM on computer '.'." around 1068
+    param(
+        [Parameter(Mandatory = $true)][ValidateSet('SetAccessDenied', 'StartAccessDenied', 'StartDisabled', 'StartDependency')][string]$Kind,
+        [string]$Name = 'WinRM',
+        [string]$DisplayName = 'Windows Remote Management (WS-Management)'
+    )
+    if ($null -eq ('Microsoft.PowerShell.Commands.ServiceCommandException' -as [type])) { Add-Type -TypeDefinition $script:ServiceExceptionSource }
+    switch ($Kind) {
+        'SetAccessDenied' {
+            $inner = New-Object -TypeName System.ComponentModel.Win32Exception -ArgumentList 5, $WinText.ServiceAccessDenied
+            $format = "Service '{1} ({0})' cannot be configured due to the following error: {2}"; $errorId = 'CouldNotSetService,Microsoft.PowerShell.Commands.SetServiceCommand'; $category = 'PermissionDenied'
+        }
+        'StartAccessDenied' {
+            $win32 = New-Object -TypeName System.ComponentModel.Win32Exception -ArgumentList 5, $WinText.ServiceAccessDenied
+            $inner = New-Object -TypeName System.InvalidOperationException -ArgumentList "Cannot open $Name service on computer '.'.", $win32
+            $format = "Service '{1} ({0})' cannot be started due to the following error: {2}"; $errorId = 'CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand'; $category = 'OpenError'
+        }
+        default {
+            $code = 1058; $text = $WinText.ServiceDisabled
+            if ($Kind -eq 'StartDependency') { $code = 1068; $text = $WinText.ServiceDependencyFailed }
+            $win32 = New-Object -TypeName System.ComponentModel.Win32Exception -ArgumentList $code, $text
+            $inner = New-Object -TypeName System.InvalidOperationException -ArgumentList "Cannot start service $Name on computer '.'.", $win32
+            $format = "Service '{1} ({0})' cannot be started due to the following error: {2}"; $errorId = 'CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand'; $category = 'OpenError'
+        }
+    }
+    $exception = New-Object -TypeName Microsoft.PowerShell.Commands.ServiceCommandException -ArgumentList ($format -f $Name, $DisplayName, $inner.Message), $inner
+    $exception.ServiceName = $Name
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId $errorId -Category $category -TargetObject $Name)
+}
+
+function New-ElevationError {
+    # A remoting cmdlet run without elevation (Get-PSSessionConfiguration, Enable-PSRemoting): the
+    # InvalidOperationException its BeginProcessing throws, FQID '<type>,<cmdlet class>', NotSpecified.
+    param([ValidateSet('GetPSSessionConfigurationCommand', 'EnablePSRemotingCommand')][string]$Command = 'GetPSSessionConfigurationCommand')
+    $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $WinText.RemotingElevationRequired
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId "System.InvalidOperationException,Microsoft.PowerShell.Commands.$Command")
+}
+
+Export-ModuleMember -Function New-ServiceError, New-ElevationError
+#endregion
+
+#region seam: Test-MonosyncConnectivity
+# What the worker's acceptance probes meet, as Windows reports it (en-US texts).
+# Test-WSMan's WSManFault Code 12175 (ERROR_WINHTTP_SECURE_FAILURE): the WinRM client lists what it found
+# wrong with the served certificate, one line each, after this head ({0}: the name asked for). Machine= is
+# the client (the worker) in these faults.
+$WinText['WsmanCertificateErrors'] = 'The server certificate on the destination computer ({0}:5986) has the following errors: '
+$WinText['CertNameMismatch'] = 'The SSL certificate contains a common name (CN) that does not match the hostname.'
+$WinText['CertExpired'] = 'The SSL certificate is expired.'
+$WinText['CertUnknownAuthority'] = 'The SSL certificate is signed by an unknown certificate authority.'
+# ERROR_WSMAN_... 0x80338126 (2150859046): nothing answered in time, as behind a firewall that drops packets.
+$WinText['WinRMCannotComplete'] = 'WinRM cannot complete the operation. Verify that the specified computer name is valid, that the computer is accessible over the network, and that a firewall exception for the WinRM service is enabled and allows access from this computer. By default, the WinRM firewall exception for public profiles limits access to remote computers within the same local subnet. '
+# SslStream.AuthenticateAsClient (.NET Framework) when the server drops the handshake (no usable certificate).
+$WinText['TlsRemoteClosed'] = 'Authentication failed because the remote party has closed the transport stream.'
+# Invoke-Command / New-PSSession -ComputerName: the session did not open ({0}: the name, {1}: WinRM's text).
+$WinText['RemotingConnectFailed'] = 'Connecting to remote server {0} failed with the following error message : {1} For more information, see the about_Remote_Troubleshooting Help topic.'
+
+function New-WsmanCertificateError {
+    # Test-WSMan -UseSSL against a certificate the WinRM client refuses: WSManFault Code 12175 listing -Problem
+    # (the $WinText Cert* lines).
+    param([Parameter(Mandatory = $true)][string[]]$Problem, [string]$ComputerName = 'exch01.corp.example', [string]$Machine = 'monosync01.corp.example')
+    $text = ($WinText.WsmanCertificateErrors -f $ComputerName) + "`n" + ($Problem -join "`n") + '      '
+    return (New-WsmanFaultError -Code 12175 -Message $text -Machine $Machine)
+}
+
+function New-RemotingTransportError {
+    # Invoke-Command -ComputerName when the session cannot open: PSRemotingTransportException with ErrorCode
+    # (5 access denied, 2150858770 cannot connect, 2150859046 no answer in time), FQID '<Reason>,PSSessionStateBroken'
+    # (AccessDenied, CannotConnect, WinRMOperationTimeout), category OpenError.
+    param([Parameter(Mandatory = $true)][long]$ErrorCode, [Parameter(Mandatory = $true)][string]$Text, [Parameter(Mandatory = $true)][string]$Reason, [string]$ComputerName = 'exch01.corp.example')
+    $exception = New-Object -TypeName System.Management.Automation.Remoting.PSRemotingTransportException -ArgumentList ($WinText.RemotingConnectFailed -f $ComputerName, $Text)
+    # The property is an int: WinRM's 0x8033xxxx codes arrive negative, as on Windows.
+    $exception.ErrorCode = [int][long]($ErrorCode - $(if ($ErrorCode -gt 2147483647) { 4294967296 } else { 0 }))
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId "$Reason,PSSessionStateBroken" -Category OpenError -TargetObject $ComputerName)
+}
+
+function New-TlsProbeError {
+    # What the TLS probe's seam functions throw: -Kind Timeout / Refused (Open-WinTlsStream: SocketException
+    # 10060 / 10061 from the TcpClient constructor, in MethodInvocationException, FQID
+    # 'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand'; the socket's message is
+    # the platform's), Reset (Invoke-WinTlsHandshake: 10054 inside IOException), Closed (Invoke-WinTlsHandshake:
+    # the server dropped the handshake, IOException).
+    param([Parameter(Mandatory = $true)][ValidateSet('Timeout', 'Refused', 'Reset', 'Closed')][string]$Kind)
+    switch ($Kind) {
+        { $_ -in 'Timeout', 'Refused' } {
+            $code = 10061
+            if ($Kind -eq 'Timeout') { $code = 10060 }
+            $socket = [System.Net.Sockets.SocketException]::new($code)
+            $exception = New-Object -TypeName System.Management.Automation.MethodInvocationException -ArgumentList ('Exception calling ".ctor" with "2" argument(s): "{0}"' -f $socket.Message), $socket
+            return (New-WindowsErrorRecord -Exception $exception -ErrorId 'ConstructorInvokedThrowException,Microsoft.PowerShell.Commands.NewObjectCommand' -Category InvalidOperation)
+        }
+        'Reset' {
+            $io = New-Object -TypeName System.IO.IOException -ArgumentList 'Unable to read data from the transport connection: An existing connection was forcibly closed by the remote host.', ([System.Net.Sockets.SocketException]::new(10054))
+            return (New-MethodInvocationError -InnerException $io -Method AuthenticateAsClient -ArgumentCount 4)
+        }
+        'Closed' { return (New-MethodInvocationError -InnerException (New-Object -TypeName System.IO.IOException -ArgumentList $WinText.TlsRemoteClosed) -Method AuthenticateAsClient -ArgumentCount 4) }
+    }
+}
+
+Export-ModuleMember -Function New-WsmanCertificateError, New-RemotingTransportError, New-TlsProbeError
+#endregion
+
+#region seam: Grant-RemoteManagement
+# Errors of the local group and account seam (Add/Remove-LocalGroupMember, ADSI WinNT://, NTAccount.Translate).
+# en-US texts of the LocalAccounts module (Strings.resx of Microsoft.PowerShell.LocalAccounts) and of Win32.
+$WinText['MemberExists'] = '{0} is already a member of group {1}.'
+$WinText['MemberNotFound'] = 'Member {0} was not found in group {1}.'
+$WinText['LocalAccountsAccessDenied'] = 'Access denied.'
+$WinText['PrincipalNotFound'] = 'Principal {0} was not found.'
+$WinText['GroupNotFound'] = 'Group {0} was not found.'
+# FormatMessage texts (with their CRLF) of ERROR_MEMBER_IN_ALIAS 1378, ERROR_MEMBER_NOT_IN_ALIAS 1377,
+# NERR_GroupNotFound 2220 and ERROR_ACCESS_DENIED 5, as a COMException from ADSI carries them.
+$WinText['MemberInAlias'] = "The specified account name is already a member of the group.`r`n"
+$WinText['MemberNotInAlias'] = "The specified account name is not a member of the group.`r`n"
+$WinText['AdsiGroupNotFound'] = "The group name could not be found.`r`n"
+$WinText['AdsiAccessDenied'] = "Access is denied.`r`n"
+$WinText['IdentityNotMapped'] = 'Some or all identity references could not be translated.'
+# The LocalAccounts exception types (Microsoft.PowerShell.LocalAccounts.dll, Windows only): stand-ins with the
+# same full names and base types where the module is not loaded.
+$script:LocalAccountsExceptionSource = @'
+namespace Microsoft.PowerShell.Commands
+{
+    public class LocalAccountsException : System.Exception { public LocalAccountsException(string message) : base(message) { } }
+    public class AccessDeniedException : LocalAccountsException { public AccessDeniedException(string message) : base(message) { } }
+    public class NotFoundException : LocalAccountsException { public NotFoundException(string message) : base(message) { } }
+    public class PrincipalNotFoundException : NotFoundException { public PrincipalNotFoundException(string message) : base(message) { } }
+    public class GroupNotFoundException : NotFoundException { public GroupNotFoundException(string message) : base(message) { } }
+    public class MemberNotFoundException : NotFoundException { public MemberNotFoundException(string message) : base(message) { } }
+    public class ObjectExistsException : LocalAccountsException { public ObjectExistsException(string message) : base(message) { } }
+    public class MemberExistsException : ObjectExistsException { public MemberExistsException(string message) : base(message) { } }
+}
+'@
+
+function New-LocalAccountsError {
+    # What Add-LocalGroupMember / Remove-LocalGroupMember throw (under -ErrorAction Stop), as a script's catch sees
+    # them: the module's exception, FQID '<Kind>,Microsoft.PowerShell.Commands.<Verb>LocalGroupMemberCommand':
+    #   MemberExists      'CORP\x is already a member of group Remote Management Users.' (ResourceExists)
+    #   MemberNotFound    'Member CORP\x was not found in group Remote Management Users.' (ObjectNotFound)
+    #   AccessDenied      'Access denied.' (PermissionDenied): not elevated
+    #   PrincipalNotFound 'Principal CORP\x was not found.' (ObjectNotFound)
+    #   GroupNotFound     'Group Remote Management Users was not found.' (ObjectNotFound)
+    param(
+        [Parameter(Mandatory = $true)][ValidateSet('MemberExists', 'MemberNotFound', 'AccessDenied', 'PrincipalNotFound', 'GroupNotFound')][string]$Kind,
+        [ValidateSet('Add', 'Remove')][string]$Verb = 'Add',
+        [string]$Member = 'CORP\monosync_svc',
+        [string]$Group = 'Remote Management Users'
+    )
+    if ($null -eq ('Microsoft.PowerShell.Commands.MemberExistsException' -as [type])) { Add-Type -TypeDefinition $script:LocalAccountsExceptionSource }
+    $spec = @{
+        MemberExists      = @{ Message = ($WinText.MemberExists -f $Member, $Group); Category = 'ResourceExists'; Target = $Member }
+        MemberNotFound    = @{ Message = ($WinText.MemberNotFound -f $Member, $Group); Category = 'ObjectNotFound'; Target = $Member }
+        AccessDenied      = @{ Message = $WinText.LocalAccountsAccessDenied; Category = 'PermissionDenied'; Target = $Group }
+        PrincipalNotFound = @{ Message = ($WinText.PrincipalNotFound -f $Member); Category = 'ObjectNotFound'; Target = $Member }
+        GroupNotFound     = @{ Message = ($WinText.GroupNotFound -f $Group); Category = 'ObjectNotFound'; Target = $Group }
+    }[$Kind]
+    $exception = New-Object -TypeName "Microsoft.PowerShell.Commands.$($Kind)Exception" -ArgumentList $spec.Message
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId "$Kind,Microsoft.PowerShell.Commands.$($Verb)LocalGroupMemberCommand" -Category $spec.Category -TargetObject $spec.Target)
+}
+
+function New-AdsiError {
+    # What a method of an ADSI object ([ADSI]'WinNT://...') throws: the DirectoryEntry adapter's
+    # MethodInvocationException 'Exception calling "<Method>" with "<n>" argument(s): "<text>"', FQID
+    # 'CatchFromBaseAdapterMethodInvokeTI', around the COMException with the HRESULT, e.g. 0x80070562
+    # (-2147023518, MemberInAlias), 0x80070561 (-2147023519, MemberNotInAlias), 0x800708AC (-2147022676,
+    # AdsiGroupNotFound), 0x80070005 (-2147024891, AdsiAccessDenied).
+    param([Parameter(Mandatory = $true)][int]$HResult, [Parameter(Mandatory = $true)][string]$Message, [string]$Method = 'Add', [int]$ArgumentCount = 1)
+    $inner = New-Object -TypeName System.Runtime.InteropServices.COMException -ArgumentList $Message, $HResult
+    $text = 'Exception calling "{0}" with "{1}" argument(s): "{2}"' -f $Method, $ArgumentCount, $Message
+    $exception = New-Object -TypeName System.Management.Automation.MethodInvocationException -ArgumentList $text, $inner
+    return (New-WindowsErrorRecord -Exception $exception -ErrorId 'CatchFromBaseAdapterMethodInvokeTI')
+}
+
+function New-IdentityNotMappedError {
+    # NTAccount.Translate (or SecurityIdentifier.Translate) of a name no DC knows, or with no domain to ask:
+    # MethodInvocationException around System.Security.Principal.IdentityNotMappedException, FQID
+    # 'IdentityNotMappedException'. The real type, made without its constructor (which refuses to run off
+    # Windows), with its message and HResult (COR_E_SYSTEM) set.
+    param([string]$Method = 'Translate')
+    $exception = [System.Runtime.CompilerServices.RuntimeHelpers]::GetUninitializedObject([System.Security.Principal.IdentityNotMappedException])
+    $flags = [System.Reflection.BindingFlags]'NonPublic,Instance'
+    [System.Exception].GetField('_message', $flags).SetValue($exception, $WinText.IdentityNotMapped)
+    [System.Exception].GetField('_HResult', $flags).SetValue($exception, -2146233087)
+    return (New-MethodInvocationError -InnerException $exception -Method $Method -ArgumentCount 1)
+}
+
+Export-ModuleMember -Function New-LocalAccountsError, New-AdsiError, New-IdentityNotMappedError
+#endregion
+
 Export-ModuleMember -Function @(
     'Get-StepTestData', 'Get-StepScriptText', 'Add-StrictModeLine', 'Save-StepScript', 'ConvertTo-RequestBase64',
     'Invoke-StepScript', 'ConvertFrom-StepEnvelope', 'Assert-StepEnvelopeContract', 'Get-FailureType',

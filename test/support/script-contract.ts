@@ -37,6 +37,8 @@ import { callFor, estateFor, fleet } from '../lab-fixtures';
 export const CONTRACT_FQDN = 'exch01.corp.example';
 /** The Monosync worker as a machine (the lab's `LabWorker` has no name of its own). */
 export const WORKER_MACHINE = { computerName: 'MONOSYNC01', fqdn: 'monosync01.corp.example' };
+/** The AD management host an `ad` call runs on (the lab models it only as the directory it reaches). */
+export const AD_MACHINE = { computerName: 'ADMIN01', fqdn: 'admin01.corp.example' };
 
 const DRIVER = path.join(PROJECT_ROOT, 'test', 'powershell', 'Invoke-ContractCase.ps1');
 
@@ -129,9 +131,14 @@ export async function contractPowerShell(): Promise<string | null> {
   return tools?.pwsh ?? null;
 }
 
-/** The machine a call acts on, as the lab holds it: the Exchange host, or the worker for worker-side calls. */
+/** The machine a call acts on, as the lab holds it: the Exchange host, the worker, or the AD host's directory. */
 function machineOf(estate: LabEstate, call: ScriptCall): unknown {
   if (call.target.host === 'worker') return structuredClone({ ...WORKER_MACHINE, ...estate.worker });
+  if (call.target.host === 'ad') {
+    // The directory as the AD host reaches it: the DC the locator finds and every computer object.
+    const { settings, ad } = estate.toJSON();
+    return { ...AD_MACHINE, domain: settings.domain, domainController: settings.domainController, ad };
+  }
   const fqdn = call.target.host === 'exchange' ? call.target.fqdn : CONTRACT_FQDN;
   estate.host(fqdn);
   return estate.toJSON().hosts[fqdn];

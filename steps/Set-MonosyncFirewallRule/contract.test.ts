@@ -1,0 +1,209 @@
+/**
+ * Set-MonosyncFirewallRule.ps1 and its lab model (lab.ts) agree: for each starting state below, the real
+ * script (in pwsh, through the seam bound to the lab's JSON host by test/powershell/LabSeam.psm1) and the
+ * lab handler return equal envelopes for plan → apply → verify → rollback → verify, and leave the host's
+ * firewall in the same state. See test/support/script-contract.ts for what is compared.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { LabEstate } from '../../lab/estate';
+import type { LabFirewallRule } from '../../lab/model';
+import { MONOSYNC } from '../../test/lab-fixtures';
+import {
+  contractPowerShell,
+  formatCase,
+  runStepContract,
+  type ContractCase,
+  type ContractRun,
+} from '../../test/support/script-contract';
+import { MONOSYNC_RULE_NAME } from './step';
+
+const rule = (r: Partial<LabFirewallRule> = {}): LabFirewallRule => ({
+  name: MONOSYNC_RULE_NAME,
+  enabled: true,
+  localPorts: [5985, 5986],
+  remoteAddresses: [...MONOSYNC],
+  ...r,
+});
+const withRule =
+  (r: Partial<LabFirewallRule> = {}) =>
+  (e: LabEstate, fqdn: string) =>
+    void e.host(fqdn).firewall.rules.push(rule(r));
+
+const PARAMS = { RuleName: MONOSYNC_RULE_NAME, Ports: [5985, 5986], RemoteAddresses: [...MONOSYNC] };
+const rollbackTo = (value: unknown) => ({ value: value as never });
+const savedRule = (r: Record<string, unknown>) => ({ rule: { ...rule(), ...r } });
+
+const CASES: ContractCase[] = [
+  { name: 'compliant: the onboarded rule', profile: 'onboarded' },
+  {
+    name: 'compliant, written otherwise: ports and addresses in another order',
+    arrange: withRule({ localPorts: [5986, 5985], remoteAddresses: [...MONOSYNC].reverse() }),
+  },
+  { name: 'absent: no rule of the name (Windows has only WINRM-HTTP-In-TCP)' },
+  {
+    name: 'partial: one port and one address of two',
+    arrange: withRule({ localPorts: [5986], remoteAddresses: [MONOSYNC[0]] }),
+  },
+  { name: 'partial: the rule is there but disabled', arrange: withRule({ enabled: false }) },
+  {
+    name: 'conflicting: the rule admits Any (someone widened it)',
+    arrange: withRule({ localPorts: [5986], remoteAddresses: ['Any'] }),
+  },
+  {
+    name: 'conflicting: the rule is open on every port (LocalPort Any) and one more address',
+    arrange: withRule({ localPorts: [], remoteAddresses: [...MONOSYNC, '10.9.9.9'] }),
+  },
+  {
+    name: 'conflicting: the policy opens the ports to Any over a scoped rule',
+    policy: { firewall: { sources: 'any' } },
+    arrange: withRule(),
+  },
+  {
+    name: 'set by Group Policy: AllowLocalFirewallRules False (written, with a warning)',
+    arrange: (e, fqdn) => void (e.host(fqdn).firewall.localRulesApply = false),
+  },
+  {
+    name: 'Windows Firewall off (written, with a warning)',
+    arrange: (e, fqdn) => void (e.host(fqdn).firewall.enabled = false),
+  },
+  { name: 'one port: the policy asks for 5986 alone', policy: { firewall: { ports: [5986] } } },
+  {
+    name: 'the rule spelled in other capitals is ours (Windows matches names case-insensitively)',
+    arrange: withRule({ name: 'MONOSYNC-WINRM-IN', remoteAddresses: ['Any'] }),
+  },
+  {
+    name: 'rollback without saved state (rollbackTo null) is refused, the rule stays',
+    arrange: withRule(),
+    calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: rollbackTo(null) }],
+  },
+  {
+    name: 'rollback to {} (no rule member) is refused',
+    arrange: withRule(),
+    calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: rollbackTo({}) }],
+  },
+  {
+    name: 'rollback to a partial state (no enabled, no remoteAddresses) is refused',
+    arrange: withRule({ remoteAddresses: ['Any'] }),
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: rollbackTo({ rule: { name: MONOSYNC_RULE_NAME, localPorts: [5986] } }),
+      },
+    ],
+  },
+  {
+    name: 'rollback to values no firewall rule holds is refused',
+    arrange: withRule(),
+    calls: [
+      {
+        label: 'a hostile address',
+        mode: 'rollback',
+        rollbackTo: rollbackTo(savedRule({ remoteAddresses: ["10.0.0.5'; Remove-Item C:\\ -Recurse; '"] })),
+      },
+      { label: 'a wildcard address', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ remoteAddresses: ['*'] })) },
+      { label: 'no address', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ remoteAddresses: [] })) },
+      { label: 'another rule', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ name: 'WINRM-HTTP-In-TCP' })) },
+      { label: 'port 0', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ localPorts: [0] })) },
+      { label: 'a fractional port', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ localPorts: [5986.5] })) },
+    ],
+  },
+  {
+    name: 'rollback to what Windows reports: a subnet, a keyword, LocalPort Any',
+    arrange: withRule(),
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: rollbackTo(
+          savedRule({ localPorts: [], remoteAddresses: ['10.0.0.0/255.255.255.0', 'LocalSubnet', 'fe80::/64'] })
+        ),
+      },
+      { label: 'verify (plan after rollback)', mode: 'plan' },
+    ],
+  },
+  {
+    name: 'rollback to no rule where there is none changes nothing',
+    calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: rollbackTo({ rule: null }) }],
+  },
+  {
+    name: 'Ports and RemoteAddresses the contract does not allow are refused',
+    arrange: withRule({ remoteAddresses: ['Any'] }),
+    calls: [
+      { label: 'plan, no ports', mode: 'plan', params: { ...PARAMS, Ports: [] } },
+      { label: 'apply, no addresses', mode: 'apply', params: { ...PARAMS, RemoteAddresses: [] } },
+      { label: 'apply, port 80', mode: 'apply', params: { ...PARAMS, Ports: [5986, 80] } },
+      {
+        label: 'apply, Any with an address',
+        mode: 'apply',
+        params: { ...PARAMS, RemoteAddresses: ['Any', '10.0.0.5'] },
+      },
+      { label: 'apply, a hostile address', mode: 'apply', params: { ...PARAMS, RemoteAddresses: ['10.0.0.5', 'a;b'] } },
+      { label: 'apply, a subnet', mode: 'apply', params: { ...PARAMS, RemoteAddresses: ['10.0.0.0/24'] } },
+      { label: 'apply, another rule', mode: 'apply', params: { ...PARAMS, RuleName: 'WINRM-HTTP-In-TCP' } },
+      {
+        label: 'rollback, no ports',
+        mode: 'rollback',
+        params: { ...PARAMS, Ports: [] },
+        rollbackTo: rollbackTo({ rule: null }),
+      },
+    ],
+  },
+  {
+    name: 'one-element lists and duplicates are taken as sets',
+    calls: [
+      {
+        label: 'plan',
+        mode: 'plan',
+        params: { ...PARAMS, Ports: [5986, 5986], RemoteAddresses: ['10.0.0.5', '10.0.0.5'] },
+      },
+      { label: 'apply', mode: 'apply', params: { ...PARAMS, Ports: [5986], RemoteAddresses: ['10.0.0.5'] } },
+      { label: 'verify', mode: 'plan', params: { ...PARAMS, Ports: [5986, 5986], RemoteAddresses: ['10.0.0.5'] } },
+      { label: 'rollback to the saved before', mode: 'rollback', rollbackTo: 'first-plan-before' },
+    ],
+  },
+];
+
+void describe('Set-MonosyncFirewallRule: script and lab model agree', () => {
+  let run: ContractRun | null = null;
+  let unavailable = '';
+
+  before(async () => {
+    const pwsh = await contractPowerShell();
+    if (pwsh === null) {
+      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
+      console.log(`\n!!! Set-MonosyncFirewallRule contract NOT CHECKED: ${unavailable}\n`);
+      return;
+    }
+    run = await runStepContract({ step: 'openFirewall', cases: CASES }, pwsh);
+    console.log(
+      `Set-MonosyncFirewallRule contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
+    );
+  });
+
+  for (const [index, c] of CASES.entries()) {
+    void it(c.name, (t) => {
+      if (run === null) return t.skip(unavailable);
+      const outcome = run.cases[index];
+      assert.deepEqual(outcome.differences, [], formatCase(outcome));
+    });
+  }
+
+  void it('covers every kind of starting state and every refusal (the table is not empty of any)', () => {
+    const names = CASES.map((c) => c.name);
+    for (const kind of [
+      'compliant',
+      'absent',
+      'partial',
+      'set by Group Policy',
+      'conflicting',
+      'rollback without saved state',
+    ]) {
+      assert.ok(
+        names.some((n) => n.startsWith(kind)),
+        `no case for ${kind}`
+      );
+    }
+  });
+});
