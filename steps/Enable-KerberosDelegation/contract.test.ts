@@ -9,19 +9,11 @@
  * "owned by someone else" is constrained or resource-based delegation that another team configured, which
  * the step reports and never changes.
  */
-import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import type { JsonValue } from '../../domain/scripts';
 import type { LabEstate } from '../../lab/estate';
 import type { LabComputerObject } from '../../lab/model';
-import {
-  contractPowerShell,
-  formatCase,
-  runStepContract,
-  type ContractCall,
-  type ContractCase,
-  type ContractRun,
-} from '../../test/support/script-contract';
+import { type ContractCall, type ContractCase } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const DN = 'CN=EXCH01,OU=Exchange Servers,OU=Servers,DC=corp,DC=example';
 const SPN = 'http/web01.corp.example';
@@ -174,28 +166,4 @@ const CASES: ContractCase[] = [
   },
 ];
 
-void describe('Enable-KerberosDelegation: script and lab model agree', () => {
-  let run: ContractRun | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Enable-KerberosDelegation contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runStepContract({ step: 'enableKerberosDelegation', cases: CASES }, pwsh);
-    console.log(
-      `Enable-KerberosDelegation contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
-    });
-  }
-});
+describeStepContract('Enable-KerberosDelegation', { step: 'enableKerberosDelegation', cases: CASES });

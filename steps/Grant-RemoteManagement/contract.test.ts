@@ -4,18 +4,9 @@
  * handler return equal envelopes for plan → apply → verify → rollback → verify, and leave the host in the
  * same state. See test/support/script-contract.ts for what is compared.
  */
-import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import { accountSid } from '../../lab/identity';
-import {
-  contractPowerShell,
-  formatCase,
-  PLAN_APPLY_ROLLBACK,
-  runStepContract,
-  type ContractCall,
-  type ContractCase,
-  type ContractRun,
-} from '../../test/support/script-contract';
+import { PLAN_APPLY_ROLLBACK, type ContractCall, type ContractCase } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const SERVICE = 'CORP\\monosync_svc';
 const SAVED = { member: false, groupName: 'Remote Management Users', endpointAllowsGroup: true, networkDenied: false };
@@ -134,28 +125,4 @@ const CASES: ContractCase[] = [
   },
 ];
 
-void describe('Grant-RemoteManagement: script and lab model agree', () => {
-  let run: ContractRun | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Grant-RemoteManagement contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runStepContract({ step: 'grantRemoteManagement', cases: CASES }, pwsh);
-    console.log(
-      `Grant-RemoteManagement contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
-    });
-  }
-});
+describeStepContract('Grant-RemoteManagement', { step: 'grantRemoteManagement', cases: CASES });

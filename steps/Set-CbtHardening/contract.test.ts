@@ -4,15 +4,8 @@
  * handler return equal envelopes for plan → apply → verify → rollback → verify, and leave the host in the
  * same state. See test/support/script-contract.ts for what is compared.
  */
-import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import {
-  contractPowerShell,
-  formatCase,
-  runStepContract,
-  type ContractCase,
-  type ContractRun,
-} from '../../test/support/script-contract';
+import type { ContractCase } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const policy = (level: string) => ({ cbtHardeningLevel: level });
 
@@ -70,28 +63,4 @@ const CASES: ContractCase[] = [
   },
 ];
 
-void describe('Set-CbtHardening: script and lab model agree', () => {
-  let run: ContractRun | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Set-CbtHardening contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runStepContract({ step: 'setCbtHardening', cases: CASES }, pwsh);
-    console.log(
-      `Set-CbtHardening contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
-    });
-  }
-});
+describeStepContract('Set-CbtHardening', { step: 'setCbtHardening', cases: CASES });

@@ -11,18 +11,11 @@
  * change (steps/Set-HttpsListener/Set-HttpsListener.Tests.ps1 checks the script's side).
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
 import type { LabEstate } from '../../lab/estate';
 import { thumbprintFor } from '../../lab/identity';
 import type { LabHost } from '../../lab/model';
-import {
-  CONTRACT_FQDN,
-  contractPowerShell,
-  formatCase,
-  runStepContract,
-  type ContractCase,
-  type ContractRun,
-} from '../../test/support/script-contract';
+import { CONTRACT_FQDN, type ContractCase } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const certificate = (c: Record<string, unknown>) => ({ certificate: c });
 const VALID = { Fqdn: 'exch01.corp.example', MinDaysLeft: 30, Issuers: [], AllowSelfSigned: false };
@@ -235,28 +228,4 @@ const CASES: ContractCase[] = [
   },
 ];
 
-void describe('Set-HttpsListener: script and lab model agree', () => {
-  let run: ContractRun | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Set-HttpsListener contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runStepContract({ step: 'ensureHttpsListener', cases: CASES }, pwsh);
-    console.log(
-      `Set-HttpsListener contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
-    });
-  }
-});
+describeStepContract('Set-HttpsListener', { step: 'ensureHttpsListener', cases: CASES });

@@ -5,17 +5,12 @@
  * firewall in the same state. See test/support/script-contract.ts for what is compared.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import type { LabEstate } from '../../lab/estate';
 import type { LabFirewallRule } from '../../lab/model';
 import { MONOSYNC } from '../../test/lab-fixtures';
-import {
-  contractPowerShell,
-  formatCase,
-  runStepContract,
-  type ContractCase,
-  type ContractRun,
-} from '../../test/support/script-contract';
+import type { ContractCase } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 import { MONOSYNC_RULE_NAME } from './step';
 
 const rule = (r: Partial<LabFirewallRule> = {}): LabFirewallRule => ({
@@ -165,31 +160,7 @@ const CASES: ContractCase[] = [
   },
 ];
 
-void describe('Set-MonosyncFirewallRule: script and lab model agree', () => {
-  let run: ContractRun | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Set-MonosyncFirewallRule contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runStepContract({ step: 'openFirewall', cases: CASES }, pwsh);
-    console.log(
-      `Set-MonosyncFirewallRule contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in ${run.pwshRuns} pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
-    });
-  }
-
+describeStepContract('Set-MonosyncFirewallRule', { step: 'openFirewall', cases: CASES }, () => {
   void it('covers every kind of starting state and every refusal (the table is not empty of any)', () => {
     const names = CASES.map((c) => c.name);
     for (const kind of [
