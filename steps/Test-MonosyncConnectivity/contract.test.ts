@@ -5,41 +5,25 @@
  *
  * The script runs on the worker and probes the Exchange server over the network, so the machine its seam
  * sees is the worker WITH its view of the network: the Exchange host (LabHost), its AD computer object, the
- * identity the worker runs as and the lab clock. runStepContract (test/support/script-contract.ts) gives a
- * worker-side call the worker alone, so this file builds that view itself and drives the same pwsh driver
- * (test/powershell/Invoke-ContractCase.ps1); each call is compared by the same compareCall.
+ * identity the worker runs as and the lab clock: this file gives runStepContract (test/support/script-contract.ts)
+ * that view through the contract's `machine` hook; everything else is the shared contract.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { before, describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../../devserver/temporal-cli';
-import type { StepEnvelope } from '../../domain/envelope';
+import { it } from 'node:test';
 import { contextOf } from '../../domain/onboarding';
-import type { JsonValue, ScriptCall } from '../../domain/scripts';
+import type { JsonValue } from '../../domain/scripts';
 import type { LabEstate } from '../../lab/estate';
 import { accountSid, downLevelName } from '../../lab/identity';
-import { standaloneScript } from '../../powershell/script-text';
-import { validateCall } from '../../runner/contract';
-import { quietToolEnv } from '../../scripts/powershell-tools';
-import { callFor, estateFor, fleet } from '../../test/lab-fixtures';
 import {
-  compareCall,
   CONTRACT_FQDN,
-  contractPowerShell,
-  formatCase,
   WORKER_MACHINE,
-  type CallOutcome,
-  type CaseOutcome,
   type ContractCall,
   type ContractCase,
 } from '../../test/support/script-contract';
+import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const STEP = 'verifyConnectivity';
 const SCRIPT = 'Test-MonosyncConnectivity';
-const DRIVER = path.join(PROJECT_ROOT, 'test', 'powershell', 'Invoke-ContractCase.ps1');
 
 /** An acceptance run: plan, then apply (the same read-only test). */
 const PLAN_APPLY: readonly ContractCall[] = [
@@ -206,136 +190,23 @@ function workerView(estate: LabEstate, account: string, now: string): unknown {
   };
 }
 
-/** Validated as the runners send it; a call that fails validation is sent as it is (both must refuse it). */
-function asTheRunnersSendIt(call: ScriptCall): ScriptCall {
-  try {
-    return validateCall(call);
-  } catch {
-    return call;
-  }
-}
-
-interface DriverResult {
-  id: string;
-  results: Array<{ output: string[]; machine: unknown; error?: string }>;
-}
-
-async function runDriver(pwsh: string, cases: unknown[]): Promise<DriverResult[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connectivity-contract-'));
-  const input = path.join(dir, 'cases.json');
-  const output = path.join(dir, 'results.json');
-  try {
-    fs.writeFileSync(input, JSON.stringify({ scripts: { [SCRIPT]: standaloneScript(SCRIPT) }, cases }));
-    const args = ['-NoProfile', '-NonInteractive', '-File', DRIVER, '-InputFile', input, '-OutputFile', output];
-    const { code, text } = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-      const child = spawn(pwsh, args, { cwd: PROJECT_ROOT, env: quietToolEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let all = '';
-      child.stdout.on('data', (d: Buffer) => (all += d.toString('utf8')));
-      child.stderr.on('data', (d: Buffer) => (all += d.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ code: status, text: all }));
-    });
-    if (code !== 0 || !fs.existsSync(output))
-      throw new Error(`the pwsh contract driver failed (exit ${code}):\n${text}`);
-    return JSON.parse(fs.readFileSync(output, 'utf8').replace(/^\uFEFF/, '')) as DriverResult[];
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function runContract(pwsh: string): Promise<{ cases: CaseOutcome[]; scriptRuns: number; seconds: number }> {
-  const prepared = CASES.map((c, index) => {
-    const spec = fleet([CONTRACT_FQDN], c.policy ?? {});
-    const account = contextOf(spec).serviceAccount;
-    const estate = estateFor(spec, { [CONTRACT_FQDN]: c.profile ?? 'fresh' });
-    estate.host(CONTRACT_FQDN);
-    c.arrange?.(estate, CONTRACT_FQDN);
-    const now = estate.now().toISOString();
-    const machine = workerView(estate, account, now);
-    const calls: CallOutcome[] = [];
-    for (const planned of c.calls ?? PLAN_APPLY) {
-      const base = callFor(spec, STEP, planned.mode);
-      const rollbackTo =
-        planned.rollbackTo === undefined || planned.rollbackTo === 'first-plan-before'
-          ? undefined
-          : planned.rollbackTo.value;
-      const call = asTheRunnersSendIt({
-        ...base,
-        ...(planned.params ? { params: planned.params } : {}),
-        ...(rollbackTo !== undefined ? { rollbackTo } : {}),
-      });
-      const outcome = estate.execute(call);
-      if (outcome.kind !== 'envelope') throw new Error(`the lab hung on ${call.script} ${call.mode}`);
-      const lab: StepEnvelope = outcome.envelope;
-      calls.push({
-        label: planned.label,
-        call,
-        lab,
-        labMachine: workerView(estate, account, now),
-        scriptOutput: [],
-        scriptMachine: null,
-      });
-    }
-    const driverCase = {
-      id: String(index),
-      script: SCRIPT,
-      machine,
-      calls: calls.map(({ call }) => ({ mode: call.mode, params: call.params, rollbackTo: call.rollbackTo ?? null })),
-    };
-    return { name: c.name, calls, driverCase };
-  });
-
-  const started = Date.now();
-  const results = await runDriver(
-    pwsh,
-    prepared.map((p) => p.driverCase)
-  );
-  const seconds = (Date.now() - started) / 1000;
-  const cases = prepared.map((p) => {
-    const result = results.find((r) => r.id === p.driverCase.id);
-    p.calls.forEach((call, i) => {
-      const r = result?.results[i];
-      call.scriptOutput = r?.output ?? [];
-      call.scriptMachine = r?.machine ?? null;
-      if (r?.error) call.driverError = r.error;
-      if (!r) call.driverError = 'the pwsh driver returned no result for this call';
-    });
-    return { name: p.name, calls: p.calls, differences: p.calls.flatMap((call) => compareCall(STEP, call)) };
-  });
-  return { cases, scriptRuns: prepared.reduce((n, p) => n + p.calls.length, 0), seconds };
-}
-
-void describe('Test-MonosyncConnectivity: script and lab model agree', () => {
-  let run: Awaited<ReturnType<typeof runContract>> | null = null;
-  let unavailable = '';
-
-  before(async () => {
-    const pwsh = await contractPowerShell();
-    if (pwsh === null) {
-      unavailable = 'pwsh 7.6.9 is not installed here (needs the .NET SDK); run npm run test:ps once to install it';
-      console.log(`\n!!! Test-MonosyncConnectivity contract NOT CHECKED: ${unavailable}\n`);
-      return;
-    }
-    run = await runContract(pwsh);
-    console.log(
-      `Test-MonosyncConnectivity contract: ${run.cases.length} cases, ${run.scriptRuns} script runs in 1 pwsh process (${run.seconds.toFixed(1)} s)`
-    );
-  });
-
-  for (const [index, c] of CASES.entries()) {
-    void it(c.name, (t) => {
-      if (run === null) return t.skip(unavailable);
-      const outcome = run.cases[index];
-      assert.deepEqual(outcome.differences, [], formatCase(outcome));
+describeStepContract(
+  SCRIPT,
+  {
+    step: STEP,
+    // An acceptance run is plan then apply (the same read-only test), not plan → apply → rollback.
+    cases: CASES.map((c) => ({ ...c, calls: c.calls ?? PLAN_APPLY })),
+    machine: (estate, _call, { spec, now }) => workerView(estate, contextOf(spec).serviceAccount, now),
+  },
+  (run, unavailable) => {
+    void it('covers every outcome of each probe', (t) => {
+      const done = run();
+      if (done === null) return t.skip(unavailable());
+      const seen = (key: string) =>
+        new Set(done.cases.flatMap((c) => c.calls.filter((call) => call.lab.ok).map((call) => call.lab.evidence[key])));
+      assert.deepEqual([...seen('tlsError')].sort(), [null, '10061', '10060', 'TlsHandshakeFailed'].sort());
+      assert.deepEqual([...seen('wsmanError')].sort(), [null, '0x80338012', '0x80338126', '12175'].sort());
+      assert.deepEqual([...seen('secondHopError')].sort(), [null, '5'].sort());
     });
   }
-
-  void it('covers every outcome of each probe', (t) => {
-    if (run === null) return t.skip(unavailable);
-    const seen = (key: string) =>
-      new Set(run!.cases.flatMap((c) => c.calls.filter((call) => call.lab.ok).map((call) => call.lab.evidence[key])));
-    assert.deepEqual([...seen('tlsError')].sort(), [null, '10061', '10060', 'TlsHandshakeFailed'].sort());
-    assert.deepEqual([...seen('wsmanError')].sort(), [null, '0x80338012', '0x80338126', '12175'].sort());
-    assert.deepEqual([...seen('secondHopError')].sort(), [null, '5'].sort());
-  });
-});
+);

@@ -25,6 +25,7 @@ import { envelopeSchema, type ScriptMode, type StepEnvelope } from '../../domain
 import { classifyCode, FAILURE_KINDS } from '../../domain/failures';
 import type { JsonValue, ScriptCall } from '../../domain/scripts';
 import { SCRIPT_NAMES, STEP_IDS, STEP_MODULES, type ScriptName, type StepId } from '../../domain/steps';
+import type { FleetSpec } from '../../domain/fleet';
 import { formatIssues } from '../../domain/issues';
 import { LabEstate } from '../../lab/estate';
 import { PROFILE_NAMES, type ProfileName } from '../../lab/profiles';
@@ -77,6 +78,12 @@ export interface ContractCase {
 export interface StepContract {
   step: StepId;
   cases: readonly ContractCase[];
+  /**
+   * The machine the script's seam sees for a call, when the default (the Exchange host, the worker, or
+   * the AD host's directory) is not enough: e.g. the worker together with its view of the network.
+   * `now` is the lab clock at the start of the case.
+   */
+  machine?(estate: LabEstate, call: ScriptCall, at: { spec: FleetSpec; now: string }): unknown;
 }
 
 /** What one call produced on both sides. */
@@ -171,8 +178,10 @@ export async function runStepContract(contract: StepContract, pwsh: string): Pro
     const estate = estateFor(spec, { [CONTRACT_FQDN]: c.profile ?? 'fresh' });
     estate.host(CONTRACT_FQDN);
     c.arrange?.(estate, CONTRACT_FQDN);
-    const first = callFor(spec, contract.step, 'plan');
-    const machine = machineOf(estate, first);
+    const now = estate.now().toISOString();
+    const view = (call: ScriptCall): unknown =>
+      contract.machine ? contract.machine(estate, call, { spec, now }) : machineOf(estate, call);
+    const machine = view(callFor(spec, contract.step, 'plan'));
     const calls: CallOutcome[] = [];
     for (const planned of c.calls ?? PLAN_APPLY_ROLLBACK) {
       const base = callFor(spec, contract.step, planned.mode);
@@ -189,7 +198,7 @@ export async function runStepContract(contract: StepContract, pwsh: string): Pro
         label: planned.label,
         call,
         lab,
-        labMachine: machineOf(estate, call),
+        labMachine: view(call),
         scriptOutput: [],
         scriptMachine: null,
       });

@@ -13,7 +13,12 @@ import {
   type StepContract,
 } from './script-contract';
 
-export function describeStepContract(script: string, contract: StepContract, more?: () => void): void {
+/** `more` declares further tests of the suite; `run()` is the contract's run (null when skipped). */
+export function describeStepContract(
+  script: string,
+  contract: StepContract,
+  more?: (run: () => ContractRun | null, unavailable: () => string) => void
+): void {
   void describe(`${script}: script and lab model agree`, () => {
     let run: ContractRun | null = null;
     let unavailable = '';
@@ -39,6 +44,9 @@ export function describeStepContract(script: string, contract: StepContract, mor
       });
     }
 
-    more?.();
+    more?.(
+      () => run,
+      () => unavailable
+    );
   });
 }
