@@ -521,6 +521,26 @@ function Find-OrdinalMatch {
     return $null
 }
 
+function Get-RemoteManagementAccess {
+    # Whether an endpoint's security descriptor (SDDL) admits Remote Management Users (S-1-5-32-580: an allow
+    # and no deny, since a deny for the group wins over its allow) and denies NETWORK logons (S-1-5-2, what
+    # Disable-PSRemoting leaves). Grant-RemoteManagement and the snapshot must report the same, so it is here.
+    param([string]$Sddl)
+    $allowed = $false
+    $denied = $false
+    $networkDenied = $false
+    $aces = @()
+    if ($Sddl) { $aces = (ConvertFrom-WinSddl -Sddl $Sddl).DiscretionaryAcl }
+    foreach ($ace in $aces) {
+        $sid = [string]$ace.SecurityIdentifier.Value
+        $qualifier = [string]$ace.AceQualifier
+        if ($sid -eq 'S-1-5-32-580' -and $qualifier -eq 'AccessAllowed') { $allowed = $true }
+        if ($sid -eq 'S-1-5-32-580' -and $qualifier -eq 'AccessDenied') { $denied = $true }
+        if ($sid -eq 'S-1-5-2' -and $qualifier -eq 'AccessDenied') { $networkDenied = $true }
+    }
+    return @{ AllowsGroup = ($allowed -and -not $denied); NetworkDenied = $networkDenied }
+}
+
 function Get-RequestStringList {
     # A member that must be a JSON array of strings (null elements refused); @() when absent or null.
     # Control characters and line breaks are refused as in Get-RequestString: a ValidatePattern ending in

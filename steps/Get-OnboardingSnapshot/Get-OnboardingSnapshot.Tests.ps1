@@ -61,7 +61,7 @@ Describe 'Get-OnboardingSnapshot.ps1' {
     It 'does every Windows operation through the seam, with the steps'' own read functions' {
         Get-StepSeamViolation -Name 'Get-OnboardingSnapshot' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Get-OnboardingSnapshot').Commands
-        foreach ($seam in 'Get-WinComputerSystem', 'Resolve-WinAccountSid', 'Resolve-WinSidAccount', 'Get-WinLocalGroupMemberSid', 'ConvertFrom-WinSddl',
+        foreach ($seam in 'Get-WinComputerSystem', 'Resolve-WinAccountSid', 'Resolve-WinSidAccount', 'Get-WinLocalGroupMemberSid', 'Get-RemoteManagementAccess',
             'Get-WinPSSessionConfiguration', 'Get-WinService', 'Get-WinCimService', 'Get-WinWsmanListener', 'Get-WinCertificate', 'Get-WinWsmanItem',
             'Get-WinRegistryValue', 'Get-WinFirewallRule', 'Get-WinFirewallPortFilter', 'Get-WinFirewallAddressFilter', 'Test-WinRegistryKey',
             'Get-WinOperatingSystem', 'Get-WinPowerShellVersion') {

@@ -42,7 +42,6 @@ $script:ScriptName = 'Get-OnboardingSnapshot'
 $script:Target = Get-LocalFqdn
 $RequestParams = @('Fqdn', 'ServiceAccount')
 $RemoteManagementUsersSid = 'S-1-5-32-580'
-$NetworkSid = 'S-1-5-2'
 $EndpointName = 'Microsoft.PowerShell'
 $RootSddlPath = 'WSMan:\localhost\Service\RootSDDL'
 $CbtPath = 'WSMan:\localhost\Service\Auth\CbtHardeningLevel'
@@ -82,19 +81,7 @@ function Get-EndpointAccess {
     }
     $sddl = [string](Get-PropertyValue -Object $endpoint -Name 'SecurityDescriptorSddl')
     if (-not $sddl) { $sddl = [string](Get-WinWsmanItem -Path $RootSddlPath).Value }
-    $allowed = $false
-    $denied = $false
-    $networkDenied = $false
-    $aces = @()
-    if ($sddl) { $aces = (ConvertFrom-WinSddl -Sddl $sddl).DiscretionaryAcl }
-    foreach ($ace in $aces) {
-        $sid = [string]$ace.SecurityIdentifier.Value
-        $qualifier = [string]$ace.AceQualifier
-        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessAllowed') { $allowed = $true }
-        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessDenied') { $denied = $true }
-        if ($sid -eq $NetworkSid -and $qualifier -eq 'AccessDenied') { $networkDenied = $true }
-    }
-    return @{ AllowsGroup = ($allowed -and -not $denied); NetworkDenied = $networkDenied }
+    return (Get-RemoteManagementAccess -Sddl $sddl)
 }
 
 function Get-RemoteManagementFacts {

@@ -101,7 +101,7 @@ Describe 'Grant-RemoteManagement.ps1' {
     It 'does every Windows operation through the seam, and runs under Set-StrictMode -Version Latest' {
         Get-StepSeamViolation -Name 'Grant-RemoteManagement' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Grant-RemoteManagement').Commands
-        foreach ($seam in @('Get-WinComputerSystem', 'Resolve-WinAccountSid', 'Resolve-WinSidAccount', 'Get-WinLocalGroupMemberSid', 'Get-WinPSSessionConfiguration', 'ConvertFrom-WinSddl', 'Get-WinWsmanItem', 'Get-WinCommand') + $script:WriteSeams) {
+        foreach ($seam in @('Get-WinComputerSystem', 'Resolve-WinAccountSid', 'Resolve-WinSidAccount', 'Get-WinLocalGroupMemberSid', 'Get-WinPSSessionConfiguration', 'Get-RemoteManagementAccess', 'Get-WinWsmanItem', 'Get-WinCommand') + $script:WriteSeams) {
             $commands | Should -Contain $seam
         }
         $script:ScriptText | Should -Match '(?m)^Set-StrictMode -Version Latest$'

@@ -38,7 +38,6 @@ param(
 $script:ScriptName = 'Grant-RemoteManagement'
 $script:Target = Get-LocalFqdn
 $RemoteManagementUsersSid = 'S-1-5-32-580'
-$NetworkSid = 'S-1-5-2'
 $EndpointName = 'Microsoft.PowerShell'
 $RootSddlPath = 'WSMan:\localhost\Service\RootSDDL'
 # A saved groupName: the group's name in any language (letters, digits, spaces, '.', '-', '_'), as this script
@@ -64,20 +63,7 @@ function Get-EndpointAccess {
     $own = $endpoint.PSObject.Properties['SecurityDescriptorSddl']
     if ($null -ne $own) { $sddl = [string]$own.Value }
     if (-not $sddl) { $sddl = [string](Get-WinWsmanItem -Path $RootSddlPath).Value }
-    $allowed = $false
-    $denied = $false
-    $networkDenied = $false
-    $aces = @()
-    if ($sddl) { $aces = (ConvertFrom-WinSddl -Sddl $sddl).DiscretionaryAcl }
-    foreach ($ace in $aces) {
-        $sid = [string]$ace.SecurityIdentifier.Value
-        $qualifier = [string]$ace.AceQualifier
-        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessAllowed') { $allowed = $true }
-        if ($sid -eq $RemoteManagementUsersSid -and $qualifier -eq 'AccessDenied') { $denied = $true }
-        if ($sid -eq $NetworkSid -and $qualifier -eq 'AccessDenied') { $networkDenied = $true }
-    }
-    # A deny for the group wins over its allow.
-    return @{ AllowsGroup = ($allowed -and -not $denied); NetworkDenied = $networkDenied }
+    return (Get-RemoteManagementAccess -Sddl $sddl)
 }
 
 function Get-RemoteManagementState {
