@@ -521,6 +521,15 @@ function Find-OrdinalMatch {
     return $null
 }
 
+function Resolve-StepMode {
+    # The mode spelled canonically, compared ordinally: ValidateSet compares with the culture and lets
+    # 'apply' + U+200B through, which the envelope could not carry. A caller reports a refused mode as plan.
+    param([AllowNull()][string]$Mode)
+    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
+    if ($null -eq $canonical) { throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
+    return $canonical
+}
+
 function Get-RemoteManagementAccess {
     # Whether an endpoint's security descriptor (SDDL) admits Remote Management Users (S-1-5-32-580: an allow
     # and no deny, since a deny for the group wins over its allow) and denies NETWORK logons (S-1-5-2, what

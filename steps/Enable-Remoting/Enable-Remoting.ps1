@@ -142,10 +142,8 @@ try {
     } elseif ($RollbackToJson) {
         $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    # The canonical spelling, compared ordinally: ValidateSet lets 'apply' + U+200B through.
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
 
     if ($Mode -eq 'rollback') {
         # Never act without the saved state, and restore only the start type: WinRM stays running.

@@ -265,10 +265,8 @@ try {
         if ($null -eq $value) { throw (New-InvalidInput -Message 'ServiceAccount is required') }
         $ServiceAccount = $value
     }
-    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($Mode -eq 'rollback') { throw (New-InvalidInput -Message 'Get-OnboardingSnapshot only reads: there is nothing to roll back') }
     if (-not $Fqdn -or -not $ServiceAccount) { throw (New-InvalidInput -Message 'Fqdn and ServiceAccount are required') }
 

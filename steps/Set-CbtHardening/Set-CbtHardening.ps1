@@ -56,11 +56,8 @@ try {
     } elseif ($RollbackToJson) {
         $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    # The canonical spelling, compared ordinally: ValidateSet let 'apply' + U+200B through, which the
-    # envelope could not carry (its failure then reports mode plan, as for any refused mode).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
 
     if ($Mode -eq 'rollback') {
         # Never act without the saved state: rollback writes back exactly the level recorded before apply.

@@ -353,10 +353,8 @@ try {
     } elseif ($RollbackToJson) {
         $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     if ($Thumbprint) { $Thumbprint = $Thumbprint.ToUpperInvariant() }
 

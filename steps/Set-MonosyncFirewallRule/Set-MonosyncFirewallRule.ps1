@@ -254,11 +254,8 @@ try {
         if ($null -ne $RemoteAddresses) { $wantAddresses = [string[]]$RemoteAddresses }
         if ($RollbackToJson) { $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson }
     }
-    # The canonical spelling, compared ordinally: ValidateSet compares with the culture, which lets
-    # 'apply' + U+200B through (its failure then reports mode plan, as for any refused mode).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($null -eq (Find-OrdinalMatch -Set @('Monosync-WinRM-In') -Value $RuleName)) { throw (New-InvalidInput -Message 'RuleName must be Monosync-WinRM-In') }
     # The worker always sends Ports and RemoteAddresses; by hand, a rollback needs only the saved state.
     if ($RequestBase64 -or $Mode -ne 'rollback') {

@@ -75,10 +75,8 @@ try {
     } elseif ($RollbackToJson) {
         $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     # The worker always sends Entries; by hand, a rollback needs only the saved state.
     if (@($Entries).Count -eq 0 -and ($RequestBase64 -or $Mode -ne 'rollback')) {
         throw (New-InvalidInput -Message 'Entries needs at least one entry')

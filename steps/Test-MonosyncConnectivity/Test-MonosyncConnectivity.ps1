@@ -107,10 +107,8 @@ try {
         if ($value -isnot [bool]) { throw (New-InvalidInput -Message 'CheckSecondHop must be true or false') }
         $CheckSecondHop = $value
     }
-    # The canonical spelling, compared ordinally (ValidateSet compares with the culture).
-    $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
-    if ($null -eq $canonical) { $Mode = 'plan'; throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
-    $Mode = $canonical
+    # Refused: reported as plan (the envelope carries only a valid mode).
+    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($Mode -eq 'rollback') { throw (New-InvalidInput -Message 'Test-MonosyncConnectivity only reads: there is nothing to roll back') }
     if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     $script:Target = $Fqdn
