@@ -3,6 +3,10 @@
  * `test/powershell/**\/*.Tests.ps1`) in real pwsh (`-NoProfile -NonInteractive`), installed once per
  * machine by scripts/powershell-tools.ts. Arguments narrow the files:
  * `npm run test:ps -- steps/Grant-RemoteManagement/Grant-RemoteManagement.Tests.ps1`.
+ * Pester runs through test/powershell/Invoke-PesterTests.ps1. `--tag <Tag>` runs only tests with that
+ * Pester tag; the opt-in tags of that file (the real-server tests of test/powershell/RealServer.Tests.ps1)
+ * run only when asked for that way:
+ * `npm run test:ps -- --tag RealServer test/powershell/RealServer.Tests.ps1`.
  * `npm test` calls runPowerShellTests() after the node tests.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +17,33 @@ import { ensurePowerShellTools, quietToolEnv } from './powershell-tools';
 
 /** Where Pester tests live, relative to the project root. */
 const PESTER_DIRS = ['steps', path.join('test', 'powershell')];
+
+export interface TestPsArguments {
+  files: string[];
+  /** Only tests with one of these tags (empty: every test but the opt-in ones of Invoke-PesterTests.ps1). */
+  tags: string[];
+}
+
+/** `[--tag <Tag>]... [file...]` (also `--tag=<Tag>`). */
+export function parseTestPsArguments(argv: readonly string[]): TestPsArguments {
+  const files: string[] = [];
+  const tags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--tag') {
+      const tag = argv[++i];
+      if (!tag || tag.startsWith('-')) throw new Error('--tag needs a Pester tag, e.g. --tag RealServer');
+      tags.push(tag);
+    } else if (arg.startsWith('--tag=')) {
+      tags.push(arg.slice('--tag='.length));
+    } else if (arg.startsWith('-')) {
+      throw new Error(`unknown option ${arg} (npm run test:ps -- [--tag <Tag>]... [file.Tests.ps1]...)`);
+    } else {
+      files.push(arg);
+    }
+  }
+  return { files, tags };
+}
 
 export interface PesterFileTotals {
   file: string;
@@ -48,27 +79,24 @@ export function pesterTestFiles(): string[] {
     .sort();
 }
 
-// Runs inside pwsh; paths arrive in environment variables, so no value is ever PowerShell syntax.
+// Runs inside pwsh: test/powershell/Invoke-PesterTests.ps1 (the same entry a person uses on Windows, also in
+// Windows PowerShell 5.1). Paths arrive in environment variables, so no value is ever PowerShell syntax.
 const RUNNER = `
 $ErrorActionPreference = 'Stop'
-Import-Module -Name $env:FLEET_PESTER_MODULE -Force
-$config = New-PesterConfiguration
-$config.Run.Path = [string[]]@($env:FLEET_PESTER_FILES | ConvertFrom-Json)
-$config.Run.PassThru = $true
-$config.Output.Verbosity = 'Detailed'
-$config.Output.RenderMode = $env:FLEET_PESTER_RENDER
-$config.TestResult.Enabled = $true
-$config.TestResult.OutputFormat = 'JUnitXml'
-$config.TestResult.OutputPath = $env:FLEET_PESTER_JUNIT
-$run = Invoke-Pester -Configuration $config
-$files = @(foreach ($c in $run.Containers) {
-    $outside = 0
-    if ([string]$c.Result -eq 'Failed' -and $c.FailedCount -eq 0) { $outside = 1 }
-    [ordered]@{ file = [string]$c.Item; result = [string]$c.Result; passed = $c.PassedCount; failed = $c.FailedCount + $outside; skipped = $c.SkippedCount; notRun = $c.NotRunCount }
-})
-$summary = [ordered]@{ result = [string]$run.Result; files = $files }
-[System.IO.File]::WriteAllText($env:FLEET_PESTER_SUMMARY, (ConvertTo-Json -InputObject $summary -Depth 4))
+$arguments = @{
+  PesterModule = $env:FLEET_PESTER_MODULE
+  Path = [string[]]@($env:FLEET_PESTER_FILES | ConvertFrom-Json)
+  Tag = [string[]]@($env:FLEET_PESTER_TAGS | ConvertFrom-Json)
+  JUnitFile = $env:FLEET_PESTER_JUNIT
+  SummaryFile = $env:FLEET_PESTER_SUMMARY
+  RenderMode = $env:FLEET_PESTER_RENDER
+}
+& $env:FLEET_PESTER_SCRIPT @arguments
+exit $LASTEXITCODE
 `;
+
+/** The Pester entry RUNNER calls; it also decides which tags stay out unless asked for. */
+const PESTER_ENTRY = path.join(PROJECT_ROOT, 'test', 'powershell', 'Invoke-PesterTests.ps1');
 
 interface RunnerSummary {
   result: string;
@@ -82,6 +110,10 @@ interface RunnerSummary {
 export async function runPowerShellTests(options: {
   required: boolean;
   files?: string[];
+  /** Pester tags to run; default every test but the opt-in ones of Invoke-PesterTests.ps1. */
+  tags?: string[];
+  /** Where the JUnit XML and the summary go; default `.test-output/` of the project. */
+  outputDir?: string;
 }): Promise<PowerShellTestsResult> {
   let tools;
   try {
@@ -95,12 +127,14 @@ export async function runPowerShellTests(options: {
   const files = (options.files && options.files.length > 0 ? options.files : pesterTestFiles()).map((f) =>
     path.resolve(PROJECT_ROOT, f)
   );
-  console.log(`\n== Pester on ${files.length} PowerShell test file(s) (${tools.pwsh})`);
+  const tags = options.tags ?? [];
+  const only = tags.length > 0 ? `, tags ${tags.join(', ')}` : '';
+  console.log(`\n== Pester on ${files.length} PowerShell test file(s)${only} (${tools.pwsh})`);
   if (files.length === 0) {
     console.log('Pester: 0 passed, 0 failed');
     return { ok: true, totals: { passed: 0, failed: 0, files: [] } };
   }
-  const outDir = path.join(PROJECT_ROOT, '.test-output');
+  const outDir = options.outputDir ?? path.join(PROJECT_ROOT, '.test-output');
   fs.mkdirSync(outDir, { recursive: true });
   const summaryFile = path.join(outDir, 'pester-summary.json');
   fs.rmSync(summaryFile, { force: true });
@@ -114,12 +148,15 @@ export async function runPowerShellTests(options: {
       PATH: [path.dirname(process.execPath), process.env.PATH].filter(Boolean).join(path.delimiter),
       FLEET_PESTER_MODULE: tools.pesterModule,
       FLEET_PESTER_FILES: JSON.stringify(files),
+      FLEET_PESTER_TAGS: JSON.stringify(tags),
+      FLEET_PESTER_SCRIPT: PESTER_ENTRY,
       FLEET_PESTER_RENDER: color ? 'Ansi' : 'Plaintext',
       FLEET_PESTER_JUNIT: path.join(outDir, 'pester-junit.xml'),
       FLEET_PESTER_SUMMARY: summaryFile,
     }),
   });
-  if (r.status !== 0 || !fs.existsSync(summaryFile)) {
+  // Exit 1 with a summary: tests failed (counted below). Anything else: Pester itself did not complete.
+  if ((r.status !== 0 && r.status !== 1) || !fs.existsSync(summaryFile)) {
     console.error(`\nPester did not complete (pwsh exit ${r.status ?? r.signal}); no totals`);
     console.log(`Pester: 0 passed, ${files.length} failed`);
     return { ok: false, totals: null };
@@ -149,7 +186,8 @@ export async function runPowerShellTests(options: {
 
 async function main(): Promise<void> {
   // Asked for by name: no pwsh or Pester is an error here, not a warning.
-  const { ok } = await runPowerShellTests({ required: true, files: process.argv.slice(2) });
+  const { files, tags } = parseTestPsArguments(process.argv.slice(2));
+  const { ok } = await runPowerShellTests({ required: true, files, tags });
   process.exit(ok ? 0 : 1);
 }
 

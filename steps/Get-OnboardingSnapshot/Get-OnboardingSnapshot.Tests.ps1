@@ -31,8 +31,9 @@ BeforeAll {
     }
 
     function Get-RawSnapshot {
-        # The last envelope's before as JSON parsed to hashtables and arrays (dates stay text, arrays stay arrays).
-        return (ConvertFrom-Json -InputObject $script:LastOutput[0] -AsHashtable -DateKind String).before
+        # The last envelope's before as JSON parsed to dictionaries and arrays (dates stay text, arrays stay
+        # arrays), by the kit's parser that works the same on Windows PowerShell 5.1 and PowerShell 7.
+        return (ConvertFrom-JsonDocument -Json $script:LastOutput[0]).before
     }
 
     function Use-SnapshotHost {
@@ -216,7 +217,7 @@ Describe 'Get-OnboardingSnapshot.ps1' {
             }
             Invoke-Snapshot (New-SnapshotRequest) | Out-Null
             (Get-RawSnapshot).remoteManagement.endpointAllowsGroup | Should -BeTrue
-            (Get-SeamCall -Name Get-WinWsmanItem).Parameters.Path | Should -Contain 'WSMan:\localhost\Service\RootSDDL'
+            @(Get-SeamCall -Name Get-WinWsmanItem).Parameters.Path | Should -Contain 'WSMan:\localhost\Service\RootSDDL'
         }
     }
 
@@ -231,7 +232,38 @@ Describe 'Get-OnboardingSnapshot.ps1' {
             $snapshot.remoteManagement.member | Should -BeFalse
             ($envelope.warnings -join ' ') | Should -BeLike '*does not resolve*'
             Get-SeamCall -Name Get-WinLocalGroupMemberSid | Should -BeNullOrEmpty
-            (Get-SeamCall -Name Test-WinRegistryKey)[0].Parameters.Key | Should -Be 'HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRole'
+            @(Get-SeamCall -Name Test-WinRegistryKey)[0].Parameters.Key | Should -Be 'HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRole'
+        }
+
+        It 'Group Policy over WinRM (<Profile>): reported in winrmPolicy with a warning naming the policy and the fix' -ForEach @(
+            @{ Profile = 'gpo-winrm-ipv4-filter'; Listener = @{ ipv4Filter = ''; ipv6Filter = '*' }; StartType = $null; Like = '*Allow remote server management through WinRM'' sets an empty IPv4 filter*' }
+            @{ Profile = 'gpo-winrm-service'; Listener = $null; StartType = 'Disabled'; Like = '*''Security Settings > System Services''*start type to Disabled*' }
+        ) {
+            Use-SnapshotHost -Profile $Profile | Out-Null
+            $envelope = Invoke-Snapshot (New-SnapshotRequest)
+            $envelope.ok | Should -BeTrue
+            $policy = (Get-RawSnapshot).winrmPolicy
+            if ($null -eq $Listener) { $policy.listener | Should -BeNullOrEmpty }
+            else {
+                $policy.listener.ipv4Filter | Should -BeExactly $Listener.ipv4Filter
+                $policy.listener.ipv6Filter | Should -BeExactly $Listener.ipv6Filter
+            }
+            if ($null -eq $StartType) { $policy.serviceStartType | Should -BeNullOrEmpty }
+            else {
+                $policy.serviceStartType.startType | Should -Be $StartType
+                $policy.serviceStartType.gpo | Should -BeLike 'cn={31B2F340-*'
+            }
+            @($envelope.warnings | Where-Object { $_ -like $Like }).Count | Should -Be 1
+        }
+
+        It 'no Group Policy over WinRM: winrmPolicy has none, and no warning' {
+            Use-SnapshotHost -Profile onboarded | Out-Null
+            $envelope = Invoke-Snapshot (New-SnapshotRequest)
+            $policy = (Get-RawSnapshot).winrmPolicy
+            $policy.Contains('listener') | Should -BeTrue
+            $policy.listener | Should -BeNullOrEmpty
+            $policy.serviceStartType | Should -BeNullOrEmpty
+            $envelope.warnings | Should -BeNullOrEmpty
         }
 
         It 'a domain controller (Grant-RemoteManagement refuses it; the snapshot says so)' {
@@ -267,7 +299,7 @@ Describe 'Get-OnboardingSnapshot.ps1' {
             Set-SeamFake -Name Get-WinService -ScriptBlock { param($Name) [pscustomobject]@{ Name = 'WinRM'; Status = 'Running' } }
             Invoke-Snapshot (New-SnapshotRequest) | Out-Null
             (Get-RawSnapshot).remoting.startType | Should -Be 'Automatic'
-            (Get-SeamCall -Name Get-WinCimService)[0].Parameters.Name | Should -Be 'WinRM'
+            @(Get-SeamCall -Name Get-WinCimService)[0].Parameters.Name | Should -Be 'WinRM'
         }
     }
 
@@ -379,7 +411,7 @@ Describe 'Get-OnboardingSnapshot.ps1' {
     Context 'errors as Windows produces them' {
         It '<Seam> failing with <Case> -> <Type>' -ForEach @(
             @{ Seam = 'Get-WinFirewallRule'; Case = 'access denied (the old script reported no rule)'; Type = 'AccessDenied'; Throw = { New-NetSecurityError -Kind AccessDenied -Command 'Get-NetFirewallRule' } }
-            @{ Seam = 'Get-WinFirewallRule'; Case = 'the firewall service stopped (1753)'; Type = 'PowerShellError'; Throw = { New-NetSecurityError -Kind ServiceStopped -Command 'Get-NetFirewallRule' } }
+            @{ Seam = 'Get-WinFirewallRule'; Case = 'the firewall service stopped (1753)'; Type = 'FirewallServiceStopped'; Throw = { New-NetSecurityError -Kind ServiceStopped -Command 'Get-NetFirewallRule' } }
             @{ Seam = 'Get-WinWsmanItem'; Case = 'not elevated'; Type = 'AccessDenied'; Throw = { New-WsmanProviderError -Command GetItem -Message $WinText.AccessDeniedElevation } }
             @{ Seam = 'Get-WinRegistryValue'; Case = 'the policy key unreadable (not taken for no policy)'; Type = 'AccessDenied'; Throw = { New-MethodInvocationError -Method GetValue -ArgumentCount 3 -InnerException (New-Object -TypeName System.Security.SecurityException -ArgumentList $WinText.RegistryAccessDenied) } }
             @{ Seam = 'Get-WinComputerSystem'; Case = 'WMI access denied (HRESULT 0x80070005)'; Type = 'AccessDenied'; Throw = { New-CimError -ErrorId 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' } }

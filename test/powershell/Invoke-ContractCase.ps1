@@ -11,7 +11,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'SeamTestKit.psm1') -Force
 Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'LabSeam.psm1') -Force
 
-$document = [System.IO.File]::ReadAllText($InputFile) | ConvertFrom-Json -DateKind String
+$document = ConvertFrom-JsonDocument -Json ([System.IO.File]::ReadAllText($InputFile)) -AsPSCustomObject
 $texts = @{}
 foreach ($property in $document.scripts.PSObject.Properties) {
     $texts[$property.Name] = Add-StrictModeLine -Text ([string]$property.Value)
@@ -31,7 +31,7 @@ $results = foreach ($case in @($document.cases)) {
         }
         [ordered]@{
             output  = [object[]]@($output | ForEach-Object { if ($_ -is [string]) { $_ } else { "(not a string: $($_.GetType().FullName)) $_" } })
-            machine = (ConvertTo-Json -InputObject $machine -Depth 20 -Compress | ConvertFrom-Json -AsHashtable -DateKind String)
+            machine = (ConvertFrom-JsonDocument -Json (ConvertTo-Json -InputObject $machine -Depth 20 -Compress))
             error   = $failure
         }
     }

@@ -61,6 +61,7 @@ function Get-LabRegistryValue {
     $which = $script:PolicyKeys[$Key.ToLowerInvariant()]
     if ($null -eq $which) { throw "LabSeam does not model registry key $Key" }
     if ($which -eq 'service') {
+        if (@('AllowAutoConfig', 'IPv4Filter', 'IPv6Filter') -contains $Name) { return (Get-LabListenerPolicyValue -Name $Name) }
         $cbt = (Get-LabSetting -Which 'cbt').Object
         if (-not $cbt.policyControlled) { return $null }
         switch ($Name) {
@@ -81,36 +82,60 @@ function Get-LabRegistryValue {
 #region seam: Enable-KerberosDelegation
 # The AD side of the lab: a call that runs on the AD management host (target 'ad') gets as its machine that
 # host's computerName and fqdn, the domain, the DC the locator finds (LabSettings.domainController) and the
-# estate's ad.computers (LabComputerObject of lab/model.ts, keyed by sAMAccountName); see machineOf in
+# estate's ad (LabDirectory of lab/model.ts: computers keyed by sAMAccountName, users keyed by SID, and
+# optionally several domainControllers with replicationDelayMs); see machineOf in
 # test/support/script-contract.ts. Objects are found the way Get-ADComputer -Identity finds them here: by
-# sAMAccountName or objectGUID. The DC named by -Server is not modelled (one directory, no replication).
-function Find-LabADComputer {
-    param([string]$Identity)
+# sAMAccountName or objectGUID (users by SID). With several DCs the locator answers with each in turn
+# (ad.locatorNext), and a DC other than the one that took a write reads the value from before it until
+# replication.replicatesAt (a write here replicates at once: replicationDelayMs is not modelled, lab.ts is).
+function Get-LabDirectory {
     $ad = $script:Machine.PSObject.Properties['ad']
     if ($null -eq $ad) { throw 'LabSeam: the machine has no ad (AD calls run on the AD management host)' }
-    foreach ($entry in $ad.Value.computers.PSObject.Properties) {
+    return $ad.Value
+}
+
+function Get-LabDirectoryPartition {
+    return (@(([string]$script:Machine.domain).Split('.') | ForEach-Object { "DC=$_" })) -join ','
+}
+
+function Find-LabADComputer {
+    param([string]$Identity)
+    foreach ($entry in (Get-LabDirectory).computers.PSObject.Properties) {
         $computer = $entry.Value
         foreach ($key in @([string]$computer.samAccountName, [string]$computer.objectGuid)) {
             if ([string]::Equals($key, $Identity, [System.StringComparison]::OrdinalIgnoreCase)) { return $computer }
         }
     }
-    $partition = (@(([string]$script:Machine.domain).Split('.') | ForEach-Object { "DC=$_" })) -join ','
-    throw (New-ADError -Kind IdentityNotFound -Command GetADComputer -Identity $Identity -Partition $partition)
+    throw (New-ADError -Kind IdentityNotFound -Command GetADComputer -Identity $Identity -Partition (Get-LabDirectoryPartition))
+}
+
+function Get-LabPendingReplication {
+    # The object's write that $Server has not replicated yet, or $null.
+    param($Computer, [string]$Server)
+    $pending = $Computer.PSObject.Properties['replication']
+    if ($null -eq $pending -or $null -eq $pending.Value) { return $null }
+    $replication = $pending.Value
+    if ([string]::Equals([string]$replication.writtenOn, $Server, [System.StringComparison]::OrdinalIgnoreCase)) { return $null }
+    if ([DateTime]::UtcNow -ge [DateTime]::Parse([string]$replication.replicatesAt, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal)) { return $null }
+    return $replication
 }
 
 function Get-LabADComputer {
-    # The properties of an ADComputer the script asks for; PrincipalsAllowedToDelegateToAccount holds one
-    # principal when the lab says resource-based delegation is configured.
-    param([string]$Identity)
+    # The properties of an ADComputer the script asks for, as $Server reads them; PrincipalsAllowedToDelegateToAccount
+    # holds one principal when the lab says resource-based delegation is configured.
+    param([string]$Identity, [string]$Server)
     $computer = Find-LabADComputer -Identity $Identity
     $principals = [string[]]@()
     if ($computer.resourceBasedDelegation) { $principals = [string[]]@("CN=RBCD-Principal,CN=Users,$(([string]$computer.distinguishedName) -replace '^.*?(?=DC=)', '')") }
+    $trusted = [bool]$computer.trustedForDelegation
+    $pending = Get-LabPendingReplication -Computer $computer -Server $Server
+    if ($null -ne $pending) { $trusted = [bool]$pending.staleTrustedForDelegation }
     return [pscustomobject]@{
         DistinguishedName                    = [string]$computer.distinguishedName
         SamAccountName                       = [string]$computer.samAccountName
         DNSHostName                          = [string]$computer.dnsHostName
         ObjectGUID                           = [guid][string]$computer.objectGuid
-        TrustedForDelegation                 = [bool]$computer.trustedForDelegation
+        TrustedForDelegation                 = $trusted
         TrustedToAuthForDelegation           = [bool]$computer.trustedToAuthForDelegation
         'msDS-AllowedToDelegateTo'           = $computer.allowedToDelegateTo
         PrincipalsAllowedToDelegateToAccount = $principals
@@ -119,22 +144,60 @@ function Get-LabADComputer {
 
 function Set-LabADAccountControl {
     param([string]$Identity, [bool]$TrustedForDelegation)
-    (Find-LabADComputer -Identity $Identity).trustedForDelegation = $TrustedForDelegation
+    $computer = Find-LabADComputer -Identity $Identity
+    if ($null -ne $computer.PSObject.Properties['replication']) { $computer.PSObject.Properties.Remove('replication') }
+    $computer.trustedForDelegation = $TrustedForDelegation
+}
+
+function Get-LabADUser {
+    # An ADUser by SID: AccountNotDelegated and tokenGroups. AD returns SecurityIdentifier objects, whose
+    # ToString() is the SID; strings here (the type is Windows-only: PlatformNotSupportedException on Linux).
+    param([string]$Identity)
+    $users = (Get-LabDirectory).PSObject.Properties['users']
+    if ($null -ne $users -and $null -ne $users.Value) {
+        $user = $users.Value.PSObject.Properties[$Identity]
+        if ($null -ne $user) {
+            $groups = [string[]]@(foreach ($sid in @($user.Value.groupSids)) { [string]$sid })
+            return [pscustomobject]@{
+                SamAccountName      = [string]$user.Value.samAccountName
+                SID                 = [string]$user.Value.sid
+                AccountNotDelegated = [bool]$user.Value.accountNotDelegated
+                tokenGroups         = $groups
+            }
+        }
+    }
+    throw (New-ADError -Kind IdentityNotFound -Command GetADUser -Identity $Identity -Partition (Get-LabDirectoryPartition))
+}
+
+function Find-LabDomainController {
+    # The locator's answer: LabSettings.domainController, or with several DCs each in turn.
+    $directory = Get-LabDirectory
+    $all = $directory.PSObject.Properties['domainControllers']
+    if ($null -eq $all -or @($all.Value).Count -eq 0) { return [pscustomobject]@{ HostName = [string[]]@([string]$script:Machine.domainController) } }
+    $dcs = @($all.Value)
+    $turn = 0
+    $next = $directory.PSObject.Properties['locatorNext']
+    if ($null -ne $next -and $null -ne $next.Value) { $turn = [int]$next.Value }
+    if ($null -eq $next) { Add-Member -InputObject $directory -NotePropertyName 'locatorNext' -NotePropertyValue 0 }
+    $directory.locatorNext = $turn + 1
+    return [pscustomobject]@{ HostName = [string[]]@([string]$dcs[$turn % $dcs.Count]) }
 }
 
 function Use-LabADSeam {
     # Called by Use-LabSeam: the AD seam functions over the machine's ad part.
     Set-SeamFake -Name Import-WinADModule -ScriptBlock { }
-    Set-SeamFake -Name Find-WinADDomainController -ScriptBlock { [pscustomobject]@{ HostName = [string[]]@([string]$script:Machine.domainController) } }
-    Set-SeamFake -Name Get-WinADComputer -ScriptBlock { param($Identity, $Server, $Properties) Get-LabADComputer -Identity $Identity }
+    Set-SeamFake -Name Find-WinADDomainController -ScriptBlock { Find-LabDomainController }
+    Set-SeamFake -Name Get-WinADComputer -ScriptBlock { param($Identity, $Server, $Properties) Get-LabADComputer -Identity $Identity -Server $Server }
     Set-SeamFake -Name Set-WinADAccountControl -ScriptBlock { param($Identity, $Server, $TrustedForDelegation) Set-LabADAccountControl -Identity $Identity -TrustedForDelegation $TrustedForDelegation }
+    Set-SeamFake -Name Get-WinADUser -ScriptBlock { param($Identity, $Server, $Properties) Get-LabADUser -Identity $Identity }
 }
 #endregion
 
 #region seam: Set-MonosyncFirewallRule
 # host.firewall of the lab (lab/model.ts): enabled (Windows Firewall on), localRulesApply (false = a GPO sets
-# AllowLocalFirewallRules False) and rules, which are inbound TCP allow rules for every profile
-# {name, enabled, localPorts, remoteAddresses}; an empty localPorts is LocalPort Any. Rules are found by Name
+# AllowLocalFirewallRules False) and rules, which are inbound TCP allow rules
+# {name, enabled, localPorts, remoteAddresses, profiles}; an empty localPorts is LocalPort Any, profiles left
+# out is Profile Any. Rules are found by Name
 # case-insensitively, as Windows finds them; a name that matches nothing fails as the cmdlet does.
 function Get-LabFirewall {
     $firewall = $script:Machine.PSObject.Properties['firewall']
@@ -154,7 +217,11 @@ function Get-LabFirewallRule {
     # The properties of an MSFT_NetFirewallRule the scripts read.
     param([string]$Name)
     $rule = Find-LabFirewallRule -Name $Name -Command 'Get-NetFirewallRule'
-    return [pscustomobject]@{ Name = [string]$rule.name; DisplayName = [string]$rule.name; Enabled = [string][bool]$rule.enabled; Direction = 'Inbound'; Action = 'Allow'; Profile = 'Any' }
+    # Profile as Windows formats its flags: 'Domain, Private', or 'Any'.
+    $fwProfile = 'Any'
+    $profiles = $rule.PSObject.Properties['profiles']
+    if ($null -ne $profiles -and @($profiles.Value).Count -gt 0) { $fwProfile = (@($profiles.Value) | ForEach-Object { [string]$_ }) -join ', ' }
+    return [pscustomobject]@{ Name = [string]$rule.name; DisplayName = [string]$rule.name; Enabled = [string][bool]$rule.enabled; Direction = 'Inbound'; Action = 'Allow'; Profile = $fwProfile }
 }
 
 function Get-LabFirewallPortFilter {
@@ -181,36 +248,48 @@ function Get-LabFirewallProfile {
 
 function ConvertTo-LabFirewallRule {
     # The rule a New/Set with these values leaves, in the lab's shape; what the lab cannot hold is refused.
-    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$Enabled)
+    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$FirewallProfile, [string]$Enabled)
     if ($Direction -ne 'Inbound' -or $Action -ne 'Allow' -or $Protocol -ne 'TCP') { throw "LabSeam does not model a $Direction $Action $Protocol firewall rule" }
+    # -Profile 'Domain, Private' (Windows' flags); Any is every profile, which the lab holds as no list.
+    $profiles = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($part in ($FirewallProfile -split ',')) {
+        $profileName = $part.Trim()
+        if ($profileName -eq 'Any') { continue }
+        if (@('Domain', 'Private', 'Public') -cnotcontains $profileName) { throw "LabSeam does not model firewall profile '$profileName'" }
+        $profiles.Add($profileName)
+    }
     $ports = New-Object -TypeName 'System.Collections.Generic.List[object]'
     foreach ($port in $LocalPort) {
         if ($port -eq 'Any' -and $LocalPort.Count -eq 1) { continue }
         if ($port -notmatch '^[0-9]{1,5}\z') { throw "LabSeam does not model LocalPort '$port'" }
         $ports.Add([int]$port)
     }
-    return [pscustomobject]@{ name = $Name; enabled = ($Enabled -eq 'True'); localPorts = [object[]]$ports.ToArray(); remoteAddresses = [object[]]@($RemoteAddress) }
+    $rule = [pscustomobject]@{ name = $Name; enabled = ($Enabled -eq 'True'); localPorts = [object[]]$ports.ToArray(); remoteAddresses = [object[]]@($RemoteAddress) }
+    if ($profiles.Count -gt 0) { $rule | Add-Member -MemberType NoteProperty -Name profiles -Value ([object[]]$profiles.ToArray()) }
+    return $rule
 }
 
 function New-LabFirewallRule {
     param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$FirewallProfile, [string]$Enabled)
-    if ($FirewallProfile -ne 'Any') { throw "LabSeam does not model firewall profile $FirewallProfile" }
     $firewall = Get-LabFirewall
     foreach ($rule in @($firewall.rules)) {
         if ([string]::Equals([string]$rule.name, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { throw (New-NetSecurityError -Kind Exists -Command 'New-NetFirewallRule') }
     }
-    $new = ConvertTo-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+    $new = ConvertTo-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -FirewallProfile $FirewallProfile -Enabled $Enabled
     $firewall.rules = [object[]](@($firewall.rules) + @($new))
     return [pscustomobject]@{ Name = $Name }
 }
 
 function Set-LabFirewallRule {
-    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$Enabled)
+    param([string]$Name, [string]$Direction, [string]$Action, [string]$Protocol, [string[]]$LocalPort, [string[]]$RemoteAddress, [string]$FirewallProfile, [string]$Enabled)
     $rule = Find-LabFirewallRule -Name $Name -Command 'Set-NetFirewallRule'
-    $new = ConvertTo-LabFirewallRule -Name ([string]$rule.name) -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+    $new = ConvertTo-LabFirewallRule -Name ([string]$rule.name) -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -FirewallProfile $FirewallProfile -Enabled $Enabled
     $rule.enabled = $new.enabled
     $rule.localPorts = $new.localPorts
     $rule.remoteAddresses = $new.remoteAddresses
+    $rule.PSObject.Properties.Remove('profiles')
+    $newProfiles = $new.PSObject.Properties['profiles']
+    if ($null -ne $newProfiles) { $rule | Add-Member -MemberType NoteProperty -Name profiles -Value $newProfiles.Value }
 }
 
 function Remove-LabFirewallRule {
@@ -231,8 +310,8 @@ function Use-LabFirewallSeam {
         New-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -FirewallProfile $FirewallProfile -Enabled $Enabled
     }
     Set-SeamFake -Name Set-WinFirewallRule -ScriptBlock {
-        param($Name, $Direction, $Action, $Protocol, $LocalPort, $RemoteAddress, $Enabled)
-        Set-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled
+        param($Name, $Direction, $Action, $Protocol, $LocalPort, $RemoteAddress, $FirewallProfile, $Enabled)
+        Set-LabFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -FirewallProfile $FirewallProfile -Enabled $Enabled
     }
     Set-SeamFake -Name Remove-WinFirewallRule -ScriptBlock { param($Name) Remove-LabFirewallRule -Name $Name }
 }
@@ -242,8 +321,8 @@ function Use-LabFirewallSeam {
 # host.winrm {status, startType}, host.listeners (LabListener: address, transport, port, hostname, thumbprint,
 # enabled, source) and host.sessionConfiguration of the lab (lab/model.ts). A stopped WinRM answers nothing:
 # the listener enumeration fails as Get-WSManInstance does (0x80338012), and Get-PSSessionConfiguration,
-# which would start WinRM through the WSMan: drive, is refused as something no step may do. Enable-PSRemoting
-# and winrm quickconfig do what steps/Enable-Remoting/lab.ts (enablePSRemoting, quickConfig) does to the host.
+# which would start WinRM through the WSMan: drive, is refused as something no step may do. What the step's
+# scheduled task does to the host when it runs is lab-side only (steps/Enable-Remoting/lab.ts runRemotingTask).
 function Get-LabWinRM {
     $winrm = $script:Machine.PSObject.Properties['winrm']
     if ($null -eq $winrm) { throw 'LabSeam: the machine has no winrm service (not modelled for it)' }
@@ -311,63 +390,115 @@ function Get-LabRemotingListener {
 }
 
 function Get-LabPSSessionConfiguration {
+    # microsoft.powershell is enabled as sessionConfiguration.endpointsEnabled says; the other default endpoints
+    # are enabled unless named in sessionConfiguration.disabledByAdmin (an administrator's choice).
     if ([string](Get-LabWinRM).status -ne 'Running') { throw 'LabSeam: Get-PSSessionConfiguration with WinRM stopped would start WinRM (the WSMan: drive offers to)' }
-    $enabled = ([string][bool]$script:Machine.sessionConfiguration.endpointsEnabled).ToLowerInvariant()
+    $configuration = $script:Machine.sessionConfiguration
+    $byAdmin = @()
+    $property = $configuration.PSObject.Properties['disabledByAdmin']
+    if ($null -ne $property -and $null -ne $property.Value) { $byAdmin = @($property.Value) }
     foreach ($name in 'microsoft.powershell', 'microsoft.powershell.workflow', 'microsoft.powershell32') {
-        [pscustomobject]@{ Name = $name; Enabled = $enabled; Permission = 'BUILTIN\Administrators AccessAllowed, BUILTIN\Remote Management Users AccessAllowed' }
+        $enabled = -not ($byAdmin -contains $name)
+        if ($name -eq 'microsoft.powershell') { $enabled = [bool]$configuration.endpointsEnabled }
+        [pscustomobject]@{ Name = $name; Enabled = ([string]$enabled).ToLowerInvariant(); Permission = 'BUILTIN\Administrators AccessAllowed, BUILTIN\Remote Management Users AccessAllowed' }
     }
 }
 
-function Enable-LabHttpListener {
-    # Set-WSManQuickConfig: an HTTP listener on every address, unless one (of any source) is there and enabled;
-    # a disabled local one is enabled again. Then WinRM's firewall exception for it.
-    $present = @(@($script:Machine.listeners) | Where-Object { $_.transport -eq 'HTTP' -and $_.address -eq '*' -and $_.enabled })
-    if ($present.Count -eq 0) {
-        $local = @(@($script:Machine.listeners) | Where-Object { $_.transport -eq 'HTTP' -and $_.address -eq '*' -and $_.source -eq 'Local' })
-        if ($local.Count -gt 0) { $local[0].enabled = $true }
-        else {
-            $new = [pscustomobject]@{ address = '*'; transport = 'HTTP'; port = 5985; hostname = ''; thumbprint = ''; enabled = $true; source = 'Local' }
-            $script:Machine.listeners = [object[]](@($new) + @($script:Machine.listeners))
-        }
-    }
-    $firewall = $script:Machine.firewall
-    $rule = @(@($firewall.rules) | Where-Object { $_.name -eq 'WINRM-HTTP-In-TCP' })
-    if ($rule.Count -gt 0) { $rule[0].enabled = $true }
-    else {
-        $new = [pscustomobject]@{ name = 'WINRM-HTTP-In-TCP'; enabled = $true; localPorts = [object[]]@(5985); remoteAddresses = [object[]]@('Any') }
-        $firewall.rules = [object[]](@($firewall.rules) + @($new))
+# Scheduled tasks: host.scheduledTasks (LabScheduledTask of lab/model.ts: path, name, state, lastTaskResult,
+# runAs). A task the step starts is 'Running' with LastTaskResult 0x41301 until the lab runner lets it run
+# (lab/lab-runner.ts: the next session to the host); the scripts only ever see it pending or ended.
+function Get-LabScheduledTaskList {
+    $property = $script:Machine.PSObject.Properties['scheduledTasks']
+    if ($null -eq $property -or $null -eq $property.Value) { return ,([object[]]@()) }
+    return ,([object[]]@($property.Value))
+}
+
+function Find-LabScheduledTask {
+    param([string]$TaskPath, [string]$TaskName)
+    $tasks = Get-LabScheduledTaskList
+    return ($tasks | Where-Object { $_.path -eq $TaskPath -and $_.name -eq $TaskName } | Select-Object -First 1)
+}
+
+function Get-LabScheduledTask {
+    # MSFT_ScheduledTask as Get-ScheduledTask lists it, Task Scheduler's own tasks too.
+    [pscustomobject]@{ TaskPath = '\Microsoft\Windows\Defrag\'; TaskName = 'ScheduledDefrag'; State = 'Ready' }
+    $tasks = Get-LabScheduledTaskList
+    foreach ($task in $tasks) {
+        [pscustomobject]@{ TaskPath = [string]$task.path; TaskName = [string]$task.name; State = [string]$task.state }
     }
 }
 
-function Invoke-LabQuickConfig {
-    # winrm quickconfig -q: the service started and Automatic, the HTTP listener and its firewall exception.
-    $winrm = Get-LabWinRM
-    $winrm.startType = 'Automatic'
-    $winrm.status = 'Running'
-    Enable-LabHttpListener
+function Get-LabScheduledTaskInfo {
+    param([string]$TaskPath, [string]$TaskName)
+    $task = Find-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName
+    if ($null -eq $task) { throw "LabSeam: Get-ScheduledTaskInfo of a task that does not exist ($TaskPath$TaskName)" }
+    return [pscustomobject]@{ TaskPath = $TaskPath; TaskName = $TaskName; LastTaskResult = [uint32]$task.lastTaskResult }
 }
 
-function Enable-LabPSRemoting {
-    # Enable-PSRemoting -Force -SkipNetworkProfileCheck: quickconfig, then every endpoint enabled and open to
-    # the network (the deny Disable-PSRemoting adds is removed). Its WinRM restart leaves the service running.
-    Invoke-LabQuickConfig
-    $script:Machine.sessionConfiguration.endpointsEnabled = $true
-    $script:Machine.sessionConfiguration.networkDenied = $false
+function Register-LabScheduledTask {
+    param([string]$TaskPath, [string]$TaskName, [string]$UserId)
+    $tasks = Get-LabScheduledTaskList
+    $others = @($tasks | Where-Object { -not ($_.path -eq $TaskPath -and $_.name -eq $TaskName) })
+    $new = [pscustomobject]@{ path = $TaskPath; name = $TaskName; state = 'Ready'; lastTaskResult = 267011; runAs = $UserId }
+    $script:Machine | Add-Member -NotePropertyName scheduledTasks -NotePropertyValue ([object[]]($others + @($new))) -Force
+}
+
+function Start-LabScheduledTask {
+    param([string]$TaskPath, [string]$TaskName)
+    $task = Find-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName
+    if ($null -eq $task) { throw "LabSeam: Start-ScheduledTask of a task that does not exist ($TaskPath$TaskName)" }
+    $task.state = 'Running'
+    $task.lastTaskResult = 267009
+}
+
+function Unregister-LabScheduledTask {
+    param([string]$TaskPath, [string]$TaskName)
+    if ($null -eq (Find-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName)) { throw "LabSeam: Unregister-ScheduledTask of a task that does not exist ($TaskPath$TaskName)" }
+    $tasks = Get-LabScheduledTaskList
+    $script:Machine.scheduledTasks = [object[]]@($tasks | Where-Object { -not ($_.path -eq $TaskPath -and $_.name -eq $TaskName) })
+}
+
+# Group Policy over WinRM: host.winrmListenerPolicy ('Allow remote server management through WinRM': the values
+# it writes under the WinRM\Service policy key, which Get-LabRegistryValue passes here) and host.winrmServicePolicy
+# (a 'System Services' entry, as RSOP_SystemService lists it beside a baseline's other services).
+function Get-LabListenerPolicyValue {
+    param([string]$Name)
+    $policy = Get-LabMachinePart -Name 'winrmListenerPolicy'
+    if ($null -eq $policy) { return $null }
+    switch ($Name) {
+        'AllowAutoConfig' { return 1 }
+        'IPv4Filter' { return [string]$policy.ipv4Filter }
+        'IPv6Filter' { return [string]$policy.ipv6Filter }
+    }
+    return $null
+}
+
+function Get-LabSystemServicePolicy {
+    $policy = Get-LabMachinePart -Name 'winrmServicePolicy'
+    if ($null -eq $policy) { return , @() }
+    $modes = @{ Automatic = 2; Manual = 3; Disabled = 4 }
+    $gpo = [string]$policy.gpo
+    $entries = @(
+        [pscustomobject]@{ Service = 'Spooler'; StartupMode = 4; SDDLString = ''; GPOID = $gpo; precedence = 1 }
+        [pscustomobject]@{ Service = 'WinRM'; StartupMode = $modes[[string]$policy.startType]; SDDLString = ''; GPOID = $gpo; precedence = 1 }
+    )
+    return , $entries
 }
 
 function Use-LabRemotingSeam {
-    # Called by Use-LabSeam: the service, listener and endpoint seam functions over the machine.
+    # Called by Use-LabSeam: the service, listener, endpoint and scheduled task seam functions over the machine.
     Set-SeamFake -Name Get-WinService -ScriptBlock { param($Name) Get-LabService -Name $Name }
     Set-SeamFake -Name Get-WinCimService -ScriptBlock { param($Name) Get-LabCimService -Name $Name }
     Set-SeamFake -Name Set-WinServiceStartType -ScriptBlock { param($Name, $StartupType) Set-LabServiceStartType -Name $Name -StartupType $StartupType }
     Set-SeamFake -Name Start-WinService -ScriptBlock { param($Name) Start-LabService -Name $Name }
     Set-SeamFake -Name Get-WinWsmanListener -ScriptBlock { Get-LabRemotingListener }
     Set-SeamFake -Name Get-WinPSSessionConfiguration -ScriptBlock { Get-LabPSSessionConfiguration }
-    Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { Enable-LabPSRemoting }
-    Set-SeamFake -Name Invoke-WinRMQuickConfig -ScriptBlock {
-        Invoke-LabQuickConfig
-        [pscustomobject]@{ ExitCode = 0; Lines = [object[]]@('WinRM service is already running on this machine.', 'WinRM has been updated for remote management.') }
-    }
+    Set-SeamFake -Name Get-WinScheduledTask -ScriptBlock { Get-LabScheduledTask }
+    Set-SeamFake -Name Get-WinScheduledTaskInfo -ScriptBlock { param($TaskPath, $TaskName) Get-LabScheduledTaskInfo -TaskPath $TaskPath -TaskName $TaskName }
+    Set-SeamFake -Name Register-WinScheduledTask -ScriptBlock { param($TaskPath, $TaskName, $Execute, $Argument, $UserId) Register-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName -UserId $UserId }
+    Set-SeamFake -Name Start-WinScheduledTask -ScriptBlock { param($TaskPath, $TaskName) Start-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName }
+    Set-SeamFake -Name Unregister-WinScheduledTask -ScriptBlock { param($TaskPath, $TaskName) Unregister-LabScheduledTask -TaskPath $TaskPath -TaskName $TaskName }
+    Set-SeamFake -Name Get-WinSystemServicePolicy -ScriptBlock { Get-LabSystemServicePolicy }
 }
 #endregion
 
@@ -378,13 +509,19 @@ function Use-LabRemotingSeam {
 # written are WinRM's, so they are here, with its fault codes (wsmerror.h): Hostname must be the
 # certificate's subject CN (0x803380E9, a SAN name does not do), the certificate must have the Server
 # Authentication EKU (0x803380EE); a listener that exists cannot be created again (0x80338033), one that
-# does not cannot be changed (0x80338000), and a GPO listener cannot be changed at all (0x8033808A).
+# does not cannot be changed (0x80338000), and a GPO listener cannot be changed at all (0x8033808A); an
+# Address=* HTTPS listener cannot be created over an HTTP.sys SSL binding that no listener owns (183).
+# Also here: Exchange's service bindings (host.exchangeCertificateServices, absent = no snap-in),
+# Test-Certificate's verdict (host.certificateChainErrors) and netsh http show sslcert
+# (host.httpSysSslBindings, else the binding WinRM keeps for its listener), as lab.ts reads them.
 $script:ListenerFault = @{
     AlreadyExists = @(2150858803, 'The WS-Management service cannot create the resource because it already exists.')
     NotFound      = @(2150858752, 'The WS-Management service cannot process the request. The service cannot find the resource identified by the resource URI and selectors.')
     CnMismatch    = @(2150858985, 'The WinRM client cannot process the request. The certificate CN and the hostname that were provided do not match.')
     NoServerAuth  = @(2150858990, 'The WinRM client cannot process the request. The Enhanced Key Usage (EKU) field of the certificate is not set to "Server Authentication". Retry the request with a certificate that has the correct EKU.')
     Policy        = @(2150858890, 'Cannot change GPO controlled setting.')
+    # HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS): HTTP.sys already holds an SSL binding on the listener's 0.0.0.0:<port>.
+    SslBindingExists = @(2147942583, 'Cannot create a file when that file already exists. ')
 }
 
 function New-LabListenerFault {
@@ -451,34 +588,90 @@ function Get-LabCertificate {
     foreach ($certificate in @($script:Machine.certificates)) { ConvertTo-LabX509 -Certificate $certificate }
 }
 
-function New-LabSelfSignedCertificate {
-    # What New-SelfSignedCertificate -DnsName creates, as the lab writes it (lab/certificates.ts
-    # selfSignedCertificate): valid from the start of the UTC day for 365 days, the thumbprint derived from
-    # the name and that day, so the lab and the script create the same certificate.
-    param([string[]]$DnsName, [string]$CertStoreLocation)
-    if ($CertStoreLocation -ne 'Cert:\LocalMachine\My') { throw "LabSeam does not model certificate store $CertStoreLocation" }
-    $format = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'"
-    $notBefore = [DateTime]::UtcNow.Date
-    $notBeforeText = $notBefore.ToString($format, [System.Globalization.CultureInfo]::InvariantCulture)
-    $sha1 = [System.Security.Cryptography.SHA1]::Create()
-    try {
-        $hash = $sha1.ComputeHash([System.Text.Encoding]::UTF8.GetBytes("self-signed|$($DnsName[0])|$notBeforeText"))
-    } finally {
-        $sha1.Dispose()
+function Get-LabMachinePart {
+    # An optional part of the host ($null when the estate leaves it out).
+    param([string]$Name)
+    $part = $script:Machine.PSObject.Properties[$Name]
+    if ($null -eq $part) { return $null }
+    return $part.Value
+}
+
+function Get-LabExchangeCertificate {
+    # Get-ExchangeCertificate's Thumbprint and Services ('IMAP, POP, IIS, SMTP' or 'None') from
+    # host.exchangeCertificateServices. A host without it has no Exchange snap-in, so no such command.
+    $services = Get-LabMachinePart -Name 'exchangeCertificateServices'
+    if ($null -eq $services) { throw "The term 'Get-ExchangeCertificate' is not recognized as the name of a cmdlet, function, script file, or operable program." }
+    foreach ($entry in $services.PSObject.Properties) {
+        $text = (@($entry.Value) | ForEach-Object { [string]$_ }) -join ', '
+        if ($text -eq '') { $text = 'None' }
+        [pscustomobject]@{ Thumbprint = $entry.Name; Services = $text }
     }
-    $certificate = [pscustomobject]@{
-        thumbprint    = [System.BitConverter]::ToString($hash).Replace('-', '').ToUpperInvariant()
-        subject       = "CN=$($DnsName[0])"
-        issuer        = "CN=$($DnsName[0])"
-        dnsNames      = [object[]]@($DnsName)
-        notBefore     = $notBeforeText
-        notAfter      = $notBefore.AddDays(365).ToString($format, [System.Globalization.CultureInfo]::InvariantCulture)
-        hasPrivateKey = $true
-        serverAuth    = $true
-        selfSigned    = $true
+}
+
+function Get-LabPSSnapin {
+    # Get-PSSnapin: Exchange's snap-in is registered when the host has Exchange (exchangeCertificateServices
+    # present); a fresh session (each script run is one) has loaded none.
+    param([switch]$Registered)
+    if (-not $Registered) { return }
+    if ($null -eq (Get-LabMachinePart -Name 'exchangeCertificateServices')) { return }
+    [pscustomobject]@{ Name = 'Microsoft.Exchange.Management.PowerShell.SnapIn'; PSVersion = '1.0'; Description = 'Admin Tasks for the Exchange Server' }
+}
+
+function Add-LabPSSnapin {
+    # Add-PSSnapin of a snap-in that is not registered fails as Windows PowerShell does.
+    param([string]$Name)
+    $registered = @(Get-LabPSSnapin -Registered | Where-Object { $_.Name -eq $Name })
+    if ($registered.Count -eq 0) { throw "The Windows PowerShell snap-in '$Name' is not installed on this computer." }
+}
+
+function Test-LabCertificate {
+    # Test-Certificate -Policy SSL's verdict from host.certificateChainErrors (absent: the chain is trusted).
+    param($Certificate)
+    $errors = Get-LabMachinePart -Name 'certificateChainErrors'
+    if ($null -ne $errors) {
+        foreach ($entry in $errors.PSObject.Properties) {
+            if ([string]::Equals($entry.Name, [string]$Certificate.Thumbprint, [System.StringComparison]::OrdinalIgnoreCase)) {
+                return [pscustomobject]@{ Valid = $false; Errors = [string[]]@([string]$entry.Value) }
+            }
+        }
     }
-    $script:Machine.certificates = [object[]](@($script:Machine.certificates) + @($certificate))
-    return (ConvertTo-LabX509 -Certificate $certificate)
+    return [pscustomobject]@{ Valid = $true; Errors = [string[]]@() }
+}
+
+function Find-LabForeignSslBinding {
+    # An HTTP.sys SSL binding WinRM does not keep (host.httpSysSslBindings) on IpPort.
+    param([string]$IpPort)
+    foreach ($binding in @(Get-LabMachinePart -Name 'httpSysSslBindings')) {
+        if ($null -ne $binding -and [string]$binding.ipPort -eq $IpPort) { return $binding }
+    }
+    return $null
+}
+
+function Get-LabHttpSslBinding {
+    # netsh http show sslcert ipport=<IpPort> as Windows prints it: the foreign binding there, else the one
+    # WinRM keeps for its Address=* HTTPS listener on that port (lab.ts sslBindingAt), else exit code 1.
+    param([string]$IpPort)
+    $binding = Find-LabForeignSslBinding -IpPort $IpPort
+    if ($null -eq $binding) {
+        foreach ($listener in @($script:Machine.listeners)) {
+            if ([string]$listener.transport -ne 'HTTPS' -or [string]$listener.source -eq 'Compatibility' -or [string]$listener.address -ne '*') { continue }
+            if ("0.0.0.0:$([int]$listener.port)" -ne $IpPort) { continue }
+            $binding = [pscustomobject]@{ ipPort = $IpPort; certificateHash = ([string]$listener.thumbprint).ToLowerInvariant(); appId = '{afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f}' }
+        }
+    }
+    if ($null -eq $binding) {
+        return [pscustomobject]@{ ExitCode = 1; Lines = [object[]]@('', 'SSL Certificate bindings:', '-------------------------', '', 'The system cannot find the file specified.', '') }
+    }
+    return [pscustomobject]@{
+        ExitCode = 0
+        Lines    = [object[]]@(
+            '', 'SSL Certificate bindings:', '-------------------------', '',
+            "    IP:port                      : $($binding.ipPort)",
+            "    Certificate Hash             : $($binding.certificateHash)",
+            "    Application ID               : $($binding.appId)",
+            '    Certificate Store Name       : MY',
+            '    Verify Client Certificate Revocation : Enabled', '')
+    }
 }
 
 function Find-LabListener {
@@ -503,6 +696,7 @@ function Assert-LabListenerCertificate {
 function New-LabListener {
     param([string]$Address, [string]$Transport, [hashtable]$ValueSet)
     if ($null -ne (Find-LabListener -Address $Address -Transport $Transport)) { throw (New-LabListenerFault -Kind AlreadyExists -Verb New) }
+    if ($Transport -eq 'HTTPS' -and $Address -eq '*' -and $null -ne (Find-LabForeignSslBinding -IpPort "0.0.0.0:$([int]$ValueSet['Port'])")) { throw (New-LabListenerFault -Kind SslBindingExists -Verb New) }
     if ($Transport -eq 'HTTPS') { Assert-LabListenerCertificate -ValueSet $ValueSet -Verb New }
     $port = 5985
     if ($Transport -eq 'HTTPS') { $port = 5986 }
@@ -550,14 +744,19 @@ function Use-LabHttpsListenerSeam {
     Set-SeamFake -Name Set-WinWsmanListener -ScriptBlock { param($Address, $Transport, $ValueSet) Set-LabListener -Address $Address -Transport $Transport -ValueSet $ValueSet }
     Set-SeamFake -Name Remove-WinWsmanListener -ScriptBlock { param($Address, $Transport) Remove-LabListener -Address $Address -Transport $Transport }
     Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) Get-LabCertificate -Path $Path }
-    Set-SeamFake -Name New-WinSelfSignedCertificate -ScriptBlock { param($DnsName, $CertStoreLocation) New-LabSelfSignedCertificate -DnsName $DnsName -CertStoreLocation $CertStoreLocation }
+    Set-SeamFake -Name Get-WinPSSnapin -ScriptBlock { param([switch]$Registered) Get-LabPSSnapin -Registered:$Registered }
+    Set-SeamFake -Name Add-WinPSSnapin -ScriptBlock { param($Name) Add-LabPSSnapin -Name $Name }
+    Set-SeamFake -Name Get-WinExchangeCertificate -ScriptBlock { Get-LabExchangeCertificate }
+    Set-SeamFake -Name Test-WinCertificate -ScriptBlock { param($Certificate, $DnsName) Test-LabCertificate -Certificate $Certificate }
+    Set-SeamFake -Name Get-WinHttpSslBinding -ScriptBlock { param($IpPort) Get-LabHttpSslBinding -IpPort $IpPort }
 }
 #endregion
 
 #region seam: Test-MonosyncConnectivity
 # The acceptance probes run on the worker and reach an Exchange host over the network. Their machine is the
 # worker (LabWorker of lab/model.ts, with computerName and fqdn) carrying its view of the network: identity
-# (its token's DOMAIN\user), identitySid, now (the lab clock, ISO 8601) and network {hosts: {<fqdn>: LabHost},
+# (its token's DOMAIN\user), identitySid, domain (its AD domain's DNS name, whose SYSVOL the second hop reads),
+# now (the lab clock, ISO 8601) and network {hosts: {<fqdn>: LabHost},
 # computers: {<NAME$>: LabComputerObject}}; steps/Test-MonosyncConnectivity/contract.test.ts builds it. What
 # each probe meets is the model of steps/Test-MonosyncConnectivity/lab.ts, which the contract holds this to:
 # a firewall that does not admit the worker on 5986 drops (no answer), WinRM stopped or no enabled HTTPS
@@ -685,10 +884,9 @@ function Test-LabWsmanHttps {
     return [pscustomobject]@{ wsmid = 'http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd'; ProtocolVersion = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'; ProductVendor = 'Microsoft Corporation'; ProductVersion = 'OS: 10.0.17763 SP: 0.0 Stack: 3.0' }
 }
 
-function Test-LabRemoteSysvol {
+function Test-LabRemoteSession {
     # The session opens for a member (by SID) of Remote Management Users when the Microsoft.PowerShell endpoint is
-    # enabled, allows the group and does not deny network logons (Disable-PSRemoting); there Test-Path of SYSVOL is
-    # true exactly when the computer object may delegate (unconstrained, or constrained to some service).
+    # enabled, allows the group and does not deny network logons (Disable-PSRemoting); it answers $true.
     param([string]$ComputerName)
     $fault = Get-LabWsmanFault -ComputerName $ComputerName
     if ($null -ne $fault) { throw (New-RemotingTransportError -ErrorCode $fault.Code -Text $fault.Text -Reason $fault.Reason -ComputerName $ComputerName) }
@@ -700,6 +898,16 @@ function Test-LabRemoteSysvol {
     if (-not ($member -and $endpoint.endpointsEnabled -and $endpoint.allowsRemoteManagementUsers -and -not $endpoint.networkDenied)) {
         throw (New-RemotingTransportError -ErrorCode 5 -Text 'Access is denied.' -Reason 'AccessDenied' -ComputerName $ComputerName)
     }
+    return $true
+}
+
+function Test-LabRemoteSysvol {
+    # Such a session; there Test-Path of \\<Domain>\SYSVOL is true exactly when Domain is the worker's domain and
+    # the computer object may delegate (unconstrained, or constrained to some service).
+    param([string]$ComputerName, [string]$Domain)
+    $null = Test-LabRemoteSession -ComputerName $ComputerName
+    $target = Get-LabNetworkHost -HostName $ComputerName
+    if (-not [string]::Equals($Domain, [string](Get-LabWorkerPart -Name 'domain'), [System.StringComparison]::OrdinalIgnoreCase)) { return $false }
     if (-not $target.domainJoined) { return $false }
     $computer = (Get-LabWorkerPart -Name 'network').computers.PSObject.Properties[([string]$target.computerName).ToUpperInvariant() + '$']
     if ($null -eq $computer) { return $false }
@@ -712,8 +920,12 @@ function Use-LabConnectivitySeam {
     Set-SeamFake -Name Open-WinTlsStream -ScriptBlock { param($HostName, $Port) Open-LabTlsStream -HostName $HostName -Port $Port }
     Set-SeamFake -Name Invoke-WinTlsHandshake -ScriptBlock { param($Stream, $HostName) Invoke-LabTlsHandshake -Stream $Stream }
     Set-SeamFake -Name Get-WinTlsRemoteCertificate -ScriptBlock { param($Stream) Get-LabTlsRemoteCertificate -Stream $Stream }
-    Set-SeamFake -Name Test-WinWsmanHttps -ScriptBlock { param($ComputerName) Test-LabWsmanHttps -ComputerName $ComputerName }
-    Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName) Test-LabRemoteSysvol -ComputerName $ComputerName }
+    Set-SeamFake -Name Test-WinWsmanHttps -ScriptBlock { param($ComputerName, $ConnectAs) Test-LabWsmanHttps -ComputerName $ComputerName }
+    Set-SeamFake -Name Test-WinRemoteSession -ScriptBlock { param($ComputerName, $ConnectAs) Test-LabRemoteSession -ComputerName $ComputerName }
+    Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName, $Domain, $ConnectAs) Test-LabRemoteSysvol -ComputerName $ComputerName -Domain $Domain }
+    # klist purge and the pause between attempts change nothing the lab models.
+    Set-SeamFake -Name Clear-WinKerberosTicket -ScriptBlock { }
+    Set-SeamFake -Name Wait-WinSeconds -ScriptBlock { param($Seconds) }
 }
 #endregion
 
@@ -777,7 +989,9 @@ function Get-LabComputerSystem {
 
 function Resolve-LabAccountSid {
     param([string]$Name)
-    if (-not $script:Machine.domainJoined) { throw (New-IdentityNotMappedError) }
+    # The AD management host's machine (no domainJoined: it is the directory's own host) is in the domain.
+    $joined = $script:Machine.PSObject.Properties['domainJoined']
+    if ($null -ne $joined -and -not $joined.Value) { throw (New-IdentityNotMappedError) }
     $sid = Get-LabAccountSid -Account $Name
     $script:LabAccountNames[$sid] = ConvertTo-LabDownLevelName -Account $Name
     return $sid
@@ -902,6 +1116,23 @@ function Use-LabGrantSeam {
     Set-SeamFake -Name Remove-WinLocalGroupMember -ScriptBlock { param($GroupSid, $MemberSid) Remove-LabGroupMember -Group (Get-LabGroupBySid -GroupSid $GroupSid) -MemberSid $MemberSid }
     Set-SeamFake -Name Add-WinAdsiGroupMember -ScriptBlock { param($GroupName, $MemberSid) Add-LabGroupMember -Group (Assert-LabGroupName -GroupName $GroupName -Method 'Add') -MemberSid $MemberSid -Adsi }
     Set-SeamFake -Name Remove-WinAdsiGroupMember -ScriptBlock { param($GroupName, $MemberSid) Remove-LabGroupMember -Group (Assert-LabGroupName -GroupName $GroupName -Method 'Remove') -MemberSid $MemberSid -Adsi }
+    Set-SeamFake -Name Get-WinRestrictedGroupPolicy -ScriptBlock { Get-LabRestrictedGroupPolicy }
+}
+
+function Get-LabRestrictedGroupPolicy {
+    # RSOP_RestrictedGroup as Get-CimInstance returns it: one entry for Remote Management Users when the lab's
+    # remoteManagementUsers.restrictedBy says a GPO sets its members, none otherwise.
+    $group = $script:Machine.remoteManagementUsers
+    $restricted = $group.PSObject.Properties['restrictedBy']
+    if ($null -eq $restricted -or $null -eq $restricted.Value) { return , @() }
+    $entry = [pscustomobject]@{
+        GroupName  = 'BUILTIN\' + [string]$group.groupName
+        Members    = [string[]]@(@($restricted.Value.members) | ForEach-Object { [string]$_ })
+        MemberOf   = $null
+        GPOID      = [string]$restricted.Value.gpo
+        precedence = 1
+    }
+    return , @($entry)
 }
 
 Export-ModuleMember -Function ConvertFrom-LabSddl, Get-LabAccountSid
@@ -926,8 +1157,20 @@ function Use-LabSnapshotSeam {
 }
 #endregion
 
+#region seam: Set-TrustedHosts
+# The machine's named mutexes: one process runs the script at a time here, so a wait always takes the mutex;
+# .held says whether the script still holds it (Pester checks it is released on every path).
+function Use-LabTrustedHostsSeam {
+    Set-SeamFake -Name New-WinNamedMutex -ScriptBlock { param($Name) [pscustomobject]@{ Name = [string]$Name; held = $false; closed = $false } }
+    Set-SeamFake -Name Wait-WinMutex -ScriptBlock { param($Mutex, $TimeoutMs) $Mutex.held = $true; $true }
+    Set-SeamFake -Name Exit-WinMutex -ScriptBlock { param($Mutex) $Mutex.held = $false }
+    Set-SeamFake -Name Close-WinMutex -ScriptBlock { param($Mutex) $Mutex.closed = $true }
+}
+#endregion
+
 function Use-LabSeam {
-    # Binds the seam to one machine object (ConvertFrom-Json of a LabHost, or of the worker with a
+    # Binds the seam to one machine object (New-LabHost, or ConvertFrom-JsonDocument -AsPSCustomObject of a
+    # LabHost or of the worker with a
     # computerName and fqdn): the scripts run from now on read and write it. Other seam functions keep
     # the tripwires of Reset-SeamFake.
     param([Parameter(Mandatory = $true)] $Machine)
@@ -942,6 +1185,7 @@ function Use-LabSeam {
     Set-SeamFake -Name Get-WinWsmanItem -ScriptBlock { param($Path) Get-LabWsmanItem -Path $Path }
     Set-SeamFake -Name Set-WinWsmanItem -ScriptBlock { param($Path, $Value) Set-LabWsmanItem -Path $Path -Value $Value }
     Set-SeamFake -Name Get-WinRegistryValue -ScriptBlock { param($Key, $Name) Get-LabRegistryValue -Key $Key -Name $Name }
+    Use-LabTrustedHostsSeam
     Use-LabADSeam
     Use-LabFirewallSeam
     Use-LabRemotingSeam

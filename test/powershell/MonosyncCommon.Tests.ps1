@@ -70,6 +70,10 @@ Describe 'Get-StepErrorInfo classifies the records Windows really produces' {
             Record = { $e = New-Object -TypeName System.Management.Automation.Remoting.PSRemotingTransportException -ArgumentList 'The user name or password is incorrect.'; $e.ErrorCode = 1326; New-WindowsErrorRecord -Exception $e -ErrorId 'LogonFailure,PSSessionStateBroken' -Category OpenError } }
         @{ Case = 'winrm.cmd output quoting 0x80338029 in its text'; Code = '0x80338029'; Class = 'transient'; Type = 'WinRMTimeout'
             Record = { New-WindowsErrorRecord -Exception (New-Object -TypeName System.Exception -ArgumentList 'WSManFault Error number: -2144108503 0x80338029') -ErrorId 'NativeCommandError' } }
+        @{ Case = 'PSRemotingTransportException ErrorCode 0x80090322 (Kerberos: the target principal name is incorrect)'; Code = '0x80090322'; Class = 'permanent'; Type = 'KerberosTargetMismatch'
+            Record = { $e = New-Object -TypeName System.Management.Automation.Remoting.PSRemotingTransportException -ArgumentList 'Connecting to remote server exch01 failed with the following error message : WinRM cannot process the request. The following error with errorcode 0x80090322 occurred while using Kerberos authentication: An unknown security error occurred.'; $e.ErrorCode = -2146893022; New-WindowsErrorRecord -Exception $e -ErrorId '-2146893022,PSSessionStateBroken' -Category OpenError } }
+        @{ Case = 'winrm.cmd quickconfig on a Public network profile (0x80338169 is configuration, not retried)'; Code = '0x80338169'; Class = 'permanent'; Type = 'PublicNetworkProfile'
+            Record = { New-WindowsErrorRecord -Exception (New-Object -TypeName System.Exception -ArgumentList 'WSManFault Error number:  -2144108183 0x80338169 WinRM firewall exception will not work since one of the network connection types on this machine is set to Public.') -ErrorId 'NativeCommandError' } }
         @{ Case = 'a parameter value refused by ValidateSet on assignment'; Code = 'InvalidInput'; Class = 'permanent'; Type = 'InvalidInput'
             Record = { Get-CaughtRecord { [ValidateSet('a')][string]$v = 'b' } } }
         @{ Case = 'anything else'; Code = 'PowerShellError'; Class = 'permanent'; Type = 'PowerShellError'
@@ -188,7 +192,7 @@ Describe 'Get-LocalFqdn goes through the seam' {
     It 'is the DNS name of the machine, lower case' {
         Reset-SeamFake -ComputerName 'EXCH02' -Fqdn 'EXCH02.Corp.Example'
         & $script:Common { Get-LocalFqdn } | Should -Be 'exch02.corp.example'
-        (Get-SeamCall -Name Resolve-WinDnsHostName)[0].Parameters.Name | Should -Be 'EXCH02'
+        @(Get-SeamCall -Name Resolve-WinDnsHostName)[0].Parameters.Name | Should -Be 'EXCH02'
     }
 
     It 'falls back on the computer name when DNS fails' {

@@ -29,7 +29,7 @@ Describe 'how a test can replace a function the script defines itself' {
         Set-SeamFake -Name Get-WinComputerName -ScriptBlock { 'FAKE' }
         & ([scriptblock]::Create($script:Probe)).GetNewClosure() | Should -Be 'out=FAKE'
         & ([scriptblock]::Create($script:Probe)) | Should -Be 'out=FAKE'
-        (Get-SeamCall -Name Get-WinComputerName).Count | Should -Be 2
+        @(Get-SeamCall -Name Get-WinComputerName).Count | Should -Be 2
     }
 
     It 'a global function does not: the script''s own definition shadows it' {
@@ -74,7 +74,7 @@ Describe 'how a test can replace a function the script defines itself' {
 
 Describe 'the seam region of MonosyncCommon.ps1' {
     It 'names every seam function Verb-WinNoun, with an approved verb' {
-        $names = Get-SeamFunctionName
+        $names = @(Get-SeamFunctionName)
         $names.Count | Should -BeGreaterThan 3
         $approved = (Get-Verb).Verb
         foreach ($name in $names) {
@@ -87,7 +87,7 @@ Describe 'the seam region of MonosyncCommon.ps1' {
         $text = [System.IO.File]::ReadAllText((Join-Path -Path $PSScriptRoot -ChildPath '../../powershell/MonosyncCommon.ps1'))
         $ast = [System.Management.Automation.Language.Parser]::ParseInput($text, [ref]$null, [ref]$null)
         $functions = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $false) | Where-Object { (Get-SeamFunctionName) -contains $_.Name }
-        @($functions).Count | Should -Be (Get-SeamFunctionName).Count
+        @($functions).Count | Should -Be @(Get-SeamFunctionName).Count
         foreach ($function in $functions) {
             $statements = @($function.Body.EndBlock.Statements | Where-Object { $_.Extent.Text -notmatch '^Set-StrictMode -Off$' })
             $statements.Count | Should -BeLessOrEqual 1 -Because "$($function.Name) performs one operation"
@@ -103,7 +103,7 @@ Describe 'the seam region of MonosyncCommon.ps1' {
             $out[0] | Should -Be 'EXCH09'
             $out[1] | Should -Be 'exch09.corp.example'
             $out[2] | Should -Be 'seam function Get-WinWsmanItem is not faked in this test'
-            (Get-SeamCall -Name Get-WinWsmanItem)[0].Parameters.Path | Should -Be 'WSMan:\localhost'
+            @(Get-SeamCall -Name Get-WinWsmanItem)[0].Parameters.Path | Should -Be 'WSMan:\localhost'
         } finally {
             Remove-SeamFake
         }
@@ -117,6 +117,86 @@ Describe 'the seam region of MonosyncCommon.ps1' {
             $out = @(& ([scriptblock]::Create($text)).GetNewClosure())
             $out[0] | Should -Be 'K|N'
             $out[1] | Should -BeLike 'NamedParameterNotFound*'
+        } finally {
+            Remove-SeamFake
+        }
+    }
+}
+
+Describe 'ConvertFrom-JsonDocument: JSON the same way on Windows PowerShell 5.1 and PowerShell 7' {
+    It 'keeps a one-element and an empty array arrays, inside an object and at the top' {
+        $value = ConvertFrom-JsonDocument -Json '{"one":["a"],"none":[],"nested":[[1]]}'
+        ($value.one -is [object[]]) | Should -BeTrue
+        $value.one.Count | Should -Be 1
+        ($value.none -is [object[]]) | Should -BeTrue
+        $value.none.Count | Should -Be 0
+        ($value.nested[0] -is [object[]]) | Should -BeTrue
+        $top = ConvertFrom-JsonDocument -Json '["only"]'
+        ($top -is [object[]]) | Should -BeTrue
+        $top.Count | Should -Be 1
+        $empty = ConvertFrom-JsonDocument -Json '[]'
+        ($empty -is [object[]]) | Should -BeTrue
+    }
+
+    It 'keeps an ISO date the text it was (ConvertFrom-Json of pwsh 7 makes it a DateTime)' {
+        $value = ConvertFrom-JsonDocument -Json '{"notAfter":"2027-03-01T10:00:00.000Z"}'
+        $value.notAfter | Should -BeOfType [string]
+        $value.notAfter | Should -BeExactly '2027-03-01T10:00:00.000Z'
+    }
+
+    It 'gives ordered dictionaries with case-sensitive keys, and keys that are no XML names' {
+        $value = ConvertFrom-JsonDocument -Json '{"b":1,"a":2,"A":3,"x y":4,"":5,"item":6,"type":"t"}'
+        $value | Should -BeOfType [System.Collections.Specialized.OrderedDictionary]
+        @($value.Keys) | Should -Be @('b', 'a', 'A', 'x y', '', 'item', 'type')
+        $value['A'] | Should -Be 3
+        $value['x y'] | Should -Be 4
+        $value[''] | Should -Be 5
+        $value['type'] | Should -BeExactly 't'
+    }
+
+    It 'reads null, booleans, numbers and control characters as JSON means them' {
+        $value = ConvertFrom-JsonDocument -Json '{"n":null,"t":true,"f":false,"i":5986,"l":4294967296,"d":-1.5,"e":1e3,"s":"a\u0000b\r\n\u00e9\"\\"}'
+        $value['n'] | Should -BeNullOrEmpty
+        $value.Contains('n') | Should -BeTrue
+        $value['t'] | Should -BeExactly $true
+        $value['f'] | Should -BeExactly $false
+        $value['i'] | Should -BeOfType [int]
+        $value['l'] | Should -BeOfType [long]
+        $value['d'] | Should -Be -1.5
+        $value['e'] | Should -Be 1000
+        $value['s'] | Should -BeExactly ("a$([char]0)b`r`n$([char]0xE9)`"\")
+        ConvertFrom-JsonDocument -Json 'null' | Should -BeNullOrEmpty
+        ConvertFrom-JsonDocument -Json '"text"' | Should -BeExactly 'text'
+    }
+
+    It '-AsPSCustomObject gives objects whose properties can be read and set (as LabSeam does with a lab host)' {
+        $value = ConvertFrom-JsonDocument -Json '{"listeners":[{"transport":"HTTPS","port":5986}],"notAfter":"2027-03-01T10:00:00.000Z"}' -AsPSCustomObject
+        $value | Should -BeOfType [pscustomobject]
+        ($value.listeners -is [object[]]) | Should -BeTrue
+        $value.listeners[0].port | Should -Be 5986
+        $value.listeners[0].port = 443
+        $value.listeners[0].port | Should -Be 443
+        $value.notAfter | Should -BeOfType [string]
+        (ConvertTo-Json -InputObject $value -Depth 5 -Compress) | Should -BeExactly '{"listeners":[{"transport":"HTTPS","port":443}],"notAfter":"2027-03-01T10:00:00.000Z"}'
+    }
+
+    It 'refuses text that is not JSON' {
+        { ConvertFrom-JsonDocument -Json '{"a":' } | Should -Throw
+    }
+}
+
+Describe 'the kit hands out lists item by item' {
+    It 'iterates every hostile value with foreach, and counts seam calls with @()' {
+        $seen = 0
+        foreach ($value in Get-HostileValue) { $value | Should -BeOfType [string]; $seen++ }
+        $seen | Should -Be @(Get-HostileValue).Count
+        $seen | Should -BeGreaterThan 5
+        Reset-SeamFake
+        try {
+            & ([scriptblock]::Create("param()`nGet-WinComputerName")).GetNewClosure() | Out-Null
+            @(Get-SeamCall -Name Get-WinComputerName).Count | Should -Be 1
+            @(Get-SeamCall -Name Get-WinWsmanItem).Count | Should -Be 0
+            Get-SeamCall -Name Get-WinWsmanItem | Should -BeNullOrEmpty
         } finally {
             Remove-SeamFake
         }

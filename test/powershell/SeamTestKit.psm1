@@ -22,7 +22,7 @@
 #   Set-SeamFake -Name Get-WinWsmanItem -ScriptBlock { param($Path) [pscustomobject]@{ Value = 'Relaxed'; SourceOfValue = $null } }
 #   Set-SeamFake -Name Set-WinWsmanItem -ScriptBlock { param($Path, $Value) throw (New-WsmanProviderError -Command SetItem -Message $WinText.CbtPolicy) }
 #   $envelope = Invoke-StepScript -Name Set-CbtHardening -Request @{ mode = 'apply'; params = @{ Level = 'Strict' }; rollbackTo = $null } | ConvertFrom-StepEnvelope -Script Set-CbtHardening
-#   (Get-SeamCall -Name Set-WinWsmanItem).Count | Should -Be 1
+#   @(Get-SeamCall -Name Set-WinWsmanItem).Count | Should -Be 1
 
 Set-StrictMode -Version Latest
 
@@ -47,6 +47,76 @@ $WinText = @{
     WinRMCannotConnect        = 'The client cannot connect to the destination specified in the request. Verify that the service on the destination is running and is accepting requests.'
 }
 
+function ConvertFrom-JsonDocument {
+    # JSON text to PowerShell values, the same on Windows PowerShell 5.1 and PowerShell 7: objects become
+    # ordered dictionaries with case-sensitive keys (-AsPSCustomObject: PSCustomObjects, for code that reads
+    # and changes properties, like LabSeam), arrays stay object[] (also with one or no element), strings stay
+    # strings (PowerShell 7's ConvertFrom-Json turns ISO dates into DateTime unless -DateKind String, which
+    # 5.1 lacks, as it lacks -AsHashtable), integers are Int32 when they fit, else Int64, else Double.
+    # One parser for both: .NET's JSON reader (JsonReaderWriterFactory), in .NET Framework 4 and .NET alike.
+    # A lone UTF-16 surrogate (\ud800) arrives as U+FFFD.
+    param([Parameter(Mandatory = $true)][AllowEmptyString()][string]$Json, [switch]$AsPSCustomObject)
+    if ($null -eq ('System.Runtime.Serialization.Json.JsonReaderWriterFactory' -as [type])) { Add-Type -AssemblyName System.Runtime.Serialization }
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes($Json)
+    $reader = [System.Runtime.Serialization.Json.JsonReaderWriterFactory]::CreateJsonReader($bytes, [System.Xml.XmlDictionaryReaderQuotas]::Max)
+    try {
+        $null = $reader.MoveToContent()
+        $value = Read-JsonElement -Reader $reader -AsPSCustomObject:$AsPSCustomObject
+    } finally {
+        $reader.Close()
+    }
+    # The comma: an array comes back as the array (one or no element too), not as its items.
+    return , $value
+}
+
+function Read-JsonElement {
+    # The value of the element the reader is on (the XML form of JSON: <name type="object|array|string|
+    # number|boolean|null">, array items named "item", a key that is no XML name in an item="..." attribute);
+    # leaves the reader after the element's end.
+    param([Parameter(Mandatory = $true)]$Reader, [switch]$AsPSCustomObject)
+    $type = $Reader.GetAttribute('type')
+    if ($type -eq 'object' -or $type -eq 'array') {
+        $entries = New-Object -TypeName 'System.Collections.Generic.List[object]'
+        $names = New-Object -TypeName 'System.Collections.Generic.List[string]'
+        if ($Reader.IsEmptyElement) {
+            $null = $Reader.Read()
+        } else {
+            $null = $Reader.Read()
+            while ($Reader.NodeType -ne [System.Xml.XmlNodeType]::EndElement) {
+                if ($Reader.NodeType -ne [System.Xml.XmlNodeType]::Element) { $null = $Reader.Read(); continue }
+                $name = $Reader.LocalName
+                if ($Reader.NamespaceURI -eq 'item') { $name = $Reader.GetAttribute('item') }
+                $names.Add($name)
+                $entries.Add((Read-JsonElement -Reader $Reader -AsPSCustomObject:$AsPSCustomObject))
+            }
+            $null = $Reader.Read()
+        }
+        if ($type -eq 'array') { return , $entries.ToArray() }
+        if ($AsPSCustomObject) {
+            $object = New-Object -TypeName PSObject
+            for ($i = 0; $i -lt $names.Count; $i++) { $object.PSObject.Properties.Add((New-Object -TypeName System.Management.Automation.PSNoteProperty -ArgumentList $names[$i], $entries[$i])) }
+            return $object
+        }
+        $dictionary = New-Object -TypeName System.Collections.Specialized.OrderedDictionary
+        for ($i = 0; $i -lt $names.Count; $i++) { $dictionary[$names[$i]] = $entries[$i] }
+        return , $dictionary
+    }
+    $text = $Reader.ReadElementContentAsString()
+    $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+    switch ($type) {
+        'null' { return $null }
+        'boolean' { return ($text -eq 'true') }
+        'number' {
+            $int = 0
+            $long = [long]0
+            if ([int]::TryParse($text, [System.Globalization.NumberStyles]::AllowLeadingSign, $invariant, [ref]$int)) { return $int }
+            if ([long]::TryParse($text, [System.Globalization.NumberStyles]::AllowLeadingSign, $invariant, [ref]$long)) { return $long }
+            return [double]::Parse($text, [System.Globalization.NumberStyles]::Float, $invariant)
+        }
+        default { return $text }
+    }
+}
+
 function Get-StepTestData {
     # What the tests need from the TypeScript side, from one `node` call per pwsh process (cached in a
     # global, so every test file of one Pester run shares it): the standalone script of every step, the
@@ -62,7 +132,7 @@ function Get-StepTestData {
                 Pop-Location
             }
             if ($LASTEXITCODE -ne 0) { throw "node test/support/script-contract.ts assemble failed (exit $LASTEXITCODE): $nodeOutput" }
-            $data = [System.IO.File]::ReadAllText($out) | ConvertFrom-Json -AsHashtable -DateKind String
+            $data = ConvertFrom-JsonDocument -Json ([System.IO.File]::ReadAllText($out))
         } finally {
             Remove-Item -LiteralPath $out -Force -ErrorAction SilentlyContinue
         }
@@ -104,8 +174,9 @@ function ConvertTo-RequestBase64 {
 
 function Invoke-StepScript {
     # Runs a step exactly as the runner does locally (powershell/command.ts): the standalone text as one
-    # script block bound to a fresh module, the request as base64 of UTF-8 JSON. Returns every object the
-    # script wrote to the output stream.
+    # script block bound to a fresh module, the request as base64 of UTF-8 JSON. Writes every object the
+    # script wrote to the output stream, as the script wrote them (a caller wraps the call in @() for a
+    # count: one line arrives as the string itself).
     [CmdletBinding(DefaultParameterSetName = 'Request')]
     param(
         [string]$Name,
@@ -122,7 +193,7 @@ function Invoke-StepScript {
         'Base64' { $encoded = $RequestBase64 }
     }
     $block = [scriptblock]::Create($Text)
-    return @(& $block.GetNewClosure() -RequestBase64 $encoded)
+    & $block.GetNewClosure() -RequestBase64 $encoded
 }
 
 function ConvertFrom-StepEnvelope {
@@ -140,7 +211,8 @@ function ConvertFrom-StepEnvelope {
         $all.Count | Should -Be 1 -Because 'the script prints exactly one envelope'
         $all[0] | Should -BeOfType [string]
         $all[0] | Should -Not -Match '\n' -Because 'the envelope is one line'
-        $envelope = ConvertFrom-Json -InputObject $all[0]
+        # The kit's parser, not ConvertFrom-Json: dates stay the text the script printed on 5.1 and 7 alike.
+        $envelope = ConvertFrom-JsonDocument -Json $all[0] -AsPSCustomObject
         $envelope.schema | Should -Be 'monosync.onboard.step/v1'
         $envelope.script | Should -Be $Script
         $script:Envelopes.Add([ordered]@{ script = $Script; line = [string]$all[0]; test = (Get-CurrentTestName -SessionState $PSCmdlet.SessionState) })
@@ -177,7 +249,8 @@ function Assert-StepEnvelopeContract {
             Pop-Location
         }
         if ($LASTEXITCODE -ne 0) { throw "node test/support/script-contract.ts check-envelopes failed (exit $LASTEXITCODE): $nodeOutput" }
-        $problems = @([System.IO.File]::ReadAllText($out) | ConvertFrom-Json)
+        # Not @(... | ConvertFrom-Json): Windows PowerShell 5.1 writes a JSON array as one object.
+        $problems = ConvertFrom-JsonDocument -Json ([System.IO.File]::ReadAllText($out)) -AsPSCustomObject
     } finally {
         Remove-Item -LiteralPath $in, $out -Force -ErrorAction SilentlyContinue
     }
@@ -202,8 +275,9 @@ function Get-FailureType {
 }
 
 function Get-HostileValue {
-    # The HOSTILE values of test/powershell-injection.test.ts (read from that file by node).
-    return [string[]]@((Get-StepTestData).hostile)
+    # The HOSTILE values of test/powershell-injection.test.ts (read from that file by node), written one by
+    # one: `foreach ($v in Get-HostileValue)` iterates them (it would get the array as one item otherwise).
+    foreach ($value in (Get-StepTestData).hostile) { [string]$value }
 }
 
 function Get-LabHostJson {
@@ -217,7 +291,7 @@ function Get-LabHostJson {
 function New-LabHost {
     # A fresh, mutable copy of a lab host (the LabHost shape of lab/model.ts) for LabSeam.
     param([string]$Profile = 'fresh')
-    return (ConvertFrom-Json -InputObject (Get-LabHostJson -Profile $Profile) -DateKind String)
+    return (ConvertFrom-JsonDocument -Json (Get-LabHostJson -Profile $Profile) -AsPSCustomObject)
 }
 
 # --- the seam ---------------------------------------------------------------------------------------
@@ -246,7 +320,8 @@ function Get-SeamSignature {
 }
 
 function Get-SeamFunctionName {
-    return [string[]]@((Get-SeamSignature).Keys)
+    # Written one by one, like every list the kit hands out: @(Get-SeamFunctionName) to count them.
+    foreach ($name in (Get-SeamSignature).Keys) { [string]$name }
 }
 
 function Set-SeamFake {
@@ -294,11 +369,13 @@ function Remove-SeamFake {
 }
 
 function Get-SeamCall {
-    # The seam calls since the last Reset-SeamFake or Clear-SeamCall: objects {Name, Parameters}.
+    # The seam calls since the last Reset-SeamFake or Clear-SeamCall: objects {Name, Parameters}, written one
+    # by one (a caller wraps the call in @() to count them: Windows PowerShell 5.1 gives a single
+    # PSCustomObject no .Count).
     param([string]$Name)
-    $all = $script:SeamCalls.ToArray()
-    if ($Name) { return @($all | Where-Object { $_.Name -eq $Name }) }
-    return @($all)
+    foreach ($call in $script:SeamCalls.ToArray()) {
+        if (-not $Name -or $call.Name -eq $Name) { $call }
+    }
 }
 
 function Clear-SeamCall {
@@ -343,7 +420,8 @@ function Get-StepSeamViolation {
     foreach ($type in $found.Types) {
         if ($type -match '^(System\.)?(Net\.Dns|Microsoft\.Win32|DirectoryServices|ADSI|WMI|Security\.Cryptography\.X509|Security\.Principal\.(NTAccount|WindowsIdentity|WindowsPrincipal))') { $violations.Add("uses [$type]") }
     }
-    return [string[]]$violations.ToArray()
+    # One by one, like every list the kit hands out: `| Should -BeNullOrEmpty` sees each violation.
+    foreach ($violation in $violations) { $violation }
 }
 
 # --- error records as Windows produces them ---------------------------------------------------------
@@ -754,7 +832,7 @@ Export-ModuleMember -Function New-LocalAccountsError, New-AdsiError, New-Identit
 #endregion
 
 Export-ModuleMember -Function @(
-    'Get-StepTestData', 'Get-StepScriptText', 'Add-StrictModeLine', 'Save-StepScript', 'ConvertTo-RequestBase64',
+    'ConvertFrom-JsonDocument', 'Get-StepTestData', 'Get-StepScriptText', 'Add-StrictModeLine', 'Save-StepScript', 'ConvertTo-RequestBase64',
     'Invoke-StepScript', 'ConvertFrom-StepEnvelope', 'Assert-StepEnvelopeContract', 'Get-FailureType',
     'Get-HostileValue', 'Get-LabHostJson', 'New-LabHost', 'Get-SeamSignature', 'Get-SeamFunctionName',
     'Set-SeamFake', 'Reset-SeamFake', 'Remove-SeamFake', 'Get-SeamCall', 'Clear-SeamCall',
