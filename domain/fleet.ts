@@ -10,6 +10,7 @@ import {
   computerNameSchema,
   durationSchema,
   fqdnSchema,
+  freeTextSchema,
   ipAddressSchema,
   personSchema,
   thumbprintSchema,
@@ -51,35 +52,83 @@ const serverSchema = z.preprocess(
 );
 
 const trustedHostsSchema = z.strictObject({
-  /** Where TrustedHosts is written: the manual says the Exchange server; it only matters on the client (Monosync) side. */
-  applyOn: z.enum(['exchange', 'monosync', 'skip']).default('exchange'),
   /**
-   * `any` = '*' (the manual), `domain` = '*.<domain>', `monosync-servers` = the listed Monosync addresses,
-   * `this-server` = the Exchange server's own FQDN (what the Monosync side needs), or an explicit list.
+   * Where TrustedHosts is written. Default `skip`: TrustedHosts is a WinRM *client* setting, so on the
+   * Exchange servers (the manual's `exchange`) it does nothing for inbound Monosync connections and only
+   * weakens the servers' own outbound NTLM checks; over Kerberos by FQDN no side needs it. `monosync`
+   * writes it on the worker, the client, where it has effect.
+   */
+  applyOn: z.enum(['exchange', 'monosync', 'skip']).default('skip'),
+  /**
+   * `any` = '*' (the manual; needs approval), `domain` = '*.<domain>', `monosync-servers` = the listed
+   * Monosync addresses, `this-server` = the Exchange server's own FQDN (what the Monosync side needs, and
+   * the default: a value nobody chose is never a wildcard), or an explicit list.
    */
   value: z
     .union([z.enum(['any', 'domain', 'monosync-servers', 'this-server']), z.array(trustedHostEntrySchema).min(1)])
-    .default('any'),
+    .default('this-server'),
 });
 
-const certificateSchema = z.strictObject({
-  /** Rotate or replace a listener certificate with fewer days left than this. */
-  renewBeforeDays: z.number().int().min(1).max(365).default(30),
-  /** Only certificates from these issuers (subject DN of the issuing CA) are chosen; empty = any issuer. */
-  issuers: z.array(z.string().min(3).max(400)).default([]),
-  /** Issue a self-signed certificate when no suitable one exists. Needs approval for every server. */
-  allowSelfSigned: z.boolean().default(false),
-  /** Pin the listener to this certificate instead of choosing one. */
-  thumbprint: thumbprintSchema.optional(),
-});
+/** The Windows Firewall profiles a rule can apply to. */
+export const FIREWALL_PROFILES = ['Domain', 'Private', 'Public'] as const;
+
+const certificateSchema = z
+  .strictObject({
+    /** Rotate or replace a listener certificate with fewer days left than this. */
+    renewBeforeDays: z.number().int().min(1).max(365).default(30),
+    /** Only certificates from these issuers (subject DN of the issuing CA) are chosen; empty = any issuer. */
+    issuers: z.array(z.string().min(3).max(400)).default([]),
+    /**
+     * Bind a self-signed certificate that is already in the server's store, but only one listed in
+     * trustedSelfSigned. Needs approval for every server. A self-signed certificate is never created:
+     * the Monosync servers could not trust one that does not exist yet, so its handshake would fail.
+     */
+    allowSelfSigned: z.boolean().default(false),
+    /**
+     * The self-signed certificates (thumbprints) the Monosync servers already trust, imported into their
+     * Trusted Root Certification Authorities store: the only self-signed ones a listener may use.
+     */
+    trustedSelfSigned: z.array(thumbprintSchema).default([]),
+    /** Pin the listener to this certificate instead of choosing one. */
+    thumbprint: thumbprintSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.allowSelfSigned && c.trustedSelfSigned.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowSelfSigned'],
+        message:
+          'a self-signed certificate works only if the Monosync servers already trust it: import it into their ' +
+          'Trusted Root Certification Authorities store and list its thumbprint in policy.certificate.trustedSelfSigned, ' +
+          'or enrol a CA-issued certificate and set allowSelfSigned: false',
+      });
+    }
+    if (!c.allowSelfSigned && c.trustedSelfSigned.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustedSelfSigned'],
+        message:
+          'lists self-signed certificates but allowSelfSigned is false: set allowSelfSigned: true to use them (each needs approval), or remove the list',
+      });
+    }
+  });
 
 const policySchema = z.strictObject({
   /** `unconstrained` = TrustedForDelegation (the manual; risky, needs approval); `skip` leaves AD alone. */
   delegation: z.enum(['unconstrained', 'skip']).default('unconstrained'),
-  /** The manual sets None (risky, needs approval); Relaxed is Windows' default and accepts clients without CBT. */
-  cbtHardeningLevel: z.enum(CBT_LEVELS).default('None'),
-  trustedHosts: trustedHostsSchema.default({ applyOn: 'exchange', value: 'any' }),
-  certificate: certificateSchema.default({ renewBeforeDays: 30, issuers: [], allowSelfSigned: false }),
+  /**
+   * Default Relaxed (Windows' own default, which already admits clients that send no channel-binding
+   * token). The manual's None also accepts a wrong token, removing NTLM-relay protection on HTTPS: only
+   * when the fleet file asks for it, and then behind approval.
+   */
+  cbtHardeningLevel: z.enum(CBT_LEVELS).default('Relaxed'),
+  trustedHosts: trustedHostsSchema.default({ applyOn: 'skip', value: 'this-server' }),
+  certificate: certificateSchema.default({
+    renewBeforeDays: 30,
+    issuers: [],
+    allowSelfSigned: false,
+    trustedSelfSigned: [],
+  }),
   firewall: z
     .strictObject({
       /** `monosync` = only the listed Monosync addresses; `any` opens the ports to everyone (risky). */
@@ -88,8 +137,17 @@ const policySchema = z.strictObject({
         .array(z.union([z.literal(5985), z.literal(5986)]))
         .min(1)
         .default([5985, 5986]),
+      /**
+       * The profiles the rule applies to. Domain-joined Exchange servers talk to Monosync on the Domain
+       * profile; a rule for every profile would also open WinRM on a network the server does not trust.
+       */
+      profiles: z
+        .array(z.enum(FIREWALL_PROFILES))
+        .min(1)
+        .refine((p) => new Set(p).size === p.length, { error: 'list each profile once' })
+        .default(['Domain']),
     })
-    .default({ sources: 'monosync', ports: [5985, 5986] }),
+    .default({ sources: 'monosync', ports: [5985, 5986], profiles: ['Domain'] }),
 });
 
 const settingsSchema = z.strictObject({
@@ -128,7 +186,7 @@ const fleetFileSchema = z
       error: (issue) =>
         `${JSON.stringify(issue.input)} is not a fleet id: lower-case letters, digits and '-', at most 63 characters`,
     }),
-    description: z.string().max(500).optional(),
+    description: freeTextSchema(500).optional(),
     /** The account Monosync uses afterwards (`monosync_svc`); it becomes a member of Remote Management Users. */
     serviceAccount: accountSchema,
     /** The AD domain's DNS name; used for the domain wildcard of TrustedHosts. Defaults to the servers' common suffix. */
@@ -228,6 +286,20 @@ export function validateFleet(document: unknown): FleetValidation {
       );
     }
     return { fqdn: s.fqdn, computerName: check.success ? check.data : computerName };
+  });
+  // A NetBIOS name keeps only the first 15 characters of the host name, so exchange-mailbox-01 and
+  // exchange-mailbox-02 both default to EXCHANGE-MAILBO: two servers on one computer object NAME$ would
+  // have delegation set on one of them (or on a third host) for both.
+  const firstWithName = new Map<string, number>();
+  servers.forEach((s, i) => {
+    const first = firstWithName.get(s.computerName);
+    if (first === undefined) {
+      firstWithName.set(s.computerName, i);
+      return;
+    }
+    problems.push(
+      `servers[${i}].computerName: ${s.fqdn} and ${servers[first].fqdn} (servers[${first}]) both map to the computer object ${s.computerName}$ (a computer name keeps the first 15 characters of the host name): set computerName: for each of them to its own sAMAccountName without the $`
+    );
   });
   if (problems.length > 0) return { ok: false, problems };
   return {

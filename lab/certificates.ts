@@ -1,14 +1,16 @@
 /**
  * Certificate facts and the deterministic selection rule of the reference (§3.6): which certificates
  * in LocalMachine\My may back the WinRM HTTPS listener, which one wins, and — when none does — the
- * most specific reason, so the operator is told what to enrol or fix.
+ * most specific reason, so the operator is told what to enrol or fix. What Windows adds to the rule:
+ * WinRM binds a listener only to a certificate whose subject CN is the listener's Hostname (0x803380E9,
+ * a SAN name does not do); a certificate Exchange has bound to its services is Exchange's to renew or
+ * remove; a CA-issued certificate must pass Test-Certificate -Policy SSL on the server; and a self-signed
+ * one works only where the Monosync servers already trust it.
  */
 import type { ScriptError } from '../domain/envelope';
-import { thumbprintFor } from './identity';
 import type { LabCertificate } from './model';
 
 export const DAY_MS = 86_400_000;
-export const SELF_SIGNED_VALIDITY_DAYS = 365;
 
 export interface CertificateRules {
   fqdn: string;
@@ -16,18 +18,25 @@ export interface CertificateRules {
   minDaysLeft: number;
   /** Issuer DNs allowed; empty = any issuer. */
   issuers: readonly string[];
-  allowSelfSigned: boolean;
+  /** Thumbprints of the self-signed certificates the Monosync servers trust (upper case). */
+  trustedSelfSigned: readonly string[];
+  /** The host's facts: Exchange's service bindings and the chain check's errors, by thumbprint. */
+  exchangeServices: Readonly<Record<string, readonly string[]>>;
+  chainErrors: Readonly<Record<string, string>>;
 }
 
 export type CertificateProblem =
   | 'name-mismatch'
+  | 'fqdn-only-in-san'
   | 'no-private-key'
   | 'no-server-auth'
   | 'not-yet-valid'
   | 'expired'
   | 'too-few-days-left'
   | 'issuer-not-allowed'
-  | 'self-signed-not-allowed';
+  | 'self-signed-not-trusted-by-monosync'
+  | 'bound-to-exchange'
+  | 'chain-untrusted';
 
 export interface CandidateReport {
   thumbprint: string;
@@ -36,6 +45,10 @@ export interface CandidateReport {
   notAfter: string;
   selfSigned: boolean;
   problems: CertificateProblem[];
+  /** The Exchange services the certificate is bound to (empty when none, or the snap-in is absent). */
+  exchangeServices: string[];
+  /** Why Test-Certificate refused the chain; '' when it passed or was not run (another problem came first). */
+  chainError: string;
 }
 
 export function startOfUtcDay(now: Date): Date {
@@ -54,12 +67,24 @@ export function subjectCommonName(subject: string): string | null {
   return cn ? cn.slice(3).trim() : null;
 }
 
-/** FQDN in the SAN list or as the subject CN, compared case-insensitively as DNS names are. */
+/**
+ * FQDN in the SAN list or as the subject CN, compared case-insensitively as DNS names are: what a TLS
+ * client accepts (steps/Test-MonosyncConnectivity/lab.ts). The listener's own rule is stricter (cnIsHost).
+ */
 export function namesHost(cert: LabCertificate, fqdn: string): boolean {
   const name = fqdn.toLowerCase();
-  return (
-    cert.dnsNames.some((dns) => dns.toLowerCase() === name) || subjectCommonName(cert.subject)?.toLowerCase() === name
-  );
+  return cnIsHost(cert, fqdn) || cert.dnsNames.some((dns) => dns.toLowerCase() === name);
+}
+
+/** The FQDN as the subject CN, compared case-insensitively as DNS names are: all WinRM binds a listener to. */
+export function cnIsHost(cert: LabCertificate, fqdn: string): boolean {
+  return subjectCommonName(cert.subject)?.toLowerCase() === fqdn.toLowerCase();
+}
+
+/** The FQDN in the SAN list but not as the CN (Exchange's CN=<computer name>, a CN=mail.<domain> SAN certificate). */
+export function namesHostInSanOnly(cert: LabCertificate, fqdn: string): boolean {
+  const name = fqdn.toLowerCase();
+  return !cnIsHost(cert, fqdn) && cert.dnsNames.some((dns) => dns.toLowerCase() === name);
 }
 
 /** Issuer DNs are compared ignoring case and the spacing around `,` and `=`. */
@@ -79,23 +104,42 @@ export function daysLeft(cert: LabCertificate, now: Date): number {
   return Math.floor((Date.parse(cert.notAfter) - now.getTime()) / DAY_MS);
 }
 
+/** What keeps a certificate from backing the listener, in the order Set-HttpsListener.ps1 checks it. */
 export function certificateProblems(cert: LabCertificate, rules: CertificateRules): CertificateProblem[] {
   const problems: CertificateProblem[] = [];
   const now = rules.now.getTime();
-  if (!namesHost(cert, rules.fqdn)) problems.push('name-mismatch');
+  if (!cnIsHost(cert, rules.fqdn))
+    problems.push(namesHostInSanOnly(cert, rules.fqdn) ? 'fqdn-only-in-san' : 'name-mismatch');
   if (!cert.hasPrivateKey) problems.push('no-private-key');
   if (!cert.serverAuth) problems.push('no-server-auth');
   if (Date.parse(cert.notBefore) > now) problems.push('not-yet-valid');
   if (Date.parse(cert.notAfter) <= now) problems.push('expired');
   else if (Date.parse(cert.notAfter) <= now + rules.minDaysLeft * DAY_MS) problems.push('too-few-days-left');
   if (cert.selfSigned) {
-    // An explicitly allowed self-signed certificate is its own issuer, so the allow-list cannot name it.
-    if (!rules.allowSelfSigned) problems.push('self-signed-not-allowed');
+    // Its own issuer, so the allow-list cannot name it: the Monosync side's trust is what counts.
+    if (!rules.trustedSelfSigned.includes(cert.thumbprint.toUpperCase()))
+      problems.push('self-signed-not-trusted-by-monosync');
   } else if (rules.issuers.length > 0) {
     const allowed = new Set(rules.issuers.map(normaliseDn));
     if (!allowed.has(normaliseDn(cert.issuer))) problems.push('issuer-not-allowed');
   }
+  if (exchangeServicesOf(cert, rules).length > 0) problems.push('bound-to-exchange');
+  if (problems.length === 0 && chainErrorOf(cert, rules) !== '') problems.push('chain-untrusted');
   return problems;
+}
+
+export function exchangeServicesOf(cert: LabCertificate, rules: CertificateRules): string[] {
+  return [...(rules.exchangeServices[cert.thumbprint.toUpperCase()] ?? [])];
+}
+
+/**
+ * The chain check's error; only run (on Windows: Test-Certificate) for a CA-issued certificate that meets
+ * every other rule: it would also fail for a wrong name or date, and a self-signed one is trusted or not
+ * by the Monosync side, not by the server.
+ */
+function chainErrorOf(cert: LabCertificate, rules: CertificateRules): string {
+  if (cert.selfSigned) return '';
+  return rules.chainErrors[cert.thumbprint.toUpperCase()] ?? '';
 }
 
 export function qualifies(cert: LabCertificate, rules: CertificateRules): boolean {
@@ -124,6 +168,8 @@ export function candidateReports(store: readonly LabCertificate[], rules: Certif
     notAfter: cert.notAfter,
     selfSigned: cert.selfSigned,
     problems: certificateProblems(cert, rules),
+    exchangeServices: exchangeServicesOf(cert, rules),
+    chainError: certificateProblems(cert, rules).includes('chain-untrusted') ? chainErrorOf(cert, rules) : '',
   }));
 }
 
@@ -143,8 +189,18 @@ const NO_APPROPRIATE_CERTIFICATE =
 
 /** Why nothing qualifies, most specific first: the operator's next action differs for each. */
 export function noCertificateError(store: readonly LabCertificate[], rules: CertificateRules): ScriptError {
-  const named = store.filter((cert) => namesHost(cert, rules.fqdn));
+  const named = store.filter((cert) => cnIsHost(cert, rules.fqdn));
   if (named.length === 0) {
+    const sanOnly = store.filter((cert) => namesHostInSanOnly(cert, rules.fqdn));
+    if (sanOnly.length > 0) {
+      return certError(
+        'CertNameMismatch',
+        `${NO_APPROPRIATE_CERTIFICATE} No certificate has CN=${rules.fqdn}: ` +
+          `${sanOnly.map((c) => `${c.thumbprint} (${c.subject})`).join(', ')} name it only in the SAN, and WinRM ` +
+          `binds a listener only when the subject CN is its Hostname (0x803380E9). Enrol a certificate with ` +
+          `CN=${rules.fqdn}.`
+      );
+    }
     return certError('NoSuitableCertificate', `${NO_APPROPRIATE_CERTIFICATE} No certificate names ${rules.fqdn}.`);
   }
   const withKey = named.filter((cert) => cert.hasPrivateKey);
@@ -162,10 +218,15 @@ export function noCertificateError(store: readonly LabCertificate[], rules: Cert
   });
   if (timely.length === 0) {
     const latest = [...withKey].sort(preferenceOrder)[0];
+    // A successor that names the server only in its SAN is what the operator must re-enrol: say so.
+    const sanOnly = store.filter((cert) => namesHostInSanOnly(cert, rules.fqdn)).map((c) => c.thumbprint);
     return certError(
       'CertExpired',
       `Every certificate for ${rules.fqdn} has expired or has ${rules.minDaysLeft} days or fewer left ` +
-        `(latest NotAfter ${latest.notAfter}).`
+        `(latest NotAfter ${latest.notAfter}).` +
+        (sanOnly.length > 0
+          ? ` ${sanOnly.join(', ')} name it only in the SAN, which WinRM does not bind: enrol one with CN=${rules.fqdn}.`
+          : '')
     );
   }
   const reasons = candidateReports(withKey, rules)
@@ -185,10 +246,10 @@ export function pinnedCertificateError(
   }
   const problems = certificateProblems(cert, rules);
   if (problems.length === 0) return null;
-  if (problems.includes('name-mismatch')) {
+  if (problems.includes('name-mismatch') || problems.includes('fqdn-only-in-san')) {
     return certError(
       'CertNameMismatch',
-      `The certificate CN and the hostname that were provided do not match: ${thumbprint} (${cert.subject}) does not name ${rules.fqdn}.`
+      `The certificate CN and the hostname that were provided do not match: ${thumbprint} (${cert.subject}) is not CN=${rules.fqdn}.`
     );
   }
   if (problems.includes('no-private-key')) {
@@ -203,21 +264,5 @@ export function pinnedCertificateError(
   return certError('NoSuitableCertificate', `The certificate ${thumbprint} is not suitable: ${problems.join(', ')}.`);
 }
 
-/**
- * What New-SelfSignedCertificate would create. The thumbprint and validity depend on the FQDN and the
- * day only, so a plan and the apply that follows it name the same certificate.
- */
-export function selfSignedCertificate(fqdn: string, now: Date): LabCertificate {
-  const notBefore = startOfUtcDay(now);
-  return {
-    thumbprint: thumbprintFor(`self-signed|${fqdn}|${notBefore.toISOString()}`),
-    subject: `CN=${fqdn}`,
-    issuer: `CN=${fqdn}`,
-    dnsNames: [fqdn],
-    notBefore: notBefore.toISOString(),
-    notAfter: addDays(notBefore, SELF_SIGNED_VALIDITY_DAYS).toISOString(),
-    hasPrivateKey: true,
-    serverAuth: true,
-    selfSigned: true,
-  };
-}
+/** The HTTP.sys application ID WinRM registers its HTTPS listeners' SSL bindings under. */
+export const WINRM_APP_ID = '{afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f}';

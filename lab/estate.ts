@@ -13,20 +13,23 @@ import { serverOf, targetLabel } from '../runner/port';
 import { DAY_MS } from './certificates';
 import { takeFault } from './faults';
 import { faultError, CONNECTION_DROPPED } from './fault-errors';
-import { normaliseFqdn } from './identity';
+import { accountSid, downLevelName, normaliseFqdn } from './identity';
 import {
   LAB_STATE_SCHEMA,
   type FaultRule,
   type LabComputerObject,
+  type LabDirectory,
   type LabHost,
   type LabSettings,
   type LabState,
+  type LabUserObject,
   type LabWorker,
   type ScriptCounter,
 } from './model';
 import { buildHost, type ProfileName } from './profiles';
 import { errorClass, failed, type HandlerContext, type HandlerResult } from './state-step';
 import { MODEL_OF_SCRIPT } from './step-models';
+import { runRemotingTask } from '../steps/Enable-Remoting/lab';
 
 export type LabOutcome = { kind: 'envelope'; envelope: StepEnvelope } | { kind: 'hang'; delayMs?: number };
 
@@ -42,7 +45,7 @@ export const DEFAULT_LAB_SETTINGS: LabSettings = {
   serviceAccount: 'CORP\\monosync_svc',
   monosyncServers: ['10.0.0.10'],
   defaultProfile: 'fresh',
-  cbtHardeningLevel: 'None',
+  cbtHardeningLevel: 'Relaxed',
 };
 
 /** Changes that restart WinRM or rebind the listener the session travels on. */
@@ -50,6 +53,16 @@ const CONNECTION_CUTTING: readonly ScriptName[] = STEPS.filter((s) => s.cutsConn
 
 /** Read-only scripts report a failed check as `changed`; that is not a change to count. */
 const READ_ONLY_SCRIPTS: readonly ScriptName[] = STEPS.filter((s) => s.readOnly).map((s) => s.script);
+
+/**
+ * What New-PSSession / Invoke-Command print while WinRM on the target restarts (PSRemotingTransportException,
+ * ErrorCode 0x80338012 ERROR_WSMAN_CANNOTCONNECT, FQID CannotConnect,PSSessionOpenFailed).
+ */
+const WINRM_RESTARTING = {
+  code: '0x80338012',
+  message: (fqdn: string) =>
+    `[${fqdn}] Connecting to remote server ${fqdn} failed with the following error message : The client cannot connect to the destination specified in the request. Verify that the service on the destination is running and is accepting requests. Consult the logs and documentation for the WS-Management service running on the destination, most commonly IIS or WinRM. If the destination is the WinRM service, run the following command on the destination to analyze and configure the WinRM service: "winrm quickconfig". For more information, see the about_Remote_Troubleshooting Help topic.`,
+} as const;
 
 export class LabEstate {
   /** Computer name → FQDN over hosts and assignments; rebuilt on demand, never persisted. */
@@ -66,7 +79,7 @@ export class LabEstate {
       clock: { offsetMs: options.now ? options.now.getTime() - Date.now() : 0 },
       hosts: {},
       assignments: {},
-      ad: { computers: {} },
+      ad: { computers: {}, users: serviceAccountUsers(settings.serviceAccount) },
       worker: { trustedHosts: { value: '', policyControlled: false }, addresses: [...settings.monosyncServers] },
       counters: {},
       faults: { seed, rng: seed, injected: 0, nextId: 1, rules: [] },
@@ -83,6 +96,7 @@ export class LabEstate {
     }
     const copy = structuredClone(state);
     copy.clock ??= { offsetMs: 0 };
+    copy.ad.users ??= serviceAccountUsers(copy.settings.serviceAccount);
     return new LabEstate(copy);
   }
 
@@ -110,10 +124,16 @@ export class LabEstate {
     return this.state.worker;
   }
 
-  assign(fqdn: string, profile: ProfileName): void {
+  /** `computerName`: the NetBIOS name the host was joined with, when it is not Windows' default. */
+  assign(fqdn: string, profile: ProfileName, computerName?: string): void {
     const name = normaliseFqdn(fqdn);
     this.state.assignments[name] = profile;
-    this.computerIndex?.set(defaultComputerName(name), name);
+    if (computerName !== undefined) (this.state.computerNames ??= {})[name] = computerName.toUpperCase();
+    this.computerIndex?.set(this.computerNameOf(name), name);
+  }
+
+  private computerNameOf(fqdn: string): string {
+    return this.state.computerNames?.[fqdn] ?? defaultComputerName(fqdn);
   }
 
   host(fqdn: string): LabHost {
@@ -123,6 +143,7 @@ export class LabEstate {
     const profile = this.state.assignments[name] ?? this.state.settings.defaultProfile;
     const built = buildHost(profile, {
       fqdn: name,
+      computerName: this.computerNameOf(name),
       settings: this.state.settings,
       seed: this.state.faults.seed,
       now: this.now(),
@@ -143,6 +164,21 @@ export class LabEstate {
     if (this.state.hosts[fqdn]) return undefined;
     this.host(fqdn);
     return this.state.ad.computers[sam];
+  }
+
+  /** The user object of an account (DOMAIN\user or user@dns.domain), by its SID as Windows finds it. */
+  user(account: string): LabUserObject | undefined {
+    return this.state.ad.users?.[accountSid(account)];
+  }
+
+  /**
+   * Several domain controllers: the DC locator answers with each in turn, and a change written on one
+   * reaches the others only `replicationDelayMs` (lab time) later.
+   */
+  useDomainControllers(domainControllers: string[], replicationDelayMs: number): void {
+    this.state.ad.domainControllers = domainControllers.map(normaliseFqdn);
+    this.state.ad.locatorNext = 0;
+    this.state.ad.replicationDelayMs = replicationDelayMs;
   }
 
   now(): Date {
@@ -192,6 +228,29 @@ export class LabEstate {
     return this.state.ad.computers[`${short}$`]?.dnsHostName ?? this.fqdnOfComputer(short);
   }
 
+  /**
+   * Whether WinRM on the Exchange host a session is about to reach answers. A one-shot task the
+   * Enable-Remoting step started runs now (the script that started it has returned), restarting WinRM;
+   * from then on `winrmRestartRefuses` sessions (default 2) fail to connect, as they do while WinRM
+   * restarts, and the next one gets through. Returns the connection failure, or null when WinRM answers.
+   * Called by the lab runner before a session opens; `execute` alone (the script contract) never fires it.
+   */
+  winrmRefusal(call: ScriptCall): { code: string; message: string } | null {
+    if (call.target.host !== 'exchange') return null;
+    const fqdn = normaliseFqdn(call.target.fqdn);
+    const host = this.state.hosts[fqdn];
+    if (!host) return null;
+    if (runRemotingTask(host)) host.winrmRestart = { unanswered: host.winrmRestartRefuses ?? 2 };
+    const left = host.winrmRestart?.unanswered ?? 0;
+    if (left <= 0) return null;
+    if (left > 1) host.winrmRestart = { unanswered: left - 1 };
+    else delete host.winrmRestart;
+    const counter = this.counter(fqdn, call.script);
+    counter.calls += 1;
+    counter.faults += 1;
+    return { code: WINRM_RESTARTING.code, message: WINRM_RESTARTING.message(fqdn) };
+  }
+
   execute(call: ScriptCall): LabOutcome {
     const subject = this.subjectOf(call);
     const counter = this.counter(subject, call.script);
@@ -237,6 +296,7 @@ export class LabEstate {
       now: this.now(),
       settings: this.state.settings,
       worker: this.state.worker,
+      directory: this.state.ad,
       host: (fqdn) => this.host(fqdn),
       computer: (name) => this.computer(name),
       tlsVerifyFails: (fqdn) => {
@@ -273,10 +333,17 @@ export class LabEstate {
   private fqdnOfComputer(short: string): string {
     if (!this.computerIndex) {
       this.computerIndex = new Map();
-      for (const fqdn of Object.keys(this.state.assignments)) this.computerIndex.set(defaultComputerName(fqdn), fqdn);
+      for (const fqdn of Object.keys(this.state.assignments)) this.computerIndex.set(this.computerNameOf(fqdn), fqdn);
       for (const host of Object.values(this.state.hosts))
         this.computerIndex.set(host.computerName.toUpperCase(), host.fqdn);
     }
     return this.computerIndex.get(short) ?? `${short.toLowerCase()}.${this.state.settings.domain}`;
   }
+}
+
+/** The directory of a new estate holds its service account: an ordinary user, delegatable. */
+function serviceAccountUsers(serviceAccount: string): NonNullable<LabDirectory['users']> {
+  const sid = accountSid(serviceAccount);
+  const samAccountName = downLevelName(serviceAccount).split('\\')[1];
+  return { [sid]: { samAccountName, sid, accountNotDelegated: false, groupSids: [] } };
 }

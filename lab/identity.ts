@@ -56,3 +56,8 @@ export function domainComponents(dnsDomain: string): string {
 export function normaliseFqdn(fqdn: string): string {
   return fqdn.trim().toLowerCase().replace(/\.$/, '');
 }
+
+/** Protected Users has RID 525 in every domain: the group's SID in the domain of an account's SID. */
+export function protectedUsersSid(accountSidInDomain: string): string {
+  return `${accountSidInDomain.slice(0, accountSidInDomain.lastIndexOf('-'))}-525`;
+}

@@ -4,16 +4,19 @@
  * concurrency behaves as it does against real servers (calls overlap, limits bite).
  */
 import type { StepEnvelope } from '../domain/envelope';
-import { failureKind } from '../domain/failures';
 import type { ScriptCall } from '../domain/scripts';
-import { parseEnvelope, validateCall } from '../runner/contract';
+import { validateCall } from '../runner/contract';
 import { limitSessionsPerHost, SESSIONS_PER_HOST } from '../runner/host-limit';
-import { ScriptFailure, serverOf, targetLabel, type PowerShellRunner } from '../runner/port';
+import { serverOf, targetLabel, type PowerShellRunner } from '../runner/port';
+import { envelopeFromOutput, failureFromErrorText } from '../runner/session-output';
 import type { LabEstate } from './estate';
+import { sessionTextOf, transportErrorText, type SessionText } from './session-text';
 
 export interface LabRunnerOptions {
   latencyMs?: number | ((call: ScriptCall) => number);
   sessionsPerHost?: number;
+  /** Sees what the simulated Windows PowerShell 5.1 session printed for each call (tests). */
+  onSessionText?: (text: SessionText, call: ScriptCall) => void;
 }
 
 export interface LabStats {
@@ -76,20 +79,28 @@ export class LabRunner implements PowerShellRunner {
     this.enter(server, call);
     try {
       await this.wait(this.latency(call));
+      // A host whose WinRM restarts (Enable-Remoting's scheduled task) refuses the session outright.
+      // It prints Invoke-Command's error record, which the production parser reads like any other.
+      const refused = this.estate.winrmRefusal(call);
+      if (refused) {
+        const printed: SessionText = { stdout: '', stderr: refused.message };
+        this.options.onSessionText?.(printed, call);
+        throw failureFromErrorText(printed.stderr, call);
+      }
       const outcome = this.estate.execute(call);
       if (outcome.kind === 'hang') {
+        // What Invoke-Command prints when the WinRM operation outlives its OperationTimeout.
         await this.wait(outcome.delayMs);
-        throw new ScriptFailure(
-          failureKind('WinRMTimeout'),
-          `${call.script} on ${targetLabel(call.target)} timed out`,
-          {
-            script: call.script,
-            target: targetLabel(call.target),
-            code: '0x80338029',
-          }
-        );
+        const computer = call.target.host === 'exchange' ? call.target.fqdn : targetLabel(call.target);
+        const printed: SessionText = { stdout: '', stderr: transportErrorText('0x80338029', computer) };
+        this.options.onSessionText?.(printed, call);
+        throw failureFromErrorText(printed.stderr, call);
       }
-      return parseEnvelope(outcome.envelope, call);
+      // As text, through the production runner's parsing: what 5.1 prints, not the object behind it.
+      const printed = sessionTextOf(outcome.envelope, call);
+      this.options.onSessionText?.(printed, call);
+      if (printed.stderr) throw failureFromErrorText(printed.stderr, call);
+      return envelopeFromOutput(printed.stdout, call);
     } finally {
       this.leave(server, call);
       if (session !== null) this.closeSession(session);

@@ -28,12 +28,37 @@ export interface LabListener {
   source: ListenerSource;
 }
 
+/** An HTTP.sys SSL binding as `netsh http show sslcert` lists it. */
+export interface LabSslBinding {
+  /** `0.0.0.0:5986` */
+  ipPort: string;
+  certificateHash: string;
+  appId: string;
+}
+
+/**
+ * A scheduled task as Get-ScheduledTask / Get-ScheduledTaskInfo report it. `Running` with LastTaskResult
+ * 0x41301 is a task started and still to do its work: the lab runner runs it when the next session reaches
+ * the host (the script that started it has returned by then).
+ */
+export interface LabScheduledTask {
+  /** Task folder, e.g. `\Monosync\`. */
+  path: string;
+  name: string;
+  state: 'Ready' | 'Running' | 'Disabled';
+  /** The last run's exit code, or SCHED_S_TASK_HAS_NOT_RUN 267011 (0x41303) / SCHED_S_TASK_RUNNING 267009 (0x41301). */
+  lastTaskResult: number;
+  runAs: string;
+}
+
 /** An inbound allow rule for TCP; the lab models no other kind. */
 export interface LabFirewallRule {
   name: string;
   enabled: boolean;
   localPorts: number[];
   remoteAddresses: string[];
+  /** Domain, Private and/or Public in Windows' order; left out = Any (every profile). */
+  profiles?: string[];
 }
 
 export interface LabGroupMember {
@@ -53,15 +78,66 @@ export interface LabHost {
   isEdgeTransport: boolean;
   osVersion: string;
   psVersion: string;
-  /** Enable-PSRemoting restarts WinRM; when true the session the change travelled on is cut (error 995). */
+  /**
+   * A change made under the session that carries it (CBT, the HTTPS listener: steps with `cutsConnection`)
+   * cuts that session when true (error 995). Enable-Remoting restarts WinRM only after its script returned.
+   */
   dropsConnectionOnRestart: boolean;
   /** Local group S-1-5-32-580 under its (localized) name. */
-  remoteManagementUsers: { groupName: string; members: LabGroupMember[] };
+  remoteManagementUsers: {
+    groupName: string;
+    members: LabGroupMember[];
+    /**
+     * A Group Policy 'Restricted Groups' entry for this group (as RSOP_RestrictedGroup reports it): its
+     * members, names or '*<SID>', are the group's whole membership, put back at every policy refresh.
+     */
+    restrictedBy?: { gpo: string; members: string[] };
+  };
   /** The default PowerShell endpoints (`Microsoft.PowerShell` and friends). */
-  sessionConfiguration: { endpointsEnabled: boolean; allowsRemoteManagementUsers: boolean; networkDenied: boolean };
+  sessionConfiguration: {
+    /** `Microsoft.PowerShell`, the endpoint Monosync connects to, is enabled. */
+    endpointsEnabled: boolean;
+    allowsRemoteManagementUsers: boolean;
+    networkDenied: boolean;
+    /** Other default endpoints an administrator disabled on purpose (`microsoft.powershell32`, `...workflow`). */
+    disabledByAdmin?: string[];
+  };
   winrm: { status: ServiceStatus; startType: StartType };
+  /**
+   * Group Policy 'Allow remote server management through WinRM' enabled (HKLM\SOFTWARE\Policies\Microsoft\
+   * Windows\WinRM\Service: AllowAutoConfig 1, IPv4Filter, IPv6Filter): WinRM listens only on the addresses the
+   * filters match ('*' all, 'a-b,c-d' ranges), an EMPTY filter on none of that family, whatever listener is
+   * configured. WinRM lists the policy's own HTTP listener with Source GPO. Left out = not configured.
+   */
+  winrmListenerPolicy?: { ipv4Filter: string; ipv6Filter: string };
+  /**
+   * A Group Policy 'System Services' entry for WinRM (as RSOP_SystemService reports it): the start type every
+   * policy refresh puts back, and its GPO. Left out = none.
+   */
+  winrmServicePolicy?: { startType: StartType; gpo: string };
+  /** Task Scheduler tasks the steps registered (Enable-Remoting's one-shot task); left out = none. */
+  scheduledTasks?: LabScheduledTask[];
+  /**
+   * WinRM restarting: how many more sessions to this host fail to connect before it answers again
+   * (lab/lab-runner.ts counts them down); left out or 0 = answering.
+   */
+  winrmRestart?: { unanswered: number };
+  /** How many sessions one WinRM restart refuses on this host, the lab's stand-in for its seconds; default 2. */
+  winrmRestartRefuses?: number;
   listeners: LabListener[];
   certificates: LabCertificate[];
+  /**
+   * Exchange's certificates and the services each is bound to (Get-ExchangeCertificate's Services: IIS,
+   * SMTP, IMAP, POP, UM), by thumbprint; left out = the Exchange snap-in is not installed.
+   */
+  exchangeCertificateServices?: Record<string, string[]>;
+  /** Test-Certificate -Policy SSL's error for a certificate whose chain this server does not trust, by thumbprint. */
+  certificateChainErrors?: Record<string, string>;
+  /**
+   * HTTP.sys SSL bindings WinRM does not keep (the one of an HTTPS listener follows the listener and is not
+   * listed): left behind by a listener removed without WinRM, or another program's.
+   */
+  httpSysSslBindings?: LabSslBinding[];
   cbt: { level: string; policyControlled: boolean };
   trustedHosts: { value: string; policyControlled: boolean };
   /** `enabled` false = Windows Firewall off; `localRulesApply` false = GPO set AllowLocalFirewallRules False. */
@@ -77,6 +153,36 @@ export interface LabComputerObject {
   trustedToAuthForDelegation: boolean;
   allowedToDelegateTo: string[];
   resourceBasedDelegation: boolean;
+  /**
+   * A change of TrustedForDelegation on one DC that the others have not replicated yet: until
+   * `replicatesAt` (lab time) every other DC still reads `staleTrustedForDelegation`.
+   */
+  replication?: { writtenOn: string; replicatesAt: string; staleTrustedForDelegation: boolean };
+}
+
+/** A user object as the delegation step reads it (the Monosync service account). */
+export interface LabUserObject {
+  samAccountName: string;
+  sid: string;
+  /** "Account is sensitive and cannot be delegated" (userAccountControl NOT_DELEGATED). */
+  accountNotDelegated: boolean;
+  /** tokenGroups: the SIDs of every security group the user is in, nested groups included. */
+  groupSids: string[];
+}
+
+/** Active Directory as the AD management host reaches it. */
+export interface LabDirectory {
+  /** By sAMAccountName (`EXCH01$`). */
+  computers: Record<string, LabComputerObject>;
+  /** By SID; the estate's service account is always there. Left out in estates saved before users were modelled. */
+  users?: Record<string, LabUserObject>;
+  /**
+   * Every DC the locator can answer with, in turns (`locatorNext`); left out = LabSettings.domainController
+   * alone. A write on one reaches the others after `replicationDelayMs` (left out or 0 = at once).
+   */
+  domainControllers?: string[];
+  locatorNext?: number;
+  replicationDelayMs?: number;
 }
 
 /** The Monosync side: the WinRM client that runs acceptance tests and may hold TrustedHosts. */
@@ -95,7 +201,7 @@ export interface LabSettings {
   /** Addresses profiles like `onboarded` already admit in their firewall rule. */
   monosyncServers: string[];
   defaultProfile: ProfileName;
-  /** The CbtHardeningLevel profiles like `onboarded` already carry (the fleet policy's default). */
+  /** The CbtHardeningLevel profiles like `onboarded` already carry (the fleet policy's default, Relaxed). */
   cbtHardeningLevel: string;
   /** TrustedHosts of `onboarded` hosts; left out = the Monosync server addresses. */
   onboardedTrustedHosts?: string;
@@ -154,7 +260,12 @@ export interface LabState {
   hosts: Record<string, LabHost>;
   /** Profiles for hosts that do not exist yet; applied when the host is first touched. */
   assignments: Record<string, ProfileName>;
-  ad: { computers: Record<string, LabComputerObject> };
+  /**
+   * Computer names chosen at domain join instead of Windows' default (the host name's first 15 characters),
+   * by FQDN: how two hosts whose names truncate alike get distinct objects.
+   */
+  computerNames?: Record<string, string>;
+  ad: LabDirectory;
   worker: LabWorker;
   counters: CounterState;
   faults: FaultState;

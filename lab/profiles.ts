@@ -5,7 +5,7 @@
  */
 import { defaultComputerName } from '../domain/fleet';
 import { MONOSYNC_RULE_NAME } from '../steps/Set-MonosyncFirewallRule/step';
-import { addDays, startOfUtcDay } from './certificates';
+import { addDays, startOfUtcDay, WINRM_APP_ID } from './certificates';
 import { accountSid, domainComponents, downLevelName, guidFor, thumbprintFor } from './identity';
 import type { LabCertificate, LabComputerObject, LabHost, LabSettings } from './model';
 
@@ -18,8 +18,16 @@ export const PROFILE_NAMES = [
   'no-private-key',
   'german',
   'gpo-cbt',
+  'gpo-trusted-hosts',
+  'gpo-restricted-groups',
+  'gpo-winrm-ipv4-filter',
+  'gpo-winrm-service',
   'winrm-stopped',
   'drops-connection',
+  'remoting-disabled',
+  'san-only-cert',
+  'untrusted-chain',
+  'stale-ssl-binding',
 ] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
@@ -27,6 +35,8 @@ export const CORP_ISSUER = 'CN=Corp Issuing CA 01, DC=corp, DC=example';
 
 export interface ProfileInput {
   fqdn: string;
+  /** The NetBIOS name given at domain join; left out = Windows' default, the first 15 characters. */
+  computerName?: string;
   settings: LabSettings;
   seed: number;
   now: Date;
@@ -108,7 +118,7 @@ function exchangeSelfSignedCert(input: ProfileInput, computerName: string): LabC
 }
 
 /** The IIS certificate for client access names: valid and CA-issued, but it does not name the server. */
-function clientAccessCert(input: ProfileInput): LabCertificate {
+function clientAccessCert(input: ProfileInput, overrides: Partial<CertSpec> = {}): LabCertificate {
   const domain = input.settings.domain;
   return certificate(input, {
     label: 'client-access',
@@ -117,11 +127,12 @@ function clientAccessCert(input: ProfileInput): LabCertificate {
     issuer: CORP_ISSUER,
     fromDays: -60,
     toDays: 670,
+    ...overrides,
   });
 }
 
 function freshHost(input: ProfileInput, profile: ProfileName): BuiltHost {
-  const computerName = defaultComputerName(input.fqdn);
+  const computerName = input.computerName ?? defaultComputerName(input.fqdn);
   const host: LabHost = {
     fqdn: input.fqdn,
     computerName,
@@ -144,12 +155,29 @@ function freshHost(input: ProfileInput, profile: ProfileName): BuiltHost {
       exchangeSelfSignedCert(input, computerName),
       clientAccessCert(input),
     ],
+    // As Get-ExchangeCertificate lists them: setup's own certificate serves everything, the client-access
+    // one IIS and SMTP; the machine certificates are Exchange's to see but not bound ('None').
+    exchangeCertificateServices: Object.fromEntries([
+      [olderMachineCert(input).thumbprint, []],
+      [currentMachineCert(input).thumbprint, []],
+      [exchangeSelfSignedCert(input, computerName).thumbprint, ['IMAP', 'POP', 'IIS', 'SMTP']],
+      [clientAccessCert(input).thumbprint, ['IIS', 'SMTP']],
+    ]),
     cbt: { level: 'Relaxed', policyControlled: false },
     trustedHosts: { value: '', policyControlled: false },
     firewall: {
       enabled: true,
       localRulesApply: true,
-      rules: [{ name: 'WINRM-HTTP-In-TCP', enabled: true, localPorts: [5985], remoteAddresses: ['Any'] }],
+      // What Enable-PSRemoting enables on Windows Server: 5985 from anywhere on the Domain and Private profiles.
+      rules: [
+        {
+          name: 'WINRM-HTTP-In-TCP',
+          enabled: true,
+          localPorts: [5985],
+          remoteAddresses: ['Any'],
+          profiles: ['Domain', 'Private'],
+        },
+      ],
     },
   };
   const sam = `${computerName}$`;
@@ -189,6 +217,7 @@ function onboard(built: BuiltHost, settings: LabSettings, listenerThumbprint: st
     enabled: true,
     localPorts: [5985, 5986],
     remoteAddresses: [...settings.monosyncServers],
+    profiles: ['Domain'],
   });
   if (computer) computer.trustedForDelegation = true;
   return built;
@@ -226,11 +255,82 @@ export function buildHost(profile: ProfileName, input: ProfileInput): BuiltHost 
     case 'gpo-cbt':
       host.cbt = { level: 'Relaxed', policyControlled: true };
       return built;
+    case 'gpo-trusted-hosts':
+      // 'WinRM Client > Trusted Hosts' lists the admins' jump host; a local write is refused.
+      host.trustedHosts = { value: `jump.${input.settings.domain}`, policyControlled: true };
+      return built;
+    case 'gpo-restricted-groups':
+      // A security baseline's Restricted Groups entry names the group's only members; every refresh puts them back.
+      host.remoteManagementUsers.restrictedBy = {
+        gpo: `cn={6AC1786C-016F-11D2-945F-00C04FB984F9},cn=policies,cn=system,${domainComponents(input.settings.domain)}`,
+        members: [`${input.settings.domain.split('.')[0].toUpperCase()}\\Server Admins`],
+      };
+      return built;
+    case 'gpo-winrm-ipv4-filter':
+      // 'Allow remote server management through WinRM' with the IPv4 filter left blank (an IPv6-only baseline):
+      // WinRM answers over IPv6 only; its GPO listener replaces the local one.
+      host.winrmListenerPolicy = { ipv4Filter: '', ipv6Filter: '*' };
+      host.listeners = [
+        { address: '*', transport: 'HTTP', port: 5985, hostname: '', thumbprint: '', enabled: true, source: 'GPO' },
+      ];
+      return built;
+    case 'gpo-winrm-service':
+      // A hardening baseline's 'System Services' entry disables WinRM: still running until the next reboot,
+      // and every refresh puts Disabled back.
+      host.winrm = { status: 'Running', startType: 'Disabled' };
+      host.winrmServicePolicy = {
+        startType: 'Disabled',
+        gpo: `cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,${domainComponents(input.settings.domain)}`,
+      };
+      return built;
     case 'winrm-stopped':
       host.winrm = { status: 'Stopped', startType: 'Manual' };
       return built;
     case 'drops-connection':
       host.dropsConnectionOnRestart = true;
+      return built;
+    case 'remoting-disabled':
+      // Microsoft.PowerShell disabled and no HTTP listener (a hardening baseline undone by hand), the 32-bit
+      // endpoint disabled by an admin on purpose: Enable-Remoting schedules its task, WinRM restarts.
+      host.sessionConfiguration.endpointsEnabled = false;
+      host.sessionConfiguration.disabledByAdmin = ['microsoft.powershell32'];
+      host.listeners = [];
+      return built;
+    case 'san-only-cert': {
+      // No AD CS machine certificate: an Exchange SAN certificate that lists the server's FQDN among its
+      // names (CN=mail.<domain>), and setup's own CN=<computer name>. WinRM binds neither (0x803380E9).
+      const san = clientAccessCert(input, {
+        label: 'client-access-san',
+        dnsNames: [`mail.${input.settings.domain}`, input.fqdn],
+      });
+      host.certificates = [san, ...host.certificates.filter((c) => c.selfSigned)];
+      host.exchangeCertificateServices = {
+        ...host.exchangeCertificateServices,
+        [san.thumbprint]: ['IIS', 'SMTP'],
+      };
+      return built;
+    }
+    case 'untrusted-chain': {
+      // The machine certificates come from a CA whose root this server does not trust (a lab CA, a root
+      // removed from the store): Test-Certificate -Policy SSL refuses them.
+      const refused =
+        'A certificate chain processed, but terminated in a root certificate which is not trusted by the ' +
+        'trust provider. 0x800B0109 (-2146762487 CERT_E_UNTRUSTEDROOT)';
+      host.certificateChainErrors = Object.fromEntries(
+        host.certificates.filter((c) => c.issuer === CORP_ISSUER).map((c) => [c.thumbprint, refused])
+      );
+      return built;
+    }
+    case 'stale-ssl-binding':
+      // An HTTPS listener removed without WinRM (its registry key deleted, a GPO withdrawn) left HTTP.sys
+      // holding last year's certificate on 0.0.0.0:5986: WinRM cannot create a listener over it.
+      host.httpSysSslBindings = [
+        {
+          ipPort: '0.0.0.0:5986',
+          certificateHash: olderMachineCert(input).thumbprint.toLowerCase(),
+          appId: WINRM_APP_ID,
+        },
+      ];
       return built;
   }
 }

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { ScriptError } from '../domain/envelope';
 import { classifyCode } from '../domain/failures';
 import type { ScriptCall } from '../domain/scripts';
-import type { LabComputerObject, LabHost, LabSettings, LabWorker } from './model';
+import type { LabComputerObject, LabDirectory, LabHost, LabSettings, LabWorker } from './model';
 
 export interface HandlerContext {
   call: ScriptCall;
@@ -19,6 +19,8 @@ export interface HandlerContext {
   now: Date;
   settings: LabSettings;
   worker: LabWorker;
+  /** Active Directory as the AD management host reaches it (users, domain controllers, replication). */
+  directory: LabDirectory;
   host(fqdn: string): LabHost;
   computer(computerName: string): LabComputerObject | undefined;
   /** Whether a `tls-verify-fails` fault hits this server's TLS handshake now (counts the hit). */

@@ -62,6 +62,33 @@ function Get-WinRegistryValue {
     return [Microsoft.Win32.Registry]::GetValue($Key, $Name, $null)
 }
 
+#region seam: Set-TrustedHosts
+# A named system mutex serialises the read-modify-write of TrustedHosts on one machine across every session
+# and process that changes it (parallel onboarding runs, several workers on one host). 'Global\' makes it
+# one mutex for all logon sessions (a WinRM session runs in its own). WaitOne throws
+# AbandonedMutexException when the last holder died holding it (the mutex is then ours).
+function New-WinNamedMutex {
+    param([Parameter(Mandatory = $true)][string]$Name)
+    return (New-Object -TypeName 'System.Threading.Mutex' -ArgumentList $false, $Name)
+}
+
+function Wait-WinMutex {
+    # True when the mutex was taken within the time, false when another holder kept it.
+    param([Parameter(Mandatory = $true)]$Mutex, [Parameter(Mandatory = $true)][int]$TimeoutMs)
+    return $Mutex.WaitOne($TimeoutMs)
+}
+
+function Exit-WinMutex {
+    param([Parameter(Mandatory = $true)]$Mutex)
+    $Mutex.ReleaseMutex()
+}
+
+function Close-WinMutex {
+    param([Parameter(Mandatory = $true)]$Mutex)
+    $Mutex.Dispose()
+}
+#endregion
+
 #region seam: Enable-KerberosDelegation
 # The ActiveDirectory module (RSAT-AD-PowerShell) on the AD management host; its errors as the module throws
 # them (test/powershell/SeamTestKit.psm1 New-ADError builds each one).
@@ -90,6 +117,14 @@ function Set-WinADAccountControl {
     param([Parameter(Mandatory = $true)][string]$Identity, [Parameter(Mandatory = $true)][string]$Server, [Parameter(Mandatory = $true)][bool]$TrustedForDelegation)
     Set-ADAccountControl -Identity $Identity -Server $Server -TrustedForDelegation $TrustedForDelegation
 }
+
+function Get-WinADUser {
+    # A user by -Identity (its SID) on one DC, with the extra properties named: AccountNotDelegated ("Account is
+    # sensitive and cannot be delegated") and tokenGroups (the SIDs of every security group it is in, nested
+    # ones too; a constructed attribute AD computes for a read of one object). Unknown: ADIdentityNotFoundException.
+    param([Parameter(Mandatory = $true)][string]$Identity, [Parameter(Mandatory = $true)][string]$Server, [Parameter(Mandatory = $true)][string[]]$Properties)
+    return (Get-ADUser -Identity $Identity -Server $Server -Properties $Properties)
+}
 #endregion
 
 #region seam: Set-HttpsListener
@@ -98,7 +133,8 @@ function Set-WinADAccountControl {
 # 'WsManError,Microsoft.WSMan.Management.<Verb>WSManInstanceCommand' (the WSMan: drive keeps only the text).
 # WinRM's codes for what goes wrong here (wsmerror.h): 0x80338033 the listener already exists, 0x803380E9 the
 # certificate's CN does not match Hostname, 0x803380EE the certificate lacks the Server Authentication EKU,
-# 0x80338000 no such listener, 0x80338012 WinRM is not running; Code 5 access denied (not elevated).
+# 0x80338000 no such listener, 0x80338012 WinRM is not running; Code 5 access denied (not elevated); 0x800700B7
+# (183) on create: HTTP.sys already holds an SSL binding on the listener's address and port.
 function Get-WinWsmanListener {
     # Every listener: XmlElements with Address, Transport, Port, Hostname, Enabled, URLPrefix,
     # CertificateThumbprint, ListeningOn, and Source ('GPO', 'Compatibility') only on a listener that is not
@@ -136,11 +172,52 @@ function Get-WinCertificate {
     return (Get-ChildItem -Path $Path)
 }
 
-function New-WinSelfSignedCertificate {
-    # New-SelfSignedCertificate (PKI module): subject CN=<first name>, SAN DNS names, Client and Server
-    # Authentication EKUs, one year, private key in the machine's store. Returns the new X509Certificate2.
-    param([Parameter(Mandatory = $true)][string[]]$DnsName, [Parameter(Mandatory = $true)][string]$CertStoreLocation)
-    return (New-SelfSignedCertificate -DnsName $DnsName -CertStoreLocation $CertStoreLocation)
+function Get-WinPSSnapin {
+    # The snap-ins this session has loaded, or with -Registered every snap-in registered on the machine
+    # (.Name, e.g. 'Microsoft.Exchange.Management.PowerShell.SnapIn', which Exchange setup registers). Windows
+    # PowerShell only: PowerShell 6 and later have no snap-ins (no Get-PSSnapin command at all).
+    param([switch]$Registered)
+    return (Get-PSSnapin -Registered:$Registered)
+}
+
+function Add-WinPSSnapin {
+    # Loads a registered snap-in into this session (the Exchange Management Shell's cmdlets).
+    param([Parameter(Mandatory = $true)][string]$Name)
+    Add-PSSnapin -Name $Name
+}
+
+function Get-WinExchangeCertificate {
+    # Exchange's certificates on this server and the services each is bound to (Get-ExchangeCertificate:
+    # .Thumbprint, and .Services, AllowedServices flags such as 'IMAP, POP, IIS, SMTP', or 'None'). Only once
+    # the Exchange snap-in is loaded (Add-WinPSSnapin); the caller decides whether it can be.
+    return (Get-ExchangeCertificate)
+}
+
+function Test-WinCertificate {
+    # Test-Certificate -Policy SSL -DNSName (PKI module): the chain to a root this server trusts, revocation
+    # and the SSL policy for that name. A failed check is a non-terminating error, such as 'A certificate chain
+    # processed, but terminated in a root certificate which is not trusted by the trust provider. 0x800B0109
+    # (-2146762487 CERT_E_UNTRUSTEDROOT)', and the result $false: under 'Stop' that error would end the script,
+    # so it is collected. Returns {Valid, Errors (the messages)}: one call, its verdict and its errors together.
+    param([Parameter(Mandatory = $true)]$Certificate, [Parameter(Mandatory = $true)][string]$DnsName)
+    return (& {
+            $problems = $null
+            $valid = Test-Certificate -Cert $Certificate -Policy SSL -DNSName $DnsName -ErrorAction SilentlyContinue -ErrorVariable problems -WarningAction SilentlyContinue
+            [pscustomobject]@{ Valid = [bool]$valid; Errors = [string[]]@(foreach ($problem in @($problems)) { [string]$problem.Exception.Message }) }
+        })
+}
+
+function Get-WinHttpSslBinding {
+    # netsh http show sslcert ipport=<IpPort>: HTTP.sys's SSL binding there (WinRM keeps one for each HTTPS
+    # listener). Returns {ExitCode, Lines}; 'Continue' inside as in Invoke-WinRMQuickConfig. A binding lists
+    # 'IP:port : 0.0.0.0:5986', 'Certificate Hash : <40 hex, lower case>' and 'Application ID : {<guid>}' (the
+    # labels in the server's language); none: exit code 1 after 'The system cannot find the file specified.'
+    param([Parameter(Mandatory = $true)][string]$IpPort)
+    return (& {
+            $ErrorActionPreference = 'Continue'
+            $lines = & netsh.exe http show sslcert "ipport=$IpPort" 2>&1
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Lines = [object[]]@($lines) }
+        })
 }
 #endregion
 #region seam: Set-MonosyncFirewallRule
@@ -196,9 +273,9 @@ function Set-WinFirewallRule {
     param(
         [Parameter(Mandatory = $true)][string]$Name, [Parameter(Mandatory = $true)][string]$Direction, [Parameter(Mandatory = $true)][string]$Action,
         [Parameter(Mandatory = $true)][string]$Protocol, [Parameter(Mandatory = $true)][string[]]$LocalPort, [Parameter(Mandatory = $true)][string[]]$RemoteAddress,
-        [Parameter(Mandatory = $true)][string]$Enabled
+        [Parameter(Mandatory = $true)][string]$FirewallProfile, [Parameter(Mandatory = $true)][string]$Enabled
     )
-    Set-NetFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Enabled $Enabled -ErrorAction Stop
+    Set-NetFirewallRule -Name $Name -Direction $Direction -Action $Action -Protocol $Protocol -LocalPort $LocalPort -RemoteAddress $RemoteAddress -Profile $FirewallProfile -Enabled $Enabled -ErrorAction Stop
 }
 
 function Remove-WinFirewallRule {
@@ -240,30 +317,53 @@ function Get-WinTlsRemoteCertificate {
 }
 
 function Test-WinWsmanHttps {
-    # Test-WSMan over HTTPS (5986) with Kerberos as this process's identity: the WinRM client validates the
-    # served certificate (chain, name, dates) as every client will. Failures are WSMan faults (the fault XML as
-    # the message, FQID 'WsManError,Microsoft.WSMan.Management.TestWSManCommand'): Code 12175 the certificate
-    # (its errors listed in the text), 2150858770 (0x80338012) nothing answers, 2150859046 (0x80338126) no
-    # answer in time (a filtering firewall), 5 access denied.
-    param([Parameter(Mandatory = $true)][string]$ComputerName)
-    return (Test-WSMan -ComputerName $ComputerName -UseSSL -Authentication Kerberos)
+    # Test-WSMan over HTTPS (5986) with Kerberos, as ConnectAs says (@{ Credential = <PSCredential> } for an
+    # account's credential; @{} for this process's identity; the caller decides, the seam only splats): the
+    # WinRM client validates the served certificate (chain, name, dates) as every client will. Failures are
+    # WSMan faults (the fault XML as the message, FQID 'WsManError,Microsoft.WSMan.Management.TestWSManCommand'):
+    # Code 12175 the certificate (its errors listed in the text), 2150858770 (0x80338012) nothing answers,
+    # 2150859046 (0x80338126) no answer in time (a filtering firewall), 5 access denied.
+    param([Parameter(Mandatory = $true)][string]$ComputerName, [hashtable]$ConnectAs = @{})
+    return (Test-WSMan -ComputerName $ComputerName -UseSSL -Authentication Kerberos @ConnectAs)
+}
+
+function Test-WinRemoteSession {
+    # Opens a session to ComputerName's Microsoft.PowerShell endpoint over HTTPS with Kerberos, as ConnectAs says
+    # (as for Test-WinWsmanHttps), and returns what { $true } returned there. The endpoint admits
+    # Administrators and Remote Management Users. Refused: PSRemotingTransportException with ErrorCode (5 access
+    # denied, FQID 'AccessDenied,PSSessionStateBroken'; -2146893022 (0x80090322) a wrong SPN ...).
+    param([Parameter(Mandatory = $true)][string]$ComputerName, [hashtable]$ConnectAs = @{})
+    return (Invoke-Command -ComputerName $ComputerName -UseSSL -Authentication Kerberos @ConnectAs -ScriptBlock { $true })
 }
 
 function Test-WinRemoteSysvol {
-    # Opens a session to ComputerName over HTTPS with Kerberos and there tests this identity's access to the
-    # server's own domain's SYSVOL share: a second hop, which only a delegated ticket makes. The domain is
-    # read there from Win32_ComputerSystem (local WMI, no hop): $env:USERDNSDOMAIN is set by an interactive
-    # logon only, and a WinRM session is a network logon. Returns what Test-Path returned there; a refused
-    # session throws PSRemotingTransportException with ErrorCode (5 access denied, 0x80338012 ...).
-    param([Parameter(Mandatory = $true)][string]$ComputerName)
-    return (Invoke-Command -ComputerName $ComputerName -UseSSL -Authentication Kerberos -ScriptBlock {
-            $domain = [string](Get-CimInstance -ClassName Win32_ComputerSystem).Domain
-            Test-Path -LiteralPath ('\\' + $domain + '\SYSVOL')
+    # Opens such a session and there tests the identity's access to \\<Domain>\SYSVOL: a share on a domain
+    # controller, so a second hop, which only a delegated (forwarded) Kerberos ticket makes. Returns what
+    # Test-Path returned there. Domain is passed in: $env:USERDNSDOMAIN is set by an interactive logon only,
+    # and a WinRM session is a network logon.
+    param([Parameter(Mandatory = $true)][string]$ComputerName, [Parameter(Mandatory = $true)][string]$Domain, [hashtable]$ConnectAs = @{})
+    return (Invoke-Command -ComputerName $ComputerName -UseSSL -Authentication Kerberos @ConnectAs -ArgumentList $Domain -ScriptBlock {
+            param($DomainName)
+            Test-Path -LiteralPath ('\\' + $DomainName + '\SYSVOL')
         })
+}
+
+function Clear-WinKerberosTicket {
+    # klist purge: deletes every Kerberos ticket of this logon session, so the next session asks the KDC for a
+    # new service ticket (one issued before the computer was trusted for delegation lacks ok-as-delegate, and
+    # the TGT is not forwarded with it). Its output ('Ticket(s) purged!') is dropped: a step prints one JSON line.
+    $null = & klist.exe purge
+}
+
+function Wait-WinSeconds {
+    # Start-Sleep: a pause between attempts (the tests replace it, so they never wait).
+    param([Parameter(Mandatory = $true)][int]$Seconds)
+    Start-Sleep -Seconds $Seconds
 }
 #endregion
 #region seam: Enable-Remoting
-# The WinRM service, the PowerShell endpoints and Enable-PSRemoting (the listeners: Get-WinWsmanListener above).
+# The WinRM service, the PowerShell endpoints and the one-shot scheduled task that enables remoting after the
+# script has returned (the listeners: Get-WinWsmanListener above).
 # The service cmdlets write their failures as ServiceCommandException ("Service '<display name> (<name>)'
 # cannot be configured|started due to the following error: ...") around the Win32Exception or the
 # InvalidOperationException of ServiceController; Get-StepErrorInfo reads the Win32 code of the innermost one.
@@ -309,29 +409,56 @@ function Get-WinPSSessionConfiguration {
     return (Get-PSSessionConfiguration)
 }
 
-function Enable-WinPSRemoting {
-    # Enable-PSRemoting -Force -SkipNetworkProfileCheck: WinRM started and Automatic, an HTTP listener on
-    # every address with its firewall exception, every endpoint enabled and open to the network; then it
-    # RESTARTS WinRM, which cuts a session that came in over WinRM. Its text output is dropped (a step prints
-    # one JSON line). Set-WSManQuickConfig's failures keep WinRM's fault XML (FQID 'WsManError,
-    # Microsoft.WSMan.Management.SetWSManQuickConfigCommand'); not elevated, the same InvalidOperationException
-    # 'Access is denied. To run this cmdlet, ...' as Get-PSSessionConfiguration (EnablePSRemotingCommand).
-    $null = Enable-PSRemoting -Force -SkipNetworkProfileCheck
+function Get-WinScheduledTask {
+    # Every scheduled task of the machine (MSFT_ScheduledTask: .TaskPath like '\Monosync\', .TaskName, .State
+    # 'Ready'|'Running'|'Queued'|'Disabled'). All of them: Get-ScheduledTask -TaskName fails with
+    # "No MSFT_ScheduledTask objects found with property 'TaskName' equal to ..." when the task is absent, which
+    # is the ordinary case here, so the caller picks its own task. Not elevated: CimException 0x80070005.
+    return (Get-ScheduledTask)
 }
 
-function Invoke-WinRMQuickConfig {
-    # winrm quickconfig -q (cscript winrm.vbs): the service, the HTTP listener and its firewall exception, not
-    # the PowerShell endpoints. Under 'Stop', Windows PowerShell 5.1 makes the first stderr line of a native
-    # command a terminating error, so the output and the exit code would never be seen: 'Continue' here.
-    # Returns {ExitCode, Lines}: stdout lines as strings, stderr lines as ErrorRecords (NativeCommandError).
-    # winrm.vbs exits 1 after 'Error number:  -2147024891 0x80070005' when WinRM refuses, but 0 after what it
-    # only prints to stderr ('Error: Cannot complete the request due to a conflicting Group Policy setting.',
-    # 'Error: One or more update steps could not be completed.').
-    return (& {
-            $ErrorActionPreference = 'Continue'
-            $lines = & winrm.cmd quickconfig -q 2>&1
-            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Lines = [object[]]@($lines) }
-        })
+function Get-WinScheduledTaskInfo {
+    # Get-ScheduledTaskInfo of one task: .LastTaskResult (the exit code of its last run; 267011 = 0x41303
+    # SCHED_S_TASK_HAS_NOT_RUN, 267009 = 0x41301 SCHED_S_TASK_RUNNING), .LastRunTime.
+    param([Parameter(Mandatory = $true)][string]$TaskPath, [Parameter(Mandatory = $true)][string]$TaskName)
+    return (Get-ScheduledTaskInfo -TaskPath $TaskPath -TaskName $TaskName)
+}
+
+function Register-WinScheduledTask {
+    # A task with no trigger (it runs when started), one action, run by -UserId as a service account with its
+    # highest privileges, stopped after -ExecutionTimeLimitMinutes; -Force replaces a task of the same name.
+    param(
+        [Parameter(Mandatory = $true)][string]$TaskPath,
+        [Parameter(Mandatory = $true)][string]$TaskName,
+        [Parameter(Mandatory = $true)][string]$Execute,
+        [Parameter(Mandatory = $true)][string]$Argument,
+        [Parameter(Mandatory = $true)][string]$UserId,
+        [Parameter(Mandatory = $true)][int]$ExecutionTimeLimitMinutes,
+        [Parameter(Mandatory = $true)][string]$Description
+    )
+    $null = Register-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName -Description $Description -Force `
+        -Action (New-ScheduledTaskAction -Execute $Execute -Argument $Argument) `
+        -Principal (New-ScheduledTaskPrincipal -UserId $UserId -LogonType ServiceAccount -RunLevel Highest) `
+        -Settings (New-ScheduledTaskSettingsSet -ExecutionTimeLimit (New-TimeSpan -Minutes $ExecutionTimeLimitMinutes) -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -MultipleInstances IgnoreNew)
+}
+
+function Start-WinScheduledTask {
+    # Starts the task now and returns at once (Task Scheduler runs it in its own process, outside this session).
+    param([Parameter(Mandatory = $true)][string]$TaskPath, [Parameter(Mandatory = $true)][string]$TaskName)
+    Start-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName
+}
+
+function Unregister-WinScheduledTask {
+    param([Parameter(Mandatory = $true)][string]$TaskPath, [Parameter(Mandatory = $true)][string]$TaskName)
+    Unregister-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName -Confirm:$false
+}
+
+function Get-WinSystemServicePolicy {
+    # The Group Policy 'System Services' entries in effect (Security Settings), from its RSoP logging data:
+    # RSOP_SystemService with .Service (the service name, 'WinRM'), .StartupMode (2 Automatic, 3 Manual,
+    # 4 Disabled: the start type every security policy refresh puts back), .GPOID, .precedence (1 wins).
+    # Where no Group Policy was ever applied: CimException, FQID 'HRESULT 0x8004100e,...' or 'HRESULT 0x80041010,...'.
+    return , @(Get-CimInstance -Namespace 'root\rsop\computer' -ClassName 'RSOP_SystemService' -ErrorAction Stop)
 }
 #endregion
 #region seam: Grant-RemoteManagement
@@ -415,6 +542,15 @@ function Remove-WinAdsiGroupMember {
     # 'The specified account name is not a member of the group.', inside MethodInvocationException as for Add.
     param([Parameter(Mandatory = $true)][string]$GroupName, [Parameter(Mandatory = $true)][string]$MemberSid)
     ([ADSI]('WinNT://{0}/{1},group' -f $env:COMPUTERNAME, $GroupName)).Remove('WinNT://' + $MemberSid)
+}
+
+function Get-WinRestrictedGroupPolicy {
+    # The Restricted Groups entries of the Group Policy in effect, from its RSoP logging data: RSOP_RestrictedGroup
+    # with .GroupName ('BUILTIN\Remote Management Users' or '*S-1-5-32-580'), .Members (names or '*<SID>'; the
+    # group's whole membership, which every policy refresh puts back), .MemberOf, .GPOID, .precedence (1 wins).
+    # Where no Group Policy was ever applied the namespace or class does not exist: CimException, FQID
+    # 'HRESULT 0x8004100e,...' (WBEM_E_INVALID_NAMESPACE) or 'HRESULT 0x80041010,...' (WBEM_E_INVALID_CLASS).
+    return , @(Get-CimInstance -Namespace 'root\rsop\computer' -ClassName 'RSOP_RestrictedGroup' -ErrorAction Stop)
 }
 #endregion
 
@@ -550,6 +686,66 @@ function Get-RemoteManagementAccess {
     return @{ AllowsGroup = ($allowed -and -not $denied); NetworkDenied = $networkDenied }
 }
 
+# Group Policy over the WinRM service, which Enable-Remoting, Set-HttpsListener and the snapshot read alike: a
+# local change under it is refused or undone, so the steps report it and stop for an operator.
+$script:WinRMServicePolicyKey = 'HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service'
+
+function Get-WinRMListenerPolicy {
+    # 'Windows Remote Management (WinRM) > WinRM Service > Allow remote server management through WinRM'
+    # (WindowsRemoteManagement.admx: AllowAutoConfig 1 with IPv4Filter and IPv6Filter). Enabled, WinRM listens
+    # only on the addresses its filters match ('*' every one, 'a-b,c-d' ranges; an EMPTY filter none of that
+    # family), whatever listener is configured. $null when not enabled, else {ipv4Filter, ipv6Filter}; a
+    # filter value that is not there reads as empty, as the policy editor's blank field.
+    $enabled = Get-WinRegistryValue -Key $script:WinRMServicePolicyKey -Name 'AllowAutoConfig'
+    if ($null -eq $enabled -or [string]$enabled -ne '1') { return $null }
+    return [ordered]@{
+        ipv4Filter = ([string](Get-WinRegistryValue -Key $script:WinRMServicePolicyKey -Name 'IPv4Filter')).Trim()
+        ipv6Filter = ([string](Get-WinRegistryValue -Key $script:WinRMServicePolicyKey -Name 'IPv6Filter')).Trim()
+    }
+}
+
+function Get-WinRMListenerPolicyProblem {
+    # What an empty IPv4 filter of that policy means and how to fix it; $null when the policy leaves IPv4 alone.
+    param($Policy)
+    if ($null -eq $Policy -or $Policy.ipv4Filter -ne '') { return $null }
+    $ipv6 = 'empty'
+    if ($Policy.ipv6Filter -ne '') { $ipv6 = "'" + $Policy.ipv6Filter + "'" }
+    return ("the Group Policy 'Windows Remote Management (WinRM) > WinRM Service > Allow remote server management through WinRM' sets an empty IPv4 filter (IPv6 filter $ipv6): WinRM listens on no IPv4 address of this server, whatever listener is configured here. Set that policy's IPv4 filter to * (or to ranges that hold this server's addresses), or set the policy to Not Configured; then run gpupdate /force on the server and retry")
+}
+
+function Get-WinRMStartPolicy {
+    # A Group Policy 'System Services' entry for the WinRM service (precedence 1), from RSoP: $null when none
+    # (or no Group Policy data at all), else {startType (Automatic, Manual, Disabled), gpo}.
+    $entries = @()
+    try {
+        $entries = Get-WinSystemServicePolicy
+    } catch {
+        $fqid = [string]$_.FullyQualifiedErrorId
+        if ($fqid.StartsWith('HRESULT 0x8004100e,', [System.StringComparison]::OrdinalIgnoreCase) -or $fqid.StartsWith('HRESULT 0x80041010,', [System.StringComparison]::OrdinalIgnoreCase)) { return $null }
+        throw
+    }
+    foreach ($entry in @($entries)) {
+        $precedence = $entry.PSObject.Properties['precedence']
+        if ($null -ne $precedence -and $null -ne $precedence.Value -and [int]$precedence.Value -ne 1) { continue }
+        if (-not [string]::Equals([string]$entry.Service, 'WinRM', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $modes = @{ 2 = 'Automatic'; 3 = 'Manual'; 4 = 'Disabled' }
+        $startType = $modes[[int]$entry.StartupMode]
+        if ($null -eq $startType) { $startType = [string]$entry.StartupMode }
+        $gpo = ''
+        $gpoId = $entry.PSObject.Properties['GPOID']
+        if ($null -ne $gpoId -and $null -ne $gpoId.Value) { $gpo = [string]$gpoId.Value }
+        return [ordered]@{ startType = $startType; gpo = $gpo }
+    }
+    return $null
+}
+
+function Get-WinRMStartPolicyProblem {
+    # What a 'System Services' entry that does not start WinRM automatically means, and the fix; $null otherwise.
+    param($Policy)
+    if ($null -eq $Policy -or $Policy.startType -ceq 'Automatic') { return $null }
+    return ("the Group Policy 'Security Settings > System Services' ($($Policy.gpo)) sets the WinRM service's start type to $($Policy.startType) at every policy refresh: a start type set here is put back, and WinRM does not start after the next reboot. Set 'Windows Remote Management (WS-Management)' to Automatic in that policy, or make it Not Defined; then run gpupdate /force on the server and retry")
+}
+
 function Get-RequestStringList {
     # A member that must be a JSON array of strings (null elements refused); @() when absent or null.
     # Control characters and line breaks are refused as in Get-RequestString: a ValidatePattern ending in
@@ -606,10 +802,15 @@ function ConvertTo-StepCode {
 }
 
 function Get-StepErrorClass {
+    # The advisory class of a code (domain/failures.ts decides by the code itself). Only the WinRM codes of a
+    # host that is restarting, unreachable or busy are transient (wsmerror.h: 0x80338012 destination
+    # unreachable, 0x80338126 network timed out, 0x80338029 operation timed out, 0x80338000 resource gone,
+    # 0x80338033 already exists, 0x803381A5/A7/AB shell quotas); any other 0x8033xxxx is configuration, e.g.
+    # 0x80338169 (a Public network profile), and is not retried.
     param([string]$Code)
     if ($Code -eq 'PolicyControlled') { return 'policy' }
-    if (@('5', '1326', '1909') -contains $Code) { return 'auth' }
-    if ($Code -like '0x8033*' -or $Code -eq '995') { return 'transient' }
+    if (@('5', '1326', '1909', '0x8009030C') -contains $Code) { return 'auth' }
+    if (@('0x80338012', '0x80338126', '0x80338029', '0x80338000', '0x80338033', '0x803381A5', '0x803381A7', '0x803381AB', '995', '183', '10060', '10061') -contains $Code) { return 'transient' }
     return 'permanent'
 }
 
@@ -659,8 +860,8 @@ function Get-StepErrorInfo {
     } elseif ($fqid -like 'Modules_ModuleNotFound*') {
         $code = 'ModuleMissing'; $class = 'precondition'
     } elseif ($exception -is [System.Management.Automation.Remoting.PSRemotingTransportException] -and $errorCode -ne 0) {
+        # By its code only: a Kerberos refusal (0x80090322, 0x80090311) is a transport error too, and permanent.
         $code = ConvertTo-StepCode -Number $errorCode; $class = Get-StepErrorClass -Code $code
-        if ($class -eq 'permanent') { $class = 'transient' }
     } elseif ($faultCode.Success) {
         $code = ConvertTo-StepCode -Number ([long]$faultCode.Groups[1].Value); $class = Get-StepErrorClass -Code $code
     } elseif ($fqidHresult.Success) {
@@ -673,7 +874,7 @@ function Get-StepErrorInfo {
     } elseif ($accessDenied -or $nativeCode -eq 5 -or $fqid -like 'AccessDenied*' -or $category -eq 'PermissionDenied' -or $message -like 'Access is denied*') {
         $code = '5'; $class = 'auth'
     } elseif ($winrmCode.Success) {
-        $code = $winrmCode.Value; $class = 'transient'
+        $code = ConvertTo-StepCode -Number ([Convert]::ToInt64($winrmCode.Value.Substring(2), 16)); $class = Get-StepErrorClass -Code $code
     } elseif ($nativeCode -ne 0) {
         $code = ConvertTo-StepCode -Number $nativeCode; $class = Get-StepErrorClass -Code $code
     } elseif ($exception -is [System.Security.Principal.IdentityNotMappedException]) {

@@ -35,6 +35,18 @@ export const CREDENTIAL_ENV = {
 /** The global variable of a session that holds the credential once read (a PSCredential, SecureString inside). */
 export const SESSION_CREDENTIAL = 'MonosyncOnboardingAdminCredential';
 
+/**
+ * The same hand-over for Monosync's service account (FLEET_SERVICE_ACCOUNT_*), which the acceptance test
+ * acts as. It goes to the scripts of ACTS_AS_SERVICE_ACCOUNT only, as their -ServiceCredential parameter.
+ */
+export const SERVICE_ACCOUNT_ENV = {
+  user: 'MONOSYNC_SERVICE_ACCOUNT_USER',
+  password: 'MONOSYNC_SERVICE_ACCOUNT_PASSWORD',
+} as const;
+export const SESSION_SERVICE_ACCOUNT_CREDENTIAL = 'MonosyncServiceAccountCredential';
+/** The scripts that act as Monosync's service account, not as the onboarding admin: the acceptance test. */
+export const ACTS_AS_SERVICE_ACCOUNT: readonly ScriptCall['script'][] = ['Test-MonosyncConnectivity'];
+
 export function quotePowerShellLiteral(value: string): string {
   if (FORBIDDEN_IN_LITERAL.test(value)) {
     throw new Error('a PowerShell literal may not contain NUL, control characters or line breaks');
@@ -61,8 +73,8 @@ export function decodeRequest(base64: string): ScriptRequest {
 export interface CommandOptions {
   /** The pwsh process was started with `CREDENTIAL_ENV` set; else the worker's own Kerberos identity. */
   useCredential: boolean;
-  /** Host with the ActiveDirectory module for AD steps; else the target's DC; else this worker. */
-  adManagementHost?: string;
+  /** The pwsh process was started with `SERVICE_ACCOUNT_ENV` set (the acceptance test acts as that account). */
+  useServiceAccountCredential?: boolean;
   /** WinRM open/operation timeouts, kept below the runner's own per-call timeout. */
   timeoutMs: number;
 }
@@ -76,12 +88,16 @@ export function scriptBlockStatement(scriptText: string): string {
   return `$sb = [scriptblock]::Create([System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String(${encoded})))`;
 }
 
-/** The computer a call opens a WinRM session to, or null to run in the local pwsh session. */
-export function remoteComputer(call: ScriptCall, options: Pick<CommandOptions, 'adManagementHost'>): string | null {
+/**
+ * The computer a call opens a WinRM session to, or null to run in the local pwsh session. An AD step runs
+ * in the AD worker's own session (the worker runs on the AD management host, with the ActiveDirectory
+ * module) and names its DC with -Server: remoting into a DC would need admin rights there, and AD cmdlets
+ * inside any remote session are a second hop to AD Web Services that Kerberos refuses.
+ */
+export function remoteComputer(call: ScriptCall): string | null {
   const { target } = call;
-  if (target.host === 'worker') return null;
-  const name = target.host === 'exchange' ? target.fqdn : (options.adManagementHost ?? target.domainController);
-  if (name === undefined) return null;
+  if (target.host !== 'exchange') return null;
+  const name = target.fqdn;
   const parsed = fqdnSchema.safeParse(name);
   if (!parsed.success) throw new Error(`remote computer ${JSON.stringify(name)} is not a DNS name`);
   return parsed.data;
@@ -111,6 +127,11 @@ const CAPTURE_CREDENTIAL =
   `New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:${CREDENTIAL_ENV.user}, ` +
   `(ConvertTo-SecureString -String $env:${CREDENTIAL_ENV.password} -AsPlainText -Force); ` +
   `Remove-Item -LiteralPath 'Env:${CREDENTIAL_ENV.password}', 'Env:${CREDENTIAL_ENV.user}' -ErrorAction SilentlyContinue }`;
+const CAPTURE_SERVICE_ACCOUNT_CREDENTIAL =
+  `if ($null -ne $env:${SERVICE_ACCOUNT_ENV.password}) { $global:${SESSION_SERVICE_ACCOUNT_CREDENTIAL} = ` +
+  `New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $env:${SERVICE_ACCOUNT_ENV.user}, ` +
+  `(ConvertTo-SecureString -String $env:${SERVICE_ACCOUNT_ENV.password} -AsPlainText -Force); ` +
+  `Remove-Item -LiteralPath 'Env:${SERVICE_ACCOUNT_ENV.password}', 'Env:${SERVICE_ACCOUNT_ENV.user}' -ErrorAction SilentlyContinue }`;
 const CREDENTIAL =
   `$cred = $global:${SESSION_CREDENTIAL}; ` +
   `if ($null -eq $cred) { throw 'the onboarding admin credential did not reach this PowerShell session' }`;
@@ -122,12 +143,21 @@ const CREDENTIAL =
 export function buildCommand(call: ScriptCall, options: CommandOptions): string {
   const scriptBlock = scriptBlockStatement(standaloneScript(call.script));
   const request = quotePowerShellLiteral(encodeRequest(call));
-  const computer = remoteComputer(call, options);
-  const session = [PREAMBLE, SESSION_OUTPUT, ...(options.useCredential ? [CAPTURE_CREDENTIAL] : [])].join('; ');
+  const computer = remoteComputer(call);
+  const session = [
+    PREAMBLE,
+    SESSION_OUTPUT,
+    ...(options.useCredential ? [CAPTURE_CREDENTIAL] : []),
+    ...(options.useServiceAccountCredential ? [CAPTURE_SERVICE_ACCOUNT_CREDENTIAL] : []),
+  ].join('; ');
   if (computer === null) {
     // GetNewClosure binds the block to a new dynamic module: its `$script:` variables stay there instead
     // of landing in the long-lived session's global scope (a .ps1 file would get its own script scope).
-    return `& { ${session}; ${scriptBlock}; & $sb.GetNewClosure() -RequestBase64 ${request} }`;
+    const actAs =
+      options.useServiceAccountCredential && ACTS_AS_SERVICE_ACCOUNT.includes(call.script)
+        ? ` -ServiceCredential $global:${SESSION_SERVICE_ACCOUNT_CREDENTIAL}`
+        : '';
+    return `& { ${session}; ${scriptBlock}; & $sb.GetNewClosure() -RequestBase64 ${request}${actAs} }`;
   }
 
   const operationMs = Math.max(1000, Math.floor(options.timeoutMs * 0.9));

@@ -37,8 +37,29 @@ export class ServiceCredential {
   }
 }
 
+/**
+ * Monosync's own service account (the fleet's serviceAccount), which the acceptance test acts as: only a
+ * session that account opens proves its membership of Remote Management Users. Optional: without it,
+ * a worker that does not run as that account reports the membership as not proven.
+ */
+export const SERVICE_ACCOUNT_CREDENTIAL_ENV = {
+  user: 'FLEET_SERVICE_ACCOUNT_USER',
+  password: 'FLEET_SERVICE_ACCOUNT_PASSWORD',
+  passwordFile: 'FLEET_SERVICE_ACCOUNT_PASSWORD_FILE',
+} as const;
+
+type CredentialVariables = { readonly user: string; readonly password: string; readonly passwordFile: string };
+
 export function readServiceCredential(env: NodeJS.ProcessEnv = process.env): ServiceCredential | null {
-  const { user: userVar, password: passwordVar, passwordFile: fileVar } = SERVICE_CREDENTIAL_ENV;
+  return readCredential(env, SERVICE_CREDENTIAL_ENV);
+}
+
+export function readServiceAccountCredential(env: NodeJS.ProcessEnv = process.env): ServiceCredential | null {
+  return readCredential(env, SERVICE_ACCOUNT_CREDENTIAL_ENV);
+}
+
+function readCredential(env: NodeJS.ProcessEnv, variables: CredentialVariables): ServiceCredential | null {
+  const { user: userVar, password: passwordVar, passwordFile: fileVar } = variables;
   const user = env[userVar]?.trim();
   const password = env[passwordVar];
   const file = env[fileVar]?.trim();

@@ -3,16 +3,16 @@
  * through `Invoke-Command`, at most N sessions per target host, a hard per-call timeout.
  */
 import { InvocationError, type PowerShell } from 'node-powershell';
-import { classifyCode, failureKind } from '../domain/failures';
+import { failureKind } from '../domain/failures';
 import type { StepEnvelope } from '../domain/envelope';
 import type { ScriptCall } from '../domain/scripts';
-import { parseEnvelope, validateCall } from '../runner/contract';
+import { validateCall } from '../runner/contract';
 import { limitSessionsPerHost, SESSIONS_PER_HOST } from '../runner/host-limit';
 import { ScriptFailure, targetLabel, type PowerShellRunner } from '../runner/port';
-import { buildCommand, CREDENTIAL_ENV } from './command';
-import { readServiceCredential, type ServiceCredential } from './credentials';
+import { envelopeFromOutput, failureFromErrorText } from '../runner/session-output';
+import { buildCommand, CREDENTIAL_ENV, SERVICE_ACCOUNT_ENV } from './command';
+import { readServiceAccountCredential, readServiceCredential, type ServiceCredential } from './credentials';
 import { SessionPool } from './session-pool';
-import { codeFromStderr } from './stderr-codes';
 
 export interface NodePowerShellRunnerOptions {
   timeoutMs?: number;
@@ -20,60 +20,55 @@ export interface NodePowerShellRunnerOptions {
   sessionsPerHost?: number;
   /** `undefined`: read from the environment (`FLEET_ADMIN_*`); `null`: the worker's own identity. */
   credentials?: ServiceCredential | null;
+  /**
+   * Monosync's service account, which the acceptance test acts as. `undefined`: read from the environment
+   * (`FLEET_SERVICE_ACCOUNT_*`); `null`: none (the test acts as the worker and says when that proves nothing).
+   */
+  serviceAccountCredential?: ServiceCredential | null;
   executable?: string;
   env?: NodeJS.ProcessEnv;
-  adManagementHost?: string;
   /** Sees every command text before it runs (audit, tests); the text never holds a secret. */
   onCommand?: (command: string) => void;
 }
 
 const TIMED_OUT = Symbol('timed out');
 
-/**
- * Terminal control sequences (CSI such as `ESC[?1h`, OSC, two-character escapes). pwsh on Linux writes
- * keypad-mode sequences before its output when TERM names a terminal, and colours error text unless
- * told not to; neither belongs in an envelope or a failure message.
- */
-// eslint-disable-next-line no-control-regex
-const TERMINAL_SEQUENCE = /\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)|[@-Z\\-_])/g;
-
-export function withoutTerminalSequences(text: string): string {
-  return text.replace(TERMINAL_SEQUENCE, '');
-}
-
-/** Output may carry host lines (warnings) before the document; the envelope is the last JSON line. */
-function envelopeText(raw: string): string {
-  const lines = withoutTerminalSequences(raw)
-    .replace(/^\uFEFF/, '')
-    .split(/\r?\n/);
-  const json = lines.filter((l) => l.trimStart().startsWith('{'));
-  return json.length > 0 ? json[json.length - 1] : raw;
-}
-
 export class NodePowerShellRunner implements PowerShellRunner {
   private readonly pool: SessionPool;
   private readonly limited: PowerShellRunner;
   private readonly timeoutMs: number;
   private readonly credentials: ServiceCredential | null;
+  private readonly serviceAccountCredential: ServiceCredential | null;
 
   constructor(private readonly options: NodePowerShellRunnerOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     const baseEnv = options.env ?? process.env;
     this.credentials = options.credentials === undefined ? readServiceCredential(baseEnv) : options.credentials;
+    this.serviceAccountCredential =
+      options.serviceAccountCredential === undefined
+        ? readServiceAccountCredential(baseEnv)
+        : options.serviceAccountCredential;
     // PowerShell gets the one credential it needs, and none of the worker's other secrets.
     const env: NodeJS.ProcessEnv = Object.fromEntries(
       Object.entries(baseEnv).filter(
-        ([name]) => !/^(TEMPORAL_API_KEY|TEMPORAL_TLS_KEY|FLEET_ADMIN_PASSWORD)/.test(name)
+        ([name]) =>
+          !/^(TEMPORAL_API_KEY|TEMPORAL_TLS_KEY|FLEET_ADMIN_PASSWORD|FLEET_SERVICE_ACCOUNT_PASSWORD)/.test(name)
       )
     );
     delete env[CREDENTIAL_ENV.user];
     delete env[CREDENTIAL_ENV.password];
+    delete env[SERVICE_ACCOUNT_ENV.user];
+    delete env[SERVICE_ACCOUNT_ENV.password];
     // No terminal: pwsh on Linux would otherwise frame its output with keypad-mode escape sequences.
     env.TERM = 'dumb';
     if (this.credentials) {
       // Read into a PSCredential and removed from the process by the session's first command (command.ts).
       env[CREDENTIAL_ENV.user] = this.credentials.user;
       env[CREDENTIAL_ENV.password] = this.credentials.revealPassword();
+    }
+    if (this.serviceAccountCredential) {
+      env[SERVICE_ACCOUNT_ENV.user] = this.serviceAccountCredential.user;
+      env[SERVICE_ACCOUNT_ENV.password] = this.serviceAccountCredential.revealPassword();
     }
     this.pool = new SessionPool({
       size: options.poolSize ?? 4,
@@ -98,7 +93,7 @@ export class NodePowerShellRunner implements PowerShellRunner {
   private async runNow(call: ScriptCall): Promise<StepEnvelope> {
     const command = buildCommand(call, {
       useCredential: this.credentials !== null,
-      adManagementHost: this.options.adManagementHost,
+      useServiceAccountCredential: this.serviceAccountCredential !== null,
       timeoutMs: this.timeoutMs,
     });
     // Values travel as base64; a character beyond ASCII here would meet the console's input code page.
@@ -112,7 +107,7 @@ export class NodePowerShellRunner implements PowerShellRunner {
       throw this.failureOf(err, call);
     }
     this.pool.release(shell);
-    return parseEnvelope(envelopeText(raw), call);
+    return envelopeFromOutput(raw, call);
   }
 
   private async invokeWithTimeout(shell: PowerShell, command: string, call: ScriptCall): Promise<string> {
@@ -151,14 +146,7 @@ export class NodePowerShellRunner implements PowerShellRunner {
 
   private failureOf(err: unknown, call: ScriptCall): ScriptFailure {
     if (err instanceof ScriptFailure) return err;
-    const text = withoutTerminalSequences(err instanceof Error ? err.message : String(err)).trim();
-    const code = codeFromStderr(text);
-    const kind = classifyCode(code);
-    const target = targetLabel(call.target);
-    return new ScriptFailure(kind, `${call.script} on ${target}: ${text || 'PowerShell failed without a message'}`, {
-      script: call.script,
-      target,
-      code,
-    });
+    // node-powershell rejects with the error record's text as written to stderr.
+    return failureFromErrorText(err instanceof Error ? err.message : String(err), call);
   }
 }

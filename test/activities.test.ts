@@ -17,6 +17,14 @@ import { estateFor, fleet, world } from './lab-fixtures';
 const FQDN = 'exch01.corp.example';
 /** The profile on which each change step has something to do. */
 const PROFILE_FOR: Partial<Record<StepId, ProfileName>> = { enableRemoting: 'winrm-stopped' };
+/**
+ * The policy under which each change step has something to do. CBT None and TrustedHosts '*' are not
+ * the defaults (they weaken security): asked for explicitly, so the approval gate is exercised too.
+ */
+const POLICY_FOR: Partial<Record<StepId, Record<string, unknown>>> = {
+  setCbtHardening: { cbtHardeningLevel: 'None' },
+  setTrustedHosts: { trustedHosts: { applyOn: 'exchange', value: 'any' } },
+};
 /** Steps that the catalogue runs first because this one depends on them (the listener is verified over 5986). */
 const PREPARE: Partial<Record<StepId, StepId[]>> = { ensureHttpsListener: ['openFirewall'] };
 
@@ -49,7 +57,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('every change step as an activity', () => {
   for (const step of CHANGE_STEPS) {
     it(`${step}: plan predicts and changes nothing, apply changes exactly that, a second apply changes nothing`, async () => {
-      const { estate, request, run } = setUp(PROFILE_FOR[step] ?? 'fresh');
+      const { estate, request, run } = setUp(PROFILE_FOR[step] ?? 'fresh', POLICY_FOR[step]);
       for (const earlier of PREPARE[step] ?? []) await run(earlier, request('apply'));
       const pristine = world(estate, FQDN);
 

@@ -11,11 +11,11 @@ import { testEnv, testFleet, withWorkers, type TestEnv } from './support/tempora
 
 /**
  * What the lab's 'onboarded' profile already has: TrustedHosts = the Monosync addresses on the
- * Exchange server, CbtHardeningLevel None (the lab default), TrustedForDelegation set.
+ * Exchange server, CbtHardeningLevel Relaxed (the lab's and the policy's default), TrustedForDelegation set.
  */
 const ONBOARDED_POLICY = {
   delegation: 'unconstrained',
-  cbtHardeningLevel: 'None',
+  cbtHardeningLevel: 'Relaxed',
   trustedHosts: { applyOn: 'exchange', value: 'monosync-servers' },
 };
 

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { exampleEstate, largeFleetEstate } from '../lab/scenarios';
+import { powershell51Json, type SessionText } from '../lab/session-text';
 import { ScriptFailure } from '../runner/port';
 import { callFor, estateFor, fleet } from './lab-fixtures';
 
@@ -42,6 +43,33 @@ void describe('lab runner', () => {
     const call = { ...callFor(spec, 'setCbtHardening', 'apply'), params: { Level: 'Off' } };
     await assert.rejects(runner.run(call), (err: ScriptFailure) => err.kind.type === 'InvalidInput');
     assert.deepEqual(estate.counters('exch01.corp.example'), {});
+  });
+
+  void it('writes JSON as Windows PowerShell 5.1 ConvertTo-Json -Compress does', () => {
+    // What 5.1 prints for @{ text = "it's <b> & é`t"; list = @(1, 2); on = $true; none = $null } (ordered).
+    const document = { text: "it's <b> & é\t", list: [1, 2], on: true, none: null };
+    assert.equal(
+      powershell51Json(document),
+      '{"text":"it\\u0027s \\u003cb\\u003e \\u0026 é\\t","list":[1,2],"on":true,"none":null}'
+    );
+  });
+
+  void it("answers with the text a 5.1 session prints, which the production runner's parser reads", async () => {
+    const spec = fleet(['exch01.corp.example']);
+    const printed: SessionText[] = [];
+    const runner = new LabRunner(estateFor(spec, { 'exch01.corp.example': 'german' }), {
+      onSessionText: (text) => printed.push(text),
+    });
+    const envelope = await runner.run(callFor(spec, 'grantRemoteManagement', 'plan'));
+    assert.equal(printed.length, 1);
+    const { stdout, stderr } = printed[0];
+    assert.equal(stderr, '');
+    assert.ok(
+      stdout.endsWith('\r\n') && !stdout.slice(0, -2).includes('\n'),
+      'one line, as Write-StepResult prints it'
+    );
+    assert.equal(stdout, `${powershell51Json(envelope)}\r\n`);
+    assert.deepEqual(JSON.parse(stdout), envelope, 'the envelope returned is the one parsed from that text');
   });
 
   void it('saves atomically and loads the same estate back', async () => {

@@ -48,7 +48,13 @@ const CASES: StepCase[] = [
     step: 'openFirewall',
     profile: 'fresh',
     fact: (e) => e.host(FQDN).firewall.rules.find((r) => r.name === 'Monosync-WinRM-In'),
-    expected: { name: 'Monosync-WinRM-In', enabled: true, localPorts: [5985, 5986], remoteAddresses: MONOSYNC },
+    expected: {
+      name: 'Monosync-WinRM-In',
+      enabled: true,
+      localPorts: [5985, 5986],
+      remoteAddresses: MONOSYNC,
+      profiles: ['Domain'],
+    },
   },
   {
     step: 'ensureHttpsListener',
@@ -60,8 +66,21 @@ const CASES: StepCase[] = [
     },
     expected: 'CN=Corp Issuing CA 01, DC=corp, DC=example',
   },
-  { step: 'setCbtHardening', profile: 'fresh', fact: (e) => e.host(FQDN).cbt.level, expected: 'None' },
-  { step: 'setTrustedHosts', profile: 'fresh', fact: (e) => e.host(FQDN).trustedHosts.value, expected: '*' },
+  // The manual's None and '*' are no longer defaults: asked for explicitly.
+  {
+    step: 'setCbtHardening',
+    profile: 'fresh',
+    policy: { cbtHardeningLevel: 'None' },
+    fact: (e) => e.host(FQDN).cbt.level,
+    expected: 'None',
+  },
+  {
+    step: 'setTrustedHosts',
+    profile: 'fresh',
+    policy: { trustedHosts: { applyOn: 'exchange', value: 'any' } },
+    fact: (e) => e.host(FQDN).trustedHosts.value,
+    expected: '*',
+  },
   {
     step: 'setTrustedHosts',
     profile: 'fresh',
@@ -73,7 +92,7 @@ const CASES: StepCase[] = [
 
 void describe('lab steps: plan, apply, apply again, roll back', () => {
   for (const c of CASES) {
-    void it(`${c.step} on a ${c.profile} host${c.policy ? ' (worker TrustedHosts)' : ''}`, async () => {
+    void it(`${c.step} on a ${c.profile} host${c.policy ? ` (policy ${JSON.stringify(c.policy)})` : ''}`, async () => {
       const spec = fleet([FQDN], c.policy);
       const estate = estateFor(spec, { [FQDN]: c.profile });
       const runner = new LabRunner(estate);
@@ -143,7 +162,12 @@ void describe('lab steps: plan, apply, apply again, roll back', () => {
     const runner = new LabRunner(estate);
 
     const before = await runner.run(callFor(spec, 'verifyConnectivity', 'plan'));
-    assert.deepEqual(before.after, { wsmanHttps: false, kerberosSecondHop: false, servedThumbprint: null });
+    assert.deepEqual(before.after, {
+      wsmanHttps: false,
+      kerberosSecondHop: false,
+      servedThumbprint: null,
+      sessionAsServiceAccount: null,
+    });
     assert.equal(before.changed, true, 'a failing acceptance check reports would-change');
 
     for (const step of STEP_IDS) await runner.run(callFor(spec, step, 'apply'));
@@ -153,6 +177,7 @@ void describe('lab steps: plan, apply, apply again, roll back', () => {
       wsmanHttps: true,
       kerberosSecondHop: true,
       servedThumbprint: estate.host(FQDN).listeners.find((l) => l.transport === 'HTTPS')?.thumbprint,
+      sessionAsServiceAccount: true,
     });
 
     for (const step of CHANGE_STEPS) {

@@ -14,6 +14,8 @@ const VALID: Record<ScriptName, Record<string, JsonValue>> = {
   'Grant-RemoteManagement': { Member: 'CORP\\monosync_svc' },
   'Enable-KerberosDelegation': {
     ComputerName: 'EXCH01',
+    Fqdn: 'exch01.corp.example',
+    ServiceAccount: 'CORP\\monosync_svc',
     DomainController: 'dc01.corp.example',
     TrustedForDelegation: true,
   },
@@ -22,15 +24,21 @@ const VALID: Record<ScriptName, Record<string, JsonValue>> = {
     Fqdn: 'exch01.corp.example',
     MinDaysLeft: 30,
     Issuers: ['CN=Corp Issuing CA, DC=corp, DC=example'],
-    AllowSelfSigned: false,
+    TrustedSelfSigned: ['B'.repeat(40)],
     Thumbprint: 'A'.repeat(40),
   },
   'Set-CbtHardening': { Level: 'Relaxed' },
   'Set-TrustedHosts': { Entries: ['exch01.corp.example'] },
-  'Set-MonosyncFirewallRule': { RuleName: 'Monosync-WinRM-In', Ports: [5986], RemoteAddresses: ['10.0.0.5'] },
+  'Set-MonosyncFirewallRule': {
+    RuleName: 'Monosync-WinRM-In',
+    Ports: [5986],
+    RemoteAddresses: ['10.0.0.5'],
+    Profiles: ['Domain'],
+  },
   'Test-MonosyncConnectivity': {
     Fqdn: 'exch01.corp.example',
     ServiceAccount: 'CORP\\monosync_svc',
+    Domain: 'corp.example',
     CheckSecondHop: true,
   },
 };

@@ -4,11 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
+import { classifyCode, FAILURE_KINDS } from '../domain/failures';
 import type { ScriptCall } from '../domain/scripts';
 import { LabEstate } from '../lab/estate';
-import { readServiceCredential, ServiceCredential } from '../powershell/credentials';
+import { buildCommand, decodeRequest } from '../powershell/command';
+import { readServiceAccountCredential, readServiceCredential, ServiceCredential } from '../powershell/credentials';
 import { NodePowerShellRunner, type NodePowerShellRunnerOptions } from '../powershell/node-powershell-runner';
 import { standaloneScript } from '../powershell/script-text';
+import { codeFromStderr } from '../powershell/stderr-codes';
 import { ScriptFailure } from '../runner/port';
 
 const FAKE_PWSH = path.join(__dirname, 'fixtures', 'fake-pwsh', 'pwsh');
@@ -181,5 +184,194 @@ void describe('readServiceCredential', () => {
       () => readServiceCredential({ FLEET_ADMIN_USER: "a'b", FLEET_ADMIN_PASSWORD: 'x' }),
       /FLEET_ADMIN_USER/
     );
+  });
+});
+
+void describe("the acceptance test acts as Monosync's service account", () => {
+  const call = (script: ScriptCall['script'], params: ScriptCall['params']): ScriptCall => ({
+    script,
+    mode: 'plan',
+    params,
+    target: { host: 'worker', onBehalfOf: FQDN },
+  });
+  const acceptance = call('Test-MonosyncConnectivity', {
+    Fqdn: FQDN,
+    ServiceAccount: 'CORP\\monosync_svc',
+    Domain: 'corp.example',
+    CheckSecondHop: true,
+  });
+
+  void it('reads FLEET_SERVICE_ACCOUNT_* from the worker (a password file), apart from the onboarding admin', () => {
+    assert.equal(readServiceAccountCredential({ FLEET_ADMIN_USER: 'CORP\\admin', FLEET_ADMIN_PASSWORD: 'x' }), null);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-cred-'));
+    try {
+      const file = path.join(dir, 'secret');
+      fs.writeFileSync(file, `${PASSWORD}\n`);
+      const cred = readServiceAccountCredential({
+        FLEET_SERVICE_ACCOUNT_USER: 'CORP\\monosync_svc',
+        FLEET_SERVICE_ACCOUNT_PASSWORD_FILE: file,
+      });
+      assert.equal(cred?.user, 'CORP\\monosync_svc');
+      assert.equal(cred?.revealPassword(), PASSWORD);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(
+      () => readServiceAccountCredential({ FLEET_SERVICE_ACCOUNT_USER: 'CORP\\monosync_svc' }),
+      /FLEET_SERVICE_ACCOUNT_PASSWORD/
+    );
+  });
+
+  void it('passes the credential to the acceptance script only, as -ServiceCredential from the session, never as text', () => {
+    const options = { useCredential: true, useServiceAccountCredential: true, timeoutMs: 60_000 };
+    const command = buildCommand(acceptance, options);
+    assert.match(
+      command,
+      /-RequestBase64 '[A-Za-z0-9+/=]+' -ServiceCredential \$global:MonosyncServiceAccountCredential \}$/
+    );
+    assert.match(
+      command,
+      /Remove-Item -LiteralPath 'Env:MONOSYNC_SERVICE_ACCOUNT_PASSWORD', 'Env:MONOSYNC_SERVICE_ACCOUNT_USER'/
+    );
+    const request = /-RequestBase64 '([A-Za-z0-9+/=]+)'/.exec(command)?.[1] ?? '';
+    assert.deepEqual(Object.keys(decodeRequest(request).params).sort(), [
+      'CheckSecondHop',
+      'Domain',
+      'Fqdn',
+      'ServiceAccount',
+    ]);
+    const snapshot = buildCommand(call('Set-TrustedHosts', { Fqdn: FQDN }), options);
+    assert.doesNotMatch(snapshot, /-ServiceCredential/);
+    assert.doesNotMatch(
+      buildCommand(acceptance, { ...options, useServiceAccountCredential: false }),
+      /ServiceCredential|MONOSYNC_SERVICE_ACCOUNT/
+    );
+  });
+});
+
+/** NormalView error records as Windows PowerShell prints them for Invoke-Command (en-US unless said). */
+const record = (message: string, errorId: string, category = 'OpenError') =>
+  [
+    `[exch01.corp.example] Connecting to remote server exch01.corp.example failed with the following error message : ${message} For more information, see the about_Remote_Troubleshooting Help topic.`,
+    `    + CategoryInfo          : ${category}: (exch01.corp.example:String) [], PSRemotingTransportException`,
+    `    + FullyQualifiedErrorId : ${errorId},PSSessionStateBroken`,
+  ].join('\r\n');
+
+const WINDOWS_RECORDS: Array<{ case: string; text: string; code: string; type: string; retry: string }> = [
+  {
+    case: 'WinRM not answering (restarting, stopped): CannotConnect',
+    text: record(
+      'The client cannot connect to the destination specified in the request. Verify that the service on the destination is running and is accepting requests.',
+      'CannotConnect'
+    ),
+    code: '0x80338012',
+    type: 'WinRMUnavailable',
+    retry: 'transient',
+  },
+  {
+    case: 'the host unreachable: the transport ErrorCode as a signed number',
+    text: record(
+      'WinRM cannot complete the operation. Verify that the specified computer name is valid, that the computer is accessible over the network, and that a firewall exception for the WinRM service is enabled and allows access from this computer.',
+      '-2144108250'
+    ),
+    code: '0x80338126',
+    type: 'WinRMUnavailable',
+    retry: 'transient',
+  },
+  {
+    case: 'Kerberos: the target principal name is incorrect (a duplicate SPN)',
+    text: record(
+      'WinRM cannot process the request. The following error with errorcode 0x80090322 occurred while using Kerberos authentication: An unknown security error occurred.',
+      '-2146893022'
+    ),
+    code: '0x80090322',
+    type: 'KerberosTargetMismatch',
+    retry: 'permanent',
+  },
+  {
+    case: 'Kerberos cannot reach a server outside the domain',
+    text: record(
+      'WinRM cannot process the request. The following error occurred while using Kerberos authentication: Cannot find the computer edge01.corp.example. Verify that the computer exists on the network and that the name provided is spelled correctly.',
+      'NetworkPathNotFound'
+    ),
+    code: 'KerberosUnreachable',
+    type: 'KerberosUnreachable',
+    retry: 'permanent',
+  },
+  {
+    case: 'access denied on a German server: the error id keeps the code',
+    text: record('Zugriff verweigert', 'AccessDenied'),
+    code: '5',
+    type: 'AccessDenied',
+    retry: 'auth',
+  },
+  {
+    case: 'access denied as an HRESULT in the text',
+    text: 'Set-Item : Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))',
+    code: '5',
+    type: 'AccessDenied',
+    retry: 'auth',
+  },
+  {
+    case: 'winrm quickconfig on a Public network profile (0x80338169 is configuration)',
+    text: 'WSManFault\r\n    Message = WinRM firewall exception will not work since one of the network connection types on this machine is set to Public.\r\nError number:  -2144108183 0x80338169',
+    code: '0x80338169',
+    type: 'PublicNetworkProfile',
+    retry: 'permanent',
+  },
+  {
+    case: 'a WinRM code the table does not list is not retried blindly',
+    text: 'Error number:  -2144108284 0x80338104 The WS-Management service cannot process the request.',
+    code: '0x80338104',
+    type: 'PowerShellError',
+    retry: 'permanent',
+  },
+  {
+    case: 'the session broke while the script ran (WinRM restarted)',
+    text: [
+      '[exch01.corp.example] Processing data from remote server exch01.corp.example failed with the following error message: The I/O operation has been aborted because of either a thread exit or an application request. For more information, see the about_Remote_Troubleshooting Help topic.',
+      '    + CategoryInfo          : OperationStopped: (exch01.corp.example:String) [], PSRemotingTransportException',
+      '    + FullyQualifiedErrorId : JobFailure,PSSessionStateBroken',
+    ].join('\r\n'),
+    code: '995',
+    type: 'ConnectionDropped',
+    retry: 'transient',
+  },
+  {
+    case: 'a Broken session with nothing more specific (a lost transport, as 995)',
+    text: 'Invoke-Command : The session state is Broken, which is not valid for this operation.\r\n    + FullyQualifiedErrorId : PSSessionStateBroken',
+    code: '995',
+    type: 'ConnectionDropped',
+    retry: 'transient',
+  },
+  {
+    case: 'the shell quota of the user exceeded',
+    text: record(
+      'This user is allowed a maximum number of 5 concurrent shells, which has been exceeded.',
+      '-2144108123'
+    ),
+    code: '0x803381A5',
+    type: 'ShellQuotaExceeded',
+    retry: 'transient',
+  },
+];
+
+void describe('codeFromStderr reads the error records Windows prints', () => {
+  for (const r of WINDOWS_RECORDS) {
+    void it(`${r.case} -> ${r.code} (${r.type}, ${r.retry})`, () => {
+      const code = codeFromStderr(r.text);
+      assert.equal(code, r.code);
+      const kind = classifyCode(code);
+      assert.equal(kind.type, r.type);
+      assert.equal(kind.retry, r.retry);
+    });
+  }
+
+  void it('lists, for every failure type that matches Windows text, that text in the failure table', () => {
+    for (const kind of FAILURE_KINDS) {
+      for (const text of 'windowsText' in kind ? kind.windowsText : []) {
+        assert.equal(classifyCode(codeFromStderr(`Some-Cmdlet : ${text}`)).type, kind.type, text);
+      }
+    }
   });
 });

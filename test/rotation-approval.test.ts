@@ -1,4 +1,8 @@
-/** A rotation that can only move to a self-signed certificate waits for an approver, like onboarding does. */
+/**
+ * A rotation that can only move to a self-signed certificate waits for an approver, like onboarding does. The
+ * certificate is one the Monosync servers already trust (listed in policy.certificate.trustedSelfSigned) and
+ * has CN=<FQDN>, the only kind WinRM binds: Exchange's own CN=<computer name> one is never chosen.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rotationWorkflowId } from '../domain/ids';
@@ -17,17 +21,30 @@ describe('self-signed rotation', () => {
   after(async () => env.close());
 
   it('is applied only after a second person approves it; a rejected one leaves the listener alone', async () => {
-    const spec = testFleet(2, { policy: { certificate: { allowSelfSigned: true } } });
+    // One trusted self-signed certificate per server, imported on the Monosync side beforehand.
+    const trusted = ['E'.repeat(40), 'F'.repeat(40)];
+    const spec = testFleet(2, { policy: { certificate: { allowSelfSigned: true, trustedSelfSigned: trusted } } });
     const [approved, rejected] = spec.servers.map((s) => s.fqdn);
     const estate = estateFor(spec);
     const listenerOf = (fqdn: string) => estate.host(fqdn).listeners.find((l) => l.transport === 'HTTPS')?.thumbprint;
     const old: Record<string, string | undefined> = {};
-    for (const fqdn of [approved, rejected]) {
+    for (const [i, fqdn] of [approved, rejected].entries()) {
       estate.assign(fqdn, 'expiring-cert');
       const host = estate.host(fqdn);
       old[fqdn] = listenerOf(fqdn);
-      // No CA-issued successor: only a self-signed certificate can replace the expiring one.
+      const expiring = host.certificates.find((c) => c.thumbprint === old[fqdn]);
+      assert.ok(expiring);
+      const selfSigned = {
+        ...expiring,
+        thumbprint: trusted[i],
+        issuer: expiring.subject,
+        notAfter: new Date(Date.now() + 300 * 86_400_000).toISOString(),
+        selfSigned: true,
+      };
+      // No CA-issued successor: only a self-signed certificate can replace the expiring one (Exchange's own,
+      // CN=<computer name>, stays in the store and is refused).
       host.certificates = host.certificates.filter((c) => c.thumbprint === old[fqdn] || c.selfSigned);
+      host.certificates.push(selfSigned);
     }
 
     await withWorkers(env, new LabRunner(estate), async () => {
@@ -53,8 +70,7 @@ describe('self-signed rotation', () => {
       });
       const report = await handle.result();
       assert.equal(report.results[approved].outcome, 'rotated');
-      assert.notEqual(listenerOf(approved), old[approved]);
-      assert.ok(estate.host(approved).certificates.find((c) => c.thumbprint === listenerOf(approved))?.selfSigned);
+      assert.equal(listenerOf(approved), trusted[0], 'moved to the self-signed certificate Monosync trusts');
       assert.equal(report.results[rejected].outcome, 'rejected');
       assert.match(report.results[rejected].message ?? '', /rejected by alice \(enrol from the CA instead\)/);
       assert.equal(listenerOf(rejected), old[rejected]);

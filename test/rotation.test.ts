@@ -129,6 +129,32 @@ describe('certificate rotation on the lab', () => {
     });
   });
 
+  it('a successor certificate WinRM would not bind (the FQDN only in its SAN) is refused at plan; the listener stays', async () => {
+    const spec = testFleet(1);
+    const [fqdn] = spec.servers.map((s) => s.fqdn);
+    const estate = estateFor(spec, ['expiring-cert']);
+    const host = estate.host(fqdn);
+    const old = httpsThumbprint(host);
+    for (const cert of host.certificates) {
+      // The renewed certificate came back as CN=<computer name> with the FQDN in its SAN.
+      if (cert.thumbprint !== old && !cert.selfSigned) cert.subject = `CN=${host.computerName}`;
+    }
+    const report = await withWorkers(env, new LabRunner(estate), () =>
+      env.client.workflow.execute(rotateCertificates, {
+        workflowId: `${rotationWorkflowId(spec.fleetId)}/san-only`,
+        taskQueue: env.taskQueue,
+        args: [{ spec, requestedBy: 'schedule' }],
+      })
+    );
+    assert.equal(report.results[fqdn].outcome, 'failed');
+    // The expiring one is the only certificate with CN=<FQDN>; the message names the SAN-only successor.
+    assert.match(
+      report.results[fqdn].message ?? '',
+      /^CertificateExpired: .*name it only in the SAN, which WinRM does not bind/
+    );
+    assert.equal(httpsThumbprint(host), old, 'the listener keeps its certificate');
+  });
+
   it('a server whose WinRM does not answer ends unreachable, after the fleet’s quick retries', async () => {
     const spec = testFleet(2); // stepRetry: 100ms, 3 attempts
     const [down, up] = spec.servers.map((s) => s.fqdn);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { WorkerEnv } from '../config/environment';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
-import { readServiceCredential } from '../powershell/credentials';
+import { readServiceAccountCredential, readServiceCredential } from '../powershell/credentials';
 import { NodePowerShellRunner } from '../powershell/node-powershell-runner';
 import type { PowerShellRunner } from '../runner/port';
 
@@ -40,5 +40,9 @@ export function runnerFromEnv(env: WorkerEnv): PowerShellRunner {
     const estate = fs.existsSync(file) ? LabEstate.load(file) : LabEstate.create();
     return new PersistentLabRunner(estate, file);
   }
-  return new NodePowerShellRunner({ credentials: readServiceCredential(process.env) });
+  return new NodePowerShellRunner({
+    credentials: readServiceCredential(process.env),
+    // The acceptance test acts as Monosync's service account; read here, never passed through Temporal.
+    serviceAccountCredential: readServiceAccountCredential(process.env),
+  });
 }

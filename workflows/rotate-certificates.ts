@@ -1,8 +1,10 @@
 /**
  * Monthly certificate rotation of a fleet's WinRM HTTPS listeners (started by a Temporal Schedule).
  * Per server: read the listener's certificate; when it is expired or within `renewBeforeDays`, move
- * the listener to the longest-valid suitable certificate, verify over a fresh TLS connection and put
- * the old thumbprint back if that fails (the activity does check → change → verify → roll back).
+ * the listener to the longest-valid suitable certificate (Set-HttpsListener's rule: CN = the FQDN, not
+ * bound to Exchange services, a chain the server trusts, or a self-signed one the Monosync side trusts),
+ * verify over a fresh TLS connection and put the old thumbprint back if that fails (the activity does
+ * check → change → verify → roll back). A successor the rule refuses leaves the listener as it is.
  */
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';

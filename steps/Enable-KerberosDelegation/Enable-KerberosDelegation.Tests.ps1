@@ -14,10 +14,13 @@ BeforeAll {
     $script:Dn = 'CN=EXCH01,OU=Exchange Servers,OU=Servers,DC=corp,DC=example'
     $script:Guid = '1b483925-0b3f-8dd9-3311-fdf488dd0cb6'
     $script:Spn = 'http/web01.corp.example'
+    # accountSid('CORP\monosync_svc') of lab/identity.ts (LabSeam's Get-LabAccountSid), and Protected Users (RID 525) beside it.
+    $script:SvcSid = 'S-1-5-21-3572366958-3061713142-3694528391-417079'
+    $script:ProtectedUsers = 'S-1-5-21-3572366958-3061713142-3694528391-525'
 
     function New-KdRequest {
-        param([string]$Mode = 'plan', [bool]$Trusted = $true, [string]$ComputerName = 'EXCH01', [string]$DomainController, $RollbackTo = $null)
-        $params = [ordered]@{ ComputerName = $ComputerName; TrustedForDelegation = $Trusted }
+        param([string]$Mode = 'plan', [bool]$Trusted = $true, [string]$ComputerName = 'EXCH01', [string]$DomainController, $RollbackTo = $null, [string]$Fqdn = 'exch01.corp.example', [string]$ServiceAccount = 'CORP\monosync_svc')
+        $params = [ordered]@{ ComputerName = $ComputerName; Fqdn = $Fqdn; ServiceAccount = $ServiceAccount; TrustedForDelegation = $Trusted }
         if ($DomainController) { $params['DomainController'] = $DomainController }
         return [ordered]@{ mode = $Mode; params = $params; rollbackTo = $RollbackTo }
     }
@@ -31,14 +34,21 @@ BeforeAll {
 
     function Use-KdDirectory {
         # The directory as the AD host reaches it (test/support/script-contract.ts machineOf): EXCH01's
-        # computer object as lab/profiles.ts builds it, with the delegation settings given.
-        param([bool]$Trusted = $false, [bool]$TrustedToAuth = $false, [string[]]$AllowedTo = @(), [bool]$Rbcd = $false)
+        # computer object as lab/profiles.ts builds it, with the delegation settings given, and the service
+        # account as lab/estate.ts creates it (its SID as lab/identity.ts accountSid derives it).
+        param([bool]$Trusted = $false, [bool]$TrustedToAuth = $false, [string[]]$AllowedTo = @(), [bool]$Rbcd = $false,
+            [string]$DnsHostName = 'exch01.corp.example', [bool]$NotDelegated = $false, [string[]]$UserGroups = @(), $Replication = $null, [string[]]$DomainControllers = @())
         $computer = [ordered]@{
-            samAccountName = 'EXCH01$'; distinguishedName = $script:Dn; dnsHostName = 'exch01.corp.example'; objectGuid = $script:Guid
+            samAccountName = 'EXCH01$'; distinguishedName = $script:Dn; dnsHostName = $DnsHostName; objectGuid = $script:Guid
             trustedForDelegation = $Trusted; trustedToAuthForDelegation = $TrustedToAuth; allowedToDelegateTo = [string[]]$AllowedTo; resourceBasedDelegation = $Rbcd
         }
-        $machine = [ordered]@{ computerName = 'ADMIN01'; fqdn = 'admin01.corp.example'; domain = 'corp.example'; domainController = 'dc01.corp.example'; ad = [ordered]@{ computers = [ordered]@{ 'EXCH01$' = $computer } } }
-        $directory = ConvertFrom-Json -InputObject (ConvertTo-Json -InputObject $machine -Depth 10) -DateKind String
+        if ($null -ne $Replication) { $computer['replication'] = $Replication }
+        $user = [ordered]@{ samAccountName = 'monosync_svc'; sid = $script:SvcSid; accountNotDelegated = $NotDelegated; groupSids = [string[]]$UserGroups }
+        $ad = [ordered]@{ computers = [ordered]@{ 'EXCH01$' = $computer }; users = [ordered]@{ $script:SvcSid = $user } }
+        if ($DomainControllers.Count -gt 0) { $ad['domainControllers'] = [string[]]$DomainControllers; $ad['locatorNext'] = 0 }
+        $machine = [ordered]@{ computerName = 'ADMIN01'; fqdn = 'admin01.corp.example'; domain = 'corp.example'; domainController = 'dc01.corp.example'; ad = $ad }
+        # No dates in it, so Windows PowerShell 5.1's ConvertFrom-Json (no -DateKind) reads it the same.
+        $directory = ConvertFrom-Json -InputObject (ConvertTo-Json -InputObject $machine -Depth 10)
         Use-LabSeam -Machine $directory
         return $directory
     }
@@ -46,10 +56,6 @@ BeforeAll {
     function Get-KdObject {
         param($Directory)
         return $Directory.ad.computers.'EXCH01$'
-    }
-
-    function Get-Writes {
-        return @(Get-SeamCall -Name Set-WinADAccountControl)
     }
 
     function Get-SavedState {
@@ -69,10 +75,10 @@ Describe 'Enable-KerberosDelegation.ps1' {
     It 'does every Windows operation through the seam' {
         Get-StepSeamViolation -Name 'Enable-KerberosDelegation' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Enable-KerberosDelegation').Commands
-        foreach ($seam in 'Import-WinADModule', 'Find-WinADDomainController', 'Get-WinADComputer', 'Set-WinADAccountControl') {
+        foreach ($seam in 'Import-WinADModule', 'Find-WinADDomainController', 'Get-WinADComputer', 'Set-WinADAccountControl', 'Get-WinADUser', 'Resolve-WinAccountSid') {
             $commands | Should -Contain $seam
         }
-        foreach ($cmdlet in 'Import-Module', 'Get-ADComputer', 'Set-ADAccountControl', 'Get-ADDomainController', 'Set-ADComputer') {
+        foreach ($cmdlet in 'Import-Module', 'Get-ADComputer', 'Set-ADAccountControl', 'Get-ADDomainController', 'Set-ADComputer', 'Get-ADUser', 'Invoke-Command', 'New-PSSession') {
             $commands | Should -Not -Contain $cmdlet
         }
     }
@@ -94,7 +100,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             , $plan.before.allowedToDelegateTo | Should -BeOfType [object[]]
             ($plan.before.allowedToDelegateTo -join ',') | Should -Be ($AllowedTo -join ',')
             $plan.before.resourceBasedDelegation | Should -Be $Rbcd
-            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
 
             $apply = Invoke-Kd (New-KdRequest -Mode apply)
             $apply.ok | Should -BeTrue
@@ -114,7 +120,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $verify = Invoke-Kd (New-KdRequest -Mode plan)
             $verify.compliant | Should -BeTrue
             $verify.changed | Should -BeFalse
-            (Get-Writes).Count | Should -Be 1
+            @(Get-SeamCall -Name Set-WinADAccountControl).Count | Should -Be 1
         }
 
         It 'writes by objectGUID on the DC it read from, and reads the properties it reports' {
@@ -123,7 +129,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $apply.evidence.domainController | Should -Be 'dc02.corp.example'
             $apply.evidence.samAccountName | Should -Be 'EXCH01$'
             $apply.evidence.objectGuid | Should -Be $script:Guid
-            $write = (Get-Writes)[0]
+            $write = @(Get-SeamCall -Name Set-WinADAccountControl)[0]
             $write.Parameters.Identity | Should -Be $script:Guid
             $write.Parameters.Server | Should -Be 'dc02.corp.example'
             $write.Parameters.TrustedForDelegation | Should -BeTrue
@@ -144,7 +150,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $apply = Invoke-Kd (New-KdRequest -Mode apply)
             $apply.evidence.domainController | Should -Be 'dc01.corp.example'
             (Get-SeamCall -Name Find-WinADDomainController).Count | Should -Be 1
-            foreach ($call in @(Get-SeamCall -Name Get-WinADComputer) + @(Get-Writes)) { $call.Parameters.Server | Should -Be 'dc01.corp.example' }
+            foreach ($call in @(Get-SeamCall -Name Get-WinADComputer) + @(Get-SeamCall -Name Set-WinADAccountControl)) { $call.Parameters.Server | Should -Be 'dc01.corp.example' }
         }
 
         It 'finds the object by its sAMAccountName whatever the case of the name given' {
@@ -162,7 +168,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $rollback = Invoke-Kd (New-KdRequest -Mode rollback -RollbackTo (Get-SavedState @{ trustedForDelegation = $true }))
             $rollback.compliant | Should -BeTrue
             $rollback.changed | Should -BeFalse
-            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
         }
 
@@ -179,7 +185,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             @($rollback.after.allowedToDelegateTo) | Should -Be @('cifs/fs01.corp.example')
             @($rollback.warnings) | Should -Not -Contain 'purge Kerberos tickets on the worker (klist purge) before testing the second hop; other DCs see the change after replication'
             (Get-KdObject $directory).trustedForDelegation | Should -BeFalse
-            $writes = Get-Writes
+            $writes = @(Get-SeamCall -Name Set-WinADAccountControl)
             $writes.Count | Should -Be 2
             $writes[1].Parameters.TrustedForDelegation | Should -BeFalse
             (Invoke-Kd (New-KdRequest -Mode plan)).compliant | Should -BeFalse
@@ -206,6 +212,119 @@ Describe 'Enable-KerberosDelegation.ps1' {
         }
     }
 
+    Context 'the object found must be this server''s, on the one DC every call uses' {
+        It 'refuses, writing nothing, an object whose DNSHostName is <Case> (a truncated or reused name), in plan and apply' -ForEach @(
+            @{ Case = 'another server''s (two names truncated to the same 15 characters)'; DnsHostName = 'exch01-dag02.corp.example' }
+            @{ Case = 'a stale host''s in another domain'; DnsHostName = 'exch01.legacy.example' }
+            @{ Case = 'empty (a pre-staged object no host ever joined)'; DnsHostName = '' }
+        ) {
+            $directory = Use-KdDirectory -DnsHostName $DnsHostName
+            foreach ($mode in 'plan', 'apply') {
+                $envelope = Invoke-Kd (New-KdRequest -Mode $mode)
+                $envelope.ok | Should -BeFalse
+                $envelope.error.code | Should -Be 'ADComputerMismatch'
+                $envelope.error.message | Should -BeLike "EXCH01$ on dc01.corp.example is not the computer object of exch01.corp.example (*)*computerName:*"
+                Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'ADComputerMismatch'
+            }
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
+            (Get-KdObject $directory).trustedForDelegation | Should -BeFalse
+        }
+
+        It 'refuses a rollback onto another server''s object too' {
+            $directory = Use-KdDirectory -Trusted $true -DnsHostName 'exch01.legacy.example'
+            $envelope = Invoke-Kd (New-KdRequest -Mode rollback -RollbackTo (Get-SavedState))
+            $envelope.error.code | Should -Be 'ADComputerMismatch'
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
+            (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
+        }
+
+        It 'takes its own object whatever the case of DNSHostName, and with a trailing dot' -ForEach @(
+            @{ DnsHostName = 'EXCH01.Corp.Example' }
+            @{ DnsHostName = 'exch01.corp.example.' }
+        ) {
+            $directory = Use-KdDirectory -DnsHostName $DnsHostName
+            (Invoke-Kd (New-KdRequest -Mode apply)).ok | Should -BeTrue
+            (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
+        }
+
+        It 'reads the write where it was made: on the pinned DC it is compliant, on a DC that has not replicated it yet it is not' {
+            $pending = [ordered]@{ writtenOn = 'dc01.corp.example'; replicatesAt = [DateTime]::UtcNow.AddHours(1).ToString('o'); staleTrustedForDelegation = $false }
+            Use-KdDirectory -Trusted $true -Replication $pending -DomainControllers @('dc01.corp.example', 'dc02.corp.example') | Out-Null
+            $pinned = Invoke-Kd (New-KdRequest -Mode plan -DomainController 'dc01.corp.example')
+            $pinned.compliant | Should -BeTrue
+            $other = Invoke-Kd (New-KdRequest -Mode plan -DomainController 'dc02.corp.example')
+            $other.compliant | Should -BeFalse
+            $other.before.trustedForDelegation | Should -BeFalse
+            Get-SeamCall -Name Find-WinADDomainController | Should -BeNullOrEmpty
+        }
+
+        It 'asks the locator once per run and uses its answer for the read, the write and the read-back, when the locator takes turns' {
+            Use-KdDirectory -DomainControllers @('dc02.corp.example', 'dc01.corp.example') | Out-Null
+            $apply = Invoke-Kd (New-KdRequest -Mode apply)
+            $apply.ok | Should -BeTrue
+            $apply.evidence.domainController | Should -Be 'dc02.corp.example'
+            @(Get-SeamCall -Name Find-WinADDomainController).Count | Should -Be 1
+            foreach ($call in @(Get-SeamCall -Name Get-WinADComputer) + @(Get-SeamCall -Name Set-WinADAccountControl) + @(Get-SeamCall -Name Get-WinADUser)) {
+                $call.Parameters.Server | Should -Be 'dc02.corp.example'
+            }
+        }
+    }
+
+    Context 'delegation is refused when Monosync''s account can never be delegated' {
+        It 'refuses to set delegation when the service account <Case>, in plan and apply, writing nothing' -ForEach @(
+            @{ Case = 'is in Protected Users'; Groups = @('S-1-5-21-3572366958-3061713142-3694528391-513', 'S-1-5-21-3572366958-3061713142-3694528391-525'); NotDelegated = $false; Reason = '*member of Protected Users (S-1-5-21-3572366958-3061713142-3694528391-525)*' }
+            @{ Case = 'is marked sensitive and cannot be delegated'; Groups = @(); NotDelegated = $true; Reason = '*marked ''Account is sensitive and cannot be delegated''*' }
+            @{ Case = 'is both'; Groups = @('S-1-5-21-3572366958-3061713142-3694528391-525'); NotDelegated = $true; Reason = '*sensitive* and *Protected Users*' }
+        ) {
+            $directory = Use-KdDirectory -UserGroups $Groups -NotDelegated $NotDelegated
+            foreach ($mode in 'plan', 'apply') {
+                $envelope = Invoke-Kd (New-KdRequest -Mode $mode)
+                $envelope.ok | Should -BeFalse
+                $envelope.error.code | Should -Be 'DelegationBlocked'
+                $envelope.error.message | Should -BeLike "delegation cannot work for CORP\monosync_svc on dc01.corp.example: $Reason"
+                Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'DelegationBlocked'
+            }
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
+            (Get-KdObject $directory).trustedForDelegation | Should -BeFalse
+        }
+
+        It 'reads the account by its SID on the pinned DC, and does not take Protected Users of another domain for this one' {
+            Use-KdDirectory -UserGroups @('S-1-5-21-1-2-3-525') | Out-Null
+            (Invoke-Kd (New-KdRequest -Mode apply -DomainController 'dc02.corp.example')).ok | Should -BeTrue
+            $read = @(Get-SeamCall -Name Get-WinADUser)
+            $read.Count | Should -Be 1
+            $read[0].Parameters.Identity | Should -Be $script:SvcSid
+            $read[0].Parameters.Server | Should -Be 'dc02.corp.example'
+            $read[0].Parameters.Properties | Should -Contain 'tokenGroups'
+            $read[0].Parameters.Properties | Should -Contain 'AccountNotDelegated'
+        }
+
+        It 'still clears delegation and still restores a saved state for such an account (neither is a new delegation)' {
+            $directory = Use-KdDirectory -Trusted $true -UserGroups @($script:ProtectedUsers)
+            $plan = Invoke-Kd (New-KdRequest -Mode plan -Trusted $false)
+            (Invoke-Kd (New-KdRequest -Mode apply -Trusted $false)).ok | Should -BeTrue
+            (Get-KdObject $directory).trustedForDelegation | Should -BeFalse
+            (Invoke-Kd (New-KdRequest -Mode rollback -Trusted $false -RollbackTo $plan.before)).ok | Should -BeTrue
+            (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
+            Get-SeamCall -Name Get-WinADUser | Should -BeNullOrEmpty
+        }
+
+        It 'refuses to set delegation without the service account (InvalidInput), before touching AD' {
+            Use-KdDirectory | Out-Null
+            $envelope = Invoke-Kd -RequestJson '{"mode":"apply","params":{"ComputerName":"EXCH01","Fqdn":"exch01.corp.example","TrustedForDelegation":true},"rollbackTo":null}'
+            $envelope.error.code | Should -Be 'InvalidInput'
+            Get-SeamCall -Name Import-WinADModule | Should -BeNullOrEmpty
+        }
+
+        It 'fails with ADObjectNotFound when the service account is not in the directory the DC serves' {
+            $directory = Use-KdDirectory
+            $directory.ad.users = [pscustomobject]@{}
+            $envelope = Invoke-Kd (New-KdRequest -Mode plan)
+            $envelope.error.code | Should -Be 'ADIdentityNotFound'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'ADObjectNotFound'
+        }
+    }
+
     Context 'collections: one element, empty, null and absent' {
         It 'reports msDS-AllowedToDelegateTo <Case> as the JSON array <Json>' -ForEach @(
             @{ Case = 'with one SPN'; Value = @('http/web01.corp.example'); Json = '["http/web01.corp.example"]' }
@@ -223,7 +342,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $guid = $script:Guid
             Set-SeamFake -Name Get-WinADComputer -ScriptBlock {
                 param($Identity, $Server, $Properties)
-                $object = [pscustomobject]@{ DistinguishedName = $dn; ObjectGUID = [guid]$guid; TrustedForDelegation = $false; TrustedToAuthForDelegation = $false; PrincipalsAllowedToDelegateToAccount = $null }
+                $object = [pscustomobject]@{ DistinguishedName = $dn; DNSHostName = 'exch01.corp.example'; ObjectGUID = [guid]$guid; TrustedForDelegation = $false; TrustedToAuthForDelegation = $false; PrincipalsAllowedToDelegateToAccount = $null }
                 if (-not $absent) { Add-Member -InputObject $object -NotePropertyName 'msDS-AllowedToDelegateTo' -NotePropertyValue $value }
                 $object
             }.GetNewClosure()
@@ -250,7 +369,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $guid = $script:Guid
             Set-SeamFake -Name Get-WinADComputer -ScriptBlock {
                 param($Identity, $Server, $Properties)
-                $object = [pscustomobject]@{ DistinguishedName = $dn; ObjectGUID = [guid]$guid; TrustedForDelegation = $false; TrustedToAuthForDelegation = $false; 'msDS-AllowedToDelegateTo' = $null }
+                $object = [pscustomobject]@{ DistinguishedName = $dn; DNSHostName = 'exch01.corp.example'; ObjectGUID = [guid]$guid; TrustedForDelegation = $false; TrustedToAuthForDelegation = $false; 'msDS-AllowedToDelegateTo' = $null }
                 if (-not $absent) { Add-Member -InputObject $object -NotePropertyName 'PrincipalsAllowedToDelegateToAccount' -NotePropertyValue $value }
                 $object
             }.GetNewClosure()
@@ -263,7 +382,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             Use-KdDirectory | Out-Null
             $dn = $script:Dn
             $guid = $script:Guid
-            Set-SeamFake -Name Get-WinADComputer -ScriptBlock { param($Identity, $Server, $Properties) [pscustomobject]@{ DistinguishedName = $dn; ObjectGUID = [guid]$guid } }.GetNewClosure()
+            Set-SeamFake -Name Get-WinADComputer -ScriptBlock { param($Identity, $Server, $Properties) [pscustomobject]@{ DistinguishedName = $dn; DNSHostName = 'exch01.corp.example'; ObjectGUID = [guid]$guid } }.GetNewClosure()
             $envelope = Invoke-Kd (New-KdRequest -Mode plan)
             $envelope.ok | Should -BeTrue
             $envelope.before.trustedForDelegation | Should -BeFalse
@@ -312,7 +431,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-SeamCall -Name Import-WinADModule | Should -BeNullOrEmpty
             Get-SeamCall -Name Get-WinADComputer | Should -BeNullOrEmpty
-            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
         }
 
@@ -324,7 +443,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $directory = Use-KdDirectory -Trusted $true
             $envelope = Invoke-Kd (New-KdRequest -Mode rollback -RollbackTo (Get-SavedState @{ distinguishedName = $Dn }))
             $envelope.error.code | Should -Be 'InvalidInput'
-            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
         }
 
@@ -337,21 +456,21 @@ Describe 'Enable-KerberosDelegation.ps1' {
         It 'refuses a rollback by hand without -RollbackToJson, and does one with it' {
             $directory = Use-KdDirectory -Trusted $true
             $path = Save-StepScript -Name 'Enable-KerberosDelegation' -Path (Join-Path -Path $TestDrive -ChildPath 'Enable-KerberosDelegation.ps1') -StrictMode $true
-            $refused = ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01)
+            $refused = ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01 -Fqdn exch01.corp.example)
             $refused.error.code | Should -Be 'InvalidInput'
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
             $json = ConvertTo-Json -InputObject (Get-SavedState) -Compress
-            $done = ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01 -RollbackToJson $json)
+            $done = ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01 -Fqdn exch01.corp.example -RollbackToJson $json)
             $done.ok | Should -BeTrue
             (Get-KdObject $directory).trustedForDelegation | Should -BeFalse
-            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01 -RollbackToJson '[1]')).error.code | Should -Be 'InvalidInput'
+            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode rollback -ComputerName EXCH01 -Fqdn exch01.corp.example -RollbackToJson '[1]')).error.code | Should -Be 'InvalidInput'
         }
 
         It 'runs by hand with named parameters: plan and apply' {
             $directory = Use-KdDirectory
             $path = Save-StepScript -Name 'Enable-KerberosDelegation' -Path (Join-Path -Path $TestDrive -ChildPath 'Enable-KerberosDelegation.ps1') -StrictMode $true
-            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode plan -ComputerName exch01 -DomainController dc01.corp.example)).changed | Should -BeTrue
-            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode apply -ComputerName EXCH01 -TrustedForDelegation $true)).ok | Should -BeTrue
+            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode plan -ComputerName exch01 -Fqdn exch01.corp.example -ServiceAccount 'CORP\monosync_svc' -DomainController dc01.corp.example)).changed | Should -BeTrue
+            (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output @(& $path -Mode apply -ComputerName EXCH01 -Fqdn exch01.corp.example -ServiceAccount monosync_svc@corp.example -TrustedForDelegation $true)).ok | Should -BeTrue
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
         }
     }
@@ -369,6 +488,8 @@ Describe 'Enable-KerberosDelegation.ps1' {
                     [ordered]@{ mode = $mode; params = [ordered]@{ ComputerName = $Value; TrustedForDelegation = $true }; rollbackTo = $null }
                     [ordered]@{ mode = $mode; params = [ordered]@{ ComputerName = 'EXCH01'; DomainController = "dc01.corp.example$Value"; TrustedForDelegation = $true }; rollbackTo = $null }
                     [ordered]@{ mode = $mode; params = [ordered]@{ ComputerName = 'EXCH01'; DomainController = $Value; TrustedForDelegation = $true }; rollbackTo = $null }
+                    [ordered]@{ mode = $mode; params = [ordered]@{ ComputerName = 'EXCH01'; Fqdn = "exch01.corp.example$Value"; ServiceAccount = 'CORP\monosync_svc'; TrustedForDelegation = $true }; rollbackTo = $null }
+                    [ordered]@{ mode = $mode; params = [ordered]@{ ComputerName = 'EXCH01'; Fqdn = 'exch01.corp.example'; ServiceAccount = "CORP\monosync_svc$Value"; TrustedForDelegation = $true }; rollbackTo = $null }
                 )
                 foreach ($request in $requests) {
                     Clear-SeamCall
@@ -441,7 +562,7 @@ Describe 'Enable-KerberosDelegation.ps1' {
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-SeamCall -Name Get-WinADComputer | Should -BeNullOrEmpty
-            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Set-WinADAccountControl | Should -BeNullOrEmpty
             (Get-KdObject $directory).trustedForDelegation | Should -BeTrue
         }
     }

@@ -11,11 +11,22 @@
  */
 import type { JsonValue } from '../../domain/scripts';
 import type { LabEstate } from '../../lab/estate';
+import { protectedUsersSid } from '../../lab/identity';
 import type { LabComputerObject } from '../../lab/model';
 import { type ContractCall, type ContractCase } from '../../test/support/script-contract';
 import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const DN = 'CN=EXCH01,OU=Exchange Servers,OU=Servers,DC=corp,DC=example';
+const FQDN = 'exch01.corp.example';
+const SERVICE_ACCOUNT = 'CORP\\monosync_svc';
+/** What `paramsFor` sends for EXCH01, with the flag given. */
+const own = (TrustedForDelegation: JsonValue, extra: Record<string, JsonValue> = {}) => ({
+  ComputerName: 'EXCH01',
+  Fqdn: FQDN,
+  ServiceAccount: SERVICE_ACCOUNT,
+  TrustedForDelegation,
+  ...extra,
+});
 const SPN = 'http/web01.corp.example';
 
 /** Changes the server's computer object (the lab creates it with its host). */
@@ -23,6 +34,13 @@ const object = (change: Partial<LabComputerObject>) => (e: LabEstate) => {
   const computer = e.computer('EXCH01');
   if (!computer) throw new Error('the lab has no computer object EXCH01');
   Object.assign(computer, change);
+};
+
+/** Changes the service account's user object (the lab creates it with the estate). */
+const serviceAccount = (change: (user: NonNullable<ReturnType<LabEstate['user']>>) => void) => (e: LabEstate) => {
+  const user = e.user(SERVICE_ACCOUNT);
+  if (!user) throw new Error('the lab has no user object for the service account');
+  change(user);
 };
 
 /** A complete saved state (a plan's `before`), with some fields replaced. */
@@ -76,7 +94,7 @@ const CASES: ContractCase[] = [
   {
     name: 'conflicting: asked to clear TrustedForDelegation where it is set',
     profile: 'onboarded',
-    calls: withParams({ ComputerName: 'EXCH01', TrustedForDelegation: false }),
+    calls: withParams(own(false)),
   },
   {
     name: 'conflicting: everything set at once, asked to clear only the unconstrained flag',
@@ -86,11 +104,82 @@ const CASES: ContractCase[] = [
       allowedToDelegateTo: [SPN],
       resourceBasedDelegation: true,
     }),
-    calls: withParams({ ComputerName: 'EXCH01', TrustedForDelegation: false }),
+    calls: withParams(own(false)),
   },
   {
     name: 'a domain controller named in the fleet file is the one read and written',
-    calls: withParams({ ComputerName: 'exch01', DomainController: 'DC02.corp.example', TrustedForDelegation: true }),
+    calls: withParams(own(true, { ComputerName: 'exch01', DomainController: 'DC02.corp.example' })),
+  },
+  {
+    name: 'conflicting: EXCH01$ is another server’s object (its DNSHostName a longer name truncated to the same 15 characters)',
+    arrange: object({ dnsHostName: 'exch01-dag02.corp.example' }),
+    calls: [
+      { label: 'plan', mode: 'plan' },
+      { label: 'apply', mode: 'apply' },
+    ],
+  },
+  {
+    name: 'conflicting: EXCH01$ carries no DNSHostName (pre-staged, never joined)',
+    arrange: object({ dnsHostName: '' }),
+    calls: [
+      { label: 'plan', mode: 'plan' },
+      { label: 'apply', mode: 'apply' },
+    ],
+  },
+  {
+    name: 'its own object, DNSHostName spelled in capitals: found and changed',
+    arrange: object({ dnsHostName: 'EXCH01.CORP.EXAMPLE' }),
+  },
+  {
+    name: 'Monosync’s account in Protected Users (through a nested group): setting delegation is refused',
+    arrange: serviceAccount((u) =>
+      u.groupSids.push(`${u.sid.slice(0, u.sid.lastIndexOf('-'))}-1105`, protectedUsersSid(u.sid))
+    ),
+    calls: [
+      { label: 'plan', mode: 'plan' },
+      { label: 'apply', mode: 'apply' },
+    ],
+  },
+  {
+    name: 'Monosync’s account marked sensitive and cannot be delegated: setting is refused, clearing is not',
+    profile: 'onboarded',
+    arrange: serviceAccount((u) => (u.accountNotDelegated = true)),
+    calls: [{ label: 'plan', mode: 'plan' }, { label: 'apply', mode: 'apply' }, ...withParams(own(false))],
+  },
+  {
+    name: 'two DCs, a write on dc02 not replicated to dc01: the locator takes turns and each run reads its own DC',
+    arrange: (e) => {
+      e.useDomainControllers(['dc01.corp.example', 'dc02.corp.example'], 0);
+      object({
+        trustedForDelegation: true,
+        replication: {
+          writtenOn: 'dc02.corp.example',
+          replicatesAt: new Date(e.now().getTime() + 3_600_000).toISOString(),
+          staleTrustedForDelegation: false,
+        },
+      })(e);
+    },
+    calls: [
+      { label: 'plan on dc01 (not replicated: would change)', mode: 'plan' },
+      { label: 'plan on dc02 (took the write: compliant)', mode: 'plan' },
+      { label: 'apply on dc01 (writes it there too)', mode: 'apply' },
+      { label: 'plan on dc02', mode: 'plan' },
+    ],
+  },
+  {
+    name: 'two DCs, a write on dc02 not replicated: pinned to dc02 every call is compliant',
+    arrange: (e) => {
+      e.useDomainControllers(['dc01.corp.example', 'dc02.corp.example'], 0);
+      object({
+        trustedForDelegation: true,
+        replication: {
+          writtenOn: 'dc02.corp.example',
+          replicatesAt: new Date(e.now().getTime() + 3_600_000).toISOString(),
+          staleTrustedForDelegation: false,
+        },
+      })(e);
+    },
+    calls: withParams(own(true, { DomainController: 'dc02.corp.example' })).slice(0, 3),
   },
   {
     name: 'rollback without saved state (rollbackTo null) is refused, the flag left as it is',
@@ -138,29 +227,45 @@ const CASES: ContractCase[] = [
   {
     name: 'parameters both refuse: a hostile name, a flag as a string, no flag, an unknown or null parameter',
     calls: [
-      { label: 'hostile ComputerName', mode: 'apply', params: { ComputerName: "EXCH'01", TrustedForDelegation: true } },
-      { label: 'flag as a string', mode: 'apply', params: { ComputerName: 'EXCH01', TrustedForDelegation: 'false' } },
-      { label: 'no flag', mode: 'apply', params: { ComputerName: 'EXCH01' } },
-      { label: 'flag null', mode: 'apply', params: { ComputerName: 'EXCH01', TrustedForDelegation: null } },
+      { label: 'hostile ComputerName', mode: 'apply', params: own(true, { ComputerName: "EXCH'01" }) },
+      { label: 'hostile Fqdn', mode: 'apply', params: own(true, { Fqdn: "exch01.corp.example'; whoami" }) },
+      { label: 'hostile ServiceAccount', mode: 'apply', params: own(true, { ServiceAccount: 'CORP\\svc$(whoami)' }) },
+      {
+        label: 'no Fqdn',
+        mode: 'plan',
+        params: { ComputerName: 'EXCH01', ServiceAccount: SERVICE_ACCOUNT, TrustedForDelegation: true },
+      },
+      {
+        label: 'no ServiceAccount to set delegation',
+        mode: 'plan',
+        params: { ComputerName: 'EXCH01', Fqdn: FQDN, TrustedForDelegation: true },
+      },
+      { label: 'flag as a string', mode: 'apply', params: own('false') },
+      {
+        label: 'no flag',
+        mode: 'apply',
+        params: { ComputerName: 'EXCH01', Fqdn: FQDN, ServiceAccount: SERVICE_ACCOUNT },
+      },
+      { label: 'flag null', mode: 'apply', params: own(null) },
       {
         label: 'an unknown parameter',
         mode: 'apply',
-        params: { ComputerName: 'EXCH01', TrustedForDelegation: true, Filter: '*' },
+        params: own(true, { Filter: '*' }),
       },
       {
         label: 'DomainController null',
         mode: 'apply',
-        params: { ComputerName: 'EXCH01', TrustedForDelegation: true, DomainController: null },
+        params: own(true, { DomainController: null }),
       },
       {
         label: 'DomainController an address',
         mode: 'apply',
-        params: { ComputerName: 'EXCH01', TrustedForDelegation: true, DomainController: '10.0.0.1' },
+        params: own(true, { DomainController: '10.0.0.1' }),
       },
       {
         label: 'ComputerName as a one-element array',
         mode: 'plan',
-        params: { ComputerName: ['EXCH01'], TrustedForDelegation: true },
+        params: own(true, { ComputerName: ['EXCH01'] }),
       },
     ],
   },

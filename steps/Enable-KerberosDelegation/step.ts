@@ -1,6 +1,11 @@
-/** Manual step 2: TrustedForDelegation on the server's computer object in AD; always behind approval. */
+/**
+ * Manual step 2: TrustedForDelegation on the server's computer object in AD; always behind approval. It runs
+ * in the AD worker's own PowerShell with the ActiveDirectory module, every cmdlet pinned with -Server to one
+ * DC (the fleet's domainController, else the one the AD worker's locator found first: pin-domain-controller.ts),
+ * never in a session on a DC or on the Exchange server (powershell/command.ts remoteComputer).
+ */
 import { z } from 'zod';
-import { computerNameSchema, fqdnSchema } from '../../domain/validators';
+import { accountSchema, computerNameSchema, fqdnSchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
 
 export const delegationStateSchema = z.object({
@@ -25,11 +30,17 @@ export const step = defineStep({
   state: delegationStateSchema,
   params: z.strictObject({
     ComputerName: computerNameSchema,
+    /** The DNSHostName the object found by sAMAccountName must carry, else it is another server's. */
+    Fqdn: fqdnSchema,
+    /** Monosync's account: delegation is refused when it is in Protected Users or marked sensitive. */
+    ServiceAccount: accountSchema,
     DomainController: fqdnSchema.optional(),
     TrustedForDelegation: z.boolean(),
   }),
   paramsFor: (server, context) => ({
     ComputerName: server.computerName,
+    Fqdn: server.fqdn,
+    ServiceAccount: context.serviceAccount,
     TrustedForDelegation: context.policy.delegation === 'unconstrained',
     ...(context.domainController ? { DomainController: context.domainController } : {}),
   }),

@@ -12,7 +12,8 @@
 BeforeAll {
     Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../../test/powershell/SeamTestKit.psm1') -Force
     Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../../test/powershell/LabSeam.psm1') -Force
-    $script:Writes = @('Set-WinServiceStartType', 'Start-WinService', 'Enable-WinPSRemoting', 'Invoke-WinRMQuickConfig')
+    $script:Writes = @('Set-WinServiceStartType', 'Start-WinService', 'Register-WinScheduledTask', 'Start-WinScheduledTask', 'Unregister-WinScheduledTask')
+    $script:TaskLabel = '\Monosync\Enable-Remoting'
     $script:Saved = [ordered]@{ serviceStatus = 'Stopped'; startType = 'Manual'; listeners = @(); endpointsEnabled = $false }
 
     function New-RemotingRequest {
@@ -47,7 +48,23 @@ BeforeAll {
     }
 
     function Get-Writes {
-        return @(Get-SeamCall | Where-Object { $script:Writes -contains $_.Name })
+        # Callers wrap the call in @(...): the calls come one by one.
+        Get-SeamCall | Where-Object { $script:Writes -contains $_.Name }
+    }
+
+    function Add-RemotingTask {
+        # The step's task on the machine, as Task Scheduler reports it (lab/model.ts LabScheduledTask).
+        param($Machine, [string]$State, [long]$LastTaskResult)
+        $task = [pscustomobject]@{ path = '\Monosync\'; name = 'Enable-Remoting'; state = $State; lastTaskResult = $LastTaskResult; runAs = 'NT AUTHORITY\SYSTEM' }
+        $Machine | Add-Member -NotePropertyName scheduledTasks -NotePropertyValue ([object[]]@($task)) -Force
+    }
+
+    function Get-RemotingTaskCommand {
+        # The text the registered task runs: its -EncodedCommand argument decoded (UTF-16LE, as powershell.exe reads it).
+        param($Call)
+        $argument = [string]$Call.Parameters.Argument
+        $encoded = ($argument -split ' ')[-1]
+        return [System.Text.Encoding]::Unicode.GetString([System.Convert]::FromBase64String($encoded))
     }
 
     function New-StderrLine {
@@ -68,8 +85,12 @@ Describe 'Enable-Remoting.ps1' {
     It 'does every Windows operation through the seam' {
         Get-StepSeamViolation -Name 'Enable-Remoting' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Enable-Remoting').Commands
-        foreach ($seam in 'Get-WinService', 'Get-WinCimService', 'Get-WinWsmanListener', 'Get-WinPSSessionConfiguration', 'Set-WinServiceStartType', 'Start-WinService', 'Enable-WinPSRemoting', 'Invoke-WinRMQuickConfig') {
+        foreach ($seam in 'Get-WinService', 'Get-WinCimService', 'Get-WinWsmanListener', 'Get-WinPSSessionConfiguration', 'Set-WinServiceStartType', 'Start-WinService', 'Get-WinScheduledTask', 'Get-WinScheduledTaskInfo', 'Register-WinScheduledTask', 'Start-WinScheduledTask', 'Unregister-WinScheduledTask') {
             $commands | Should -Contain $seam
+        }
+        # What restarts WinRM never runs in the script's own session.
+        foreach ($restarting in 'Enable-PSRemoting', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration', 'Restart-Service', 'Enable-WinPSRemoting', 'Invoke-WinRMQuickConfig') {
+            $commands | Should -Not -Contain $restarting
         }
     }
 
@@ -127,7 +148,7 @@ Describe 'Enable-Remoting.ps1' {
             $apply.after.startType | Should -Be 'Automatic'
             $apply.after.endpointsEnabled | Should -BeTrue
             $apply.evidence.actions | Should -Be @('Set-Service -StartupType Automatic', 'Start-Service WinRM')
-            $writes = Get-Writes
+            $writes = @(Get-Writes)
             $writes.Count | Should -Be 2
             $writes[0].Name | Should -Be 'Set-WinServiceStartType'
             $writes[0].Parameters.Name | Should -Be 'WinRM'
@@ -147,7 +168,7 @@ Describe 'Enable-Remoting.ps1' {
             $rollback.after.startType | Should -Be 'Manual'
             $rollback.after.serviceStatus | Should -Be 'Running'
             ($rollback.warnings -join ' ') | Should -Match 'left running'
-            $writes = Get-Writes
+            $writes = @(Get-Writes)
             $writes.Count | Should -Be 1
             $writes[0].Parameters.StartupType | Should -Be 'Manual'
             $machine.winrm.startType | Should -Be 'Manual'
@@ -160,7 +181,7 @@ Describe 'Enable-Remoting.ps1' {
             $apply.ok | Should -BeTrue
             $apply.evidence.actions | Should -Be @('Set-Service -StartupType Automatic')
             $script:LastLine | Should -Match '"actions":\["Set-Service -StartupType Automatic"\]'
-            (Get-Writes).Name | Should -Be @('Set-WinServiceStartType')
+            @(Get-Writes).Name | Should -Be @('Set-WinServiceStartType')
             $machine.winrm.startType | Should -Be 'Automatic'
         }
 
@@ -168,27 +189,141 @@ Describe 'Enable-Remoting.ps1' {
             $machine = Use-RemotingHost -Status 'Stopped' -StartType 'Disabled'
             $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
             $apply.ok | Should -BeTrue
-            (Get-Writes).Name | Should -Be @('Set-WinServiceStartType', 'Start-WinService')
+            @(Get-Writes).Name | Should -Be @('Set-WinServiceStartType', 'Start-WinService')
             $machine.winrm.startType | Should -Be 'Automatic'
             $machine.winrm.status | Should -Be 'Running'
         }
 
-        It 'runs Enable-PSRemoting (once, last) when <Case>' -ForEach @(
-            @{ Case = 'no listener is configured'; Listeners = @(); Endpoints = $true }
-            @{ Case = 'the endpoints are disabled'; Listeners = $null; Endpoints = $false }
-            @{ Case = 'the only HTTP listener is disabled'; Listeners = 'disabled'; Endpoints = $true }
+        It 'does not run the WinRM-restarting commands in its session but schedules them (<Case>), then fails as WinRMUnavailable until the task has run' -ForEach @(
+            @{ Case = 'no listener is configured'; Listeners = @(); Endpoints = $true; What = 'Set-WSManQuickConfig, Restart-Service WinRM' }
+            @{ Case = 'Microsoft.PowerShell is disabled'; Listeners = $null; Endpoints = $false; What = 'Enable-PSSessionConfiguration Microsoft.PowerShell, Restart-Service WinRM' }
+            @{ Case = 'the only HTTP listener is disabled and so is the endpoint'; Listeners = 'disabled'; Endpoints = $false; What = 'Set-WSManQuickConfig, Enable-PSSessionConfiguration Microsoft.PowerShell, Restart-Service WinRM' }
         ) {
             if ($Listeners -eq 'disabled') { $machine = Use-RemotingHost -Listeners @(New-LabListener -Enabled $false) -EndpointsEnabled $Endpoints }
             elseif ($null -eq $Listeners) { $machine = Use-RemotingHost -EndpointsEnabled $Endpoints }
             else { $machine = Use-RemotingHost -Listeners $Listeners -EndpointsEnabled $Endpoints }
+            $listenersBefore = ConvertTo-Json -InputObject @($machine.listeners) -Depth 5 -Compress
             $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
             $apply.ok | Should -BeTrue
-            $apply.evidence.actions | Should -Be @('Enable-PSRemoting -Force -SkipNetworkProfileCheck')
-            (Get-Writes).Name | Should -Be @('Enable-WinPSRemoting')
-            $apply.after.endpointsEnabled | Should -BeTrue
-            $apply.after.listeners[0].transport | Should -Be 'HTTP'
-            $machine.sessionConfiguration.endpointsEnabled | Should -BeTrue
-            (Invoke-Remoting (New-RemotingRequest -Mode plan)).compliant | Should -BeTrue
+            $apply.changed | Should -BeTrue
+            $apply.compliant | Should -BeFalse
+            $apply.evidence.scheduledTask | Should -Be $script:TaskLabel
+            $apply.evidence.actions | Should -Be @("scheduled task $($script:TaskLabel) as SYSTEM: $What")
+            ($apply.warnings -join ' ') | Should -Match 'WinRM restarts when'
+            # Registered as SYSTEM, then started; nothing else written, nothing of the host changed yet.
+            $writes = @(Get-Writes)
+            $writes.Name | Should -Be @('Register-WinScheduledTask', 'Start-WinScheduledTask')
+            $writes[0].Parameters.TaskPath | Should -Be '\Monosync\'
+            $writes[0].Parameters.TaskName | Should -Be 'Enable-Remoting'
+            $writes[0].Parameters.UserId | Should -Be 'NT AUTHORITY\SYSTEM'
+            $writes[0].Parameters.Execute | Should -Be 'powershell.exe'
+            $writes[0].Parameters.Argument | Should -Match '^-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$'
+            $apply.after.endpointsEnabled | Should -Be ([bool]$Endpoints)
+            $machine.sessionConfiguration.endpointsEnabled | Should -Be ([bool]$Endpoints)
+            (ConvertTo-Json -InputObject @($machine.listeners) -Depth 5 -Compress) | Should -Be $listenersBefore
+            $machine.scheduledTasks[0].state | Should -Be 'Running'
+
+            # Until the task has run (and WinRM restarted), every mode fails as transient and touches nothing.
+            Clear-SeamCall
+            foreach ($mode in 'plan', 'apply', 'rollback') {
+                $envelope = Invoke-Remoting (New-RemotingRequest -Mode $mode -RollbackTo $script:Saved)
+                $envelope.ok | Should -BeFalse
+                $envelope.error.code | Should -Be 'WinRMUnavailable'
+                $envelope.error.class | Should -Be 'transient'
+                $envelope.error.message | Should -Match ([regex]::Escape($script:TaskLabel))
+                Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'WinRMUnavailable'
+            }
+            @(Get-Writes) | Should -BeNullOrEmpty
+            Get-SeamCall -Name Get-WinService | Should -BeNullOrEmpty
+        }
+
+        It 'the scheduled command does only what is missing, never takes a value from the request, and unregisters the task last' {
+            $machine = Use-RemotingHost -Listeners @() -EndpointsEnabled $true
+            Invoke-Remoting (New-RemotingRequest -Mode apply) | Out-Null
+            $command = Get-RemotingTaskCommand -Call (Get-SeamCall -Name Register-WinScheduledTask)[0]
+            $command | Should -Match 'Set-WSManQuickConfig -Force -SkipNetworkProfileCheck'
+            $command | Should -Not -Match 'Enable-PSSessionConfiguration'
+            $command | Should -Not -Match 'Enable-PSRemoting'
+            $command | Should -Match "Unregister-ScheduledTask -TaskPath '\\Monosync\\' -TaskName 'Enable-Remoting' -Confirm:\`$false\s+\} catch"
+            $machine.scheduledTasks = [object[]]@()
+            $machine.listeners = [object[]]@(New-LabListener)
+            $machine.sessionConfiguration.endpointsEnabled = $false
+            Clear-SeamCall
+            Invoke-Remoting (New-RemotingRequest -Mode apply) | Out-Null
+            $command = Get-RemotingTaskCommand -Call (Get-SeamCall -Name Register-WinScheduledTask)[0]
+            $command | Should -Match "Enable-PSSessionConfiguration -Name 'Microsoft.PowerShell' -Force -SkipNetworkProfileCheck -NoServiceRestart"
+            $command | Should -Not -Match 'Set-WSManQuickConfig'
+            $command | Should -Not -Match 'microsoft.powershell32|Workflow|\*'
+        }
+
+        It 'the scheduled command, run by powershell as Task Scheduler would, exits <Code> when <Case>' -ForEach @(
+            @{ Case = 'every command succeeds (and the task unregisters itself)'; Fails = ''; Code = 0; Calls = @('Start-Sleep', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration', 'Restart-Service', 'Unregister-ScheduledTask') }
+            @{ Case = 'Set-WSManQuickConfig fails (a conflicting Group Policy)'; Fails = 'Set-WSManQuickConfig'; Code = 10; Calls = @('Start-Sleep', 'Set-WSManQuickConfig') }
+            @{ Case = 'Enable-PSSessionConfiguration fails'; Fails = 'Enable-PSSessionConfiguration'; Code = 11; Calls = @('Start-Sleep', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration') }
+            @{ Case = 'Restart-Service fails'; Fails = 'Restart-Service'; Code = 12; Calls = @('Start-Sleep', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration', 'Restart-Service') }
+            @{ Case = 'the task cannot unregister itself'; Fails = 'Unregister-ScheduledTask'; Code = 13; Calls = @('Start-Sleep', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration', 'Restart-Service', 'Unregister-ScheduledTask') }
+        ) {
+            Use-RemotingHost -Listeners @() -EndpointsEnabled $false | Out-Null
+            Invoke-Remoting (New-RemotingRequest -Mode apply) | Out-Null
+            $command = Get-RemotingTaskCommand -Call (Get-SeamCall -Name Register-WinScheduledTask)[0]
+            # Functions named like the cmdlets win over them; each records its name, the one named in $Fails throws.
+            $log = Join-Path -Path $TestDrive -ChildPath ('task-calls-' + $Code + '.txt')
+            $fakes = foreach ($name in 'Start-Sleep', 'Set-WSManQuickConfig', 'Enable-PSSessionConfiguration', 'Restart-Service', 'Unregister-ScheduledTask') {
+                "function $name { [System.IO.File]::AppendAllText('$log', '$name' + [Environment]::NewLine); if ('$name' -eq '$Fails') { throw '$name failed' } }"
+            }
+            $file = Join-Path -Path $TestDrive -ChildPath ('task-' + $Code + '.ps1')
+            [System.IO.File]::WriteAllText($file, (($fakes -join "`r`n") + "`r`n" + $command))
+            # The PowerShell running this test (powershell.exe, pwsh, or pwsh.dll under dotnet for a .NET tool install).
+            $shell = (Get-Process -Id $PID).Path
+            $hosted = @()
+            if ([System.IO.Path]::GetFileNameWithoutExtension($shell) -eq 'dotnet') { $hosted = @([Environment]::GetCommandLineArgs()[0]) }
+            & $shell @hosted -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $file | Out-Null
+            $LASTEXITCODE | Should -Be $Code
+            @([System.IO.File]::ReadAllLines($log)) | Should -Be $Calls
+        }
+
+        It 'plan reports a task that <Case>, changes nothing; apply removes it and <Outcome>' -ForEach @(
+            @{ Case = 'failed (exit code 10) on a server still not enabled'; State = 'Ready'; Result = 10; Listeners = @(); Outcome = 'fails as PowerShellError naming the exit code'; Ok = $false; Pattern = 'exit code 10 \(Set-WSManQuickConfig failed' }
+            @{ Case = 'was never started, on a server still not enabled'; State = 'Ready'; Result = 267011; Listeners = @(); Outcome = 'schedules it again'; Ok = $true; Pattern = 'registered but never started' }
+            @{ Case = 'failed only to unregister itself (exit code 13), on a server now enabled'; State = 'Ready'; Result = 13; Listeners = $null; Outcome = 'reports the server compliant'; Ok = $true; Pattern = 'could not unregister itself' }
+            @{ Case = 'ended with an HRESULT'; State = 'Ready'; Result = 2147942405; Listeners = @(); Outcome = 'fails naming it'; Ok = $false; Pattern = 'exit code 0x80070005' }
+        ) {
+            if ($null -eq $Listeners) { $machine = Use-RemotingHost } else { $machine = Use-RemotingHost -Listeners $Listeners }
+            Add-RemotingTask -Machine $machine -State $State -LastTaskResult $Result
+            $plan = Invoke-Remoting (New-RemotingRequest -Mode plan)
+            $plan.ok | Should -BeTrue
+            ($plan.warnings -join ' ') | Should -Match $Pattern
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @($machine.scheduledTasks).Count | Should -Be 1
+
+            $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
+            $apply.ok | Should -Be $Ok
+            @(Get-Writes)[0].Name | Should -Be 'Unregister-WinScheduledTask'
+            if ($Ok) {
+                ($apply.warnings -join ' ') | Should -Match ($Pattern + '.*; removed')
+            } else {
+                $apply.error.code | Should -Be 'PowerShellError'
+                $apply.error.message | Should -Match $Pattern
+                $apply.error.message | Should -Match 'was removed'
+                @($machine.scheduledTasks).Count | Should -Be 0
+                Get-SeamCall -Name Register-WinScheduledTask | Should -BeNullOrEmpty
+                # Removed, so an operator's retry schedules the change afresh.
+                (Invoke-Remoting (New-RemotingRequest -Mode apply)).evidence.scheduledTask | Should -Be $script:TaskLabel
+            }
+        }
+
+        It 'checks only Microsoft.PowerShell: 32-bit and workflow endpoints an administrator disabled are reported and left disabled' {
+            $machine = Use-RemotingHost
+            $machine.sessionConfiguration | Add-Member -NotePropertyName disabledByAdmin -NotePropertyValue ([object[]]@('microsoft.powershell.workflow', 'microsoft.powershell32')) -Force
+            foreach ($mode in 'plan', 'apply') {
+                $envelope = Invoke-Remoting (New-RemotingRequest -Mode $mode)
+                $envelope.ok | Should -BeTrue
+                $envelope.compliant | Should -BeTrue
+                $envelope.changed | Should -BeFalse
+                $envelope.before.endpointsEnabled | Should -BeTrue
+                ($envelope.warnings -join ' ') | Should -Match 'left disabled, as an administrator chose \(Monosync connects to Microsoft.PowerShell only\): microsoft.powershell.workflow, microsoft.powershell32'
+            }
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
         It 'is compliant with a listener it did not create (<Case>) and leaves it alone' -ForEach @(
@@ -233,6 +368,68 @@ Describe 'Enable-Remoting.ps1' {
         }
     }
 
+    Context 'Group Policy over WinRM: reported for an operator, never fought' {
+        It 'stops <Mode> under <Case> as PolicyControlled, naming the policy and the fix, and writes nothing' -ForEach @(
+            @{ Case = 'an empty IPv4 filter (gpo-winrm-ipv4-filter)'; Profile = 'gpo-winrm-ipv4-filter'; Mode = 'plan'; Like = '*Allow remote server management through WinRM'' sets an empty IPv4 filter (IPv6 filter ''*''): WinRM listens on no IPv4 address*Set that policy''s IPv4 filter to **' }
+            @{ Case = 'an empty IPv4 filter (gpo-winrm-ipv4-filter)'; Profile = 'gpo-winrm-ipv4-filter'; Mode = 'apply'; Like = '*IPv4 filter*gpupdate /force*' }
+            @{ Case = 'WinRM Disabled by System Services (gpo-winrm-service)'; Profile = 'gpo-winrm-service'; Mode = 'plan'; Like = '*''Security Settings > System Services'' (cn={31B2F340-*) sets the WinRM service''s start type to Disabled at every policy refresh*to Automatic in that policy*' }
+            @{ Case = 'WinRM Disabled by System Services (gpo-winrm-service)'; Profile = 'gpo-winrm-service'; Mode = 'apply'; Like = '*start type to Disabled*' }
+        ) {
+            $machine = New-LabHost -Profile $Profile
+            Use-LabSeam -Machine $machine
+            $listeners = ConvertTo-Json -InputObject @($machine.listeners) -Depth 4 -Compress
+            $envelope = Invoke-Remoting (New-RemotingRequest -Mode $Mode)
+            $envelope.ok | Should -BeFalse
+            $envelope.error.code | Should -Be 'PolicyControlled'
+            $envelope.error.class | Should -Be 'policy'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'PolicyControlled'
+            $envelope.error.message | Should -BeLike $Like
+            @(Get-Writes) | Should -BeNullOrEmpty
+            ConvertTo-Json -InputObject @($machine.listeners) -Depth 4 -Compress | Should -Be $listeners
+        }
+
+        It 'goes on where the policy does not get in the way: <Case>' -ForEach @(
+            @{ Case = 'an IPv4 filter of *'; Listener = @{ ipv4Filter = '*'; ipv6Filter = '' }; Service = $null }
+            @{ Case = 'an IPv4 filter of ranges'; Listener = @{ ipv4Filter = '10.0.0.1-10.0.0.254'; ipv6Filter = '*' }; Service = $null }
+            @{ Case = 'System Services sets WinRM Automatic'; Listener = $null; Service = @{ startType = 'Automatic'; gpo = 'cn={X}' } }
+        ) {
+            $machine = Use-RemotingHost
+            if ($null -ne $Listener) { $machine | Add-Member -NotePropertyName winrmListenerPolicy -NotePropertyValue ([pscustomobject]$Listener) -Force }
+            if ($null -ne $Service) { $machine | Add-Member -NotePropertyName winrmServicePolicy -NotePropertyValue ([pscustomobject]$Service) -Force }
+            $envelope = Invoke-Remoting (New-RemotingRequest -Mode apply)
+            $envelope.ok | Should -BeTrue
+            $envelope.compliant | Should -BeTrue
+        }
+
+        It 'takes missing RSoP data (<Case>) for no System Services policy' -ForEach @(
+            @{ Case = 'WBEM_E_INVALID_NAMESPACE'; Id = 'HRESULT 0x8004100e,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' }
+            @{ Case = 'WBEM_E_INVALID_CLASS'; Id = 'HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' }
+        ) {
+            Use-RemotingHost | Out-Null
+            $record = New-CimError -ErrorId $Id -Message 'Invalid namespace ' -Category 'MetadataError'
+            Set-SeamFake -Name Get-WinSystemServicePolicy -ScriptBlock { throw $record }.GetNewClosure()
+            (Invoke-Remoting (New-RemotingRequest -Mode plan)).ok | Should -BeTrue
+        }
+
+        It 'does not take an unreadable RSoP (access denied) for no policy' {
+            Use-RemotingHost | Out-Null
+            $record = New-CimError -ErrorId 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
+            Set-SeamFake -Name Get-WinSystemServicePolicy -ScriptBlock { throw $record }.GetNewClosure()
+            $envelope = Invoke-Remoting (New-RemotingRequest -Mode plan)
+            $envelope.ok | Should -BeFalse
+            $envelope.error.code | Should -Be '5'
+        }
+
+        It 'rollback under the policy still restores only the saved start type (it does not read the policy)' {
+            $machine = New-LabHost -Profile 'gpo-winrm-ipv4-filter'
+            $machine.winrm.startType = 'Automatic'
+            Use-LabSeam -Machine $machine
+            $envelope = Invoke-Remoting (New-RemotingRequest -Mode rollback -RollbackTo ([ordered]@{ serviceStatus = 'Running'; startType = 'Manual'; listeners = @(); endpointsEnabled = $true }))
+            $envelope.ok | Should -BeTrue
+            $machine.winrm.startType | Should -Be 'Manual'
+        }
+    }
+
     Context 'one-element, empty and null collections' {
         It 'listeners with <Count> enabled listener(s) are a JSON array of <Count>' -ForEach @(
             @{ Count = 0; Pattern = '"listeners":\[\]' }
@@ -263,10 +460,12 @@ Describe 'Enable-Remoting.ps1' {
         It 'endpoints read as <Expected> when Get-PSSessionConfiguration yields <Case>' -ForEach @(
             @{ Case = 'nothing'; Expected = $false; Fake = { } }
             @{ Case = 'a null'; Expected = $false; Fake = { $null } }
-            @{ Case = 'only other endpoints'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'Exchange.Custom'; Enabled = 'true' } } }
+            @{ Case = 'only other endpoints'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'Exchange.Custom'; Enabled = 'true' }; [pscustomobject]@{ Name = 'microsoft.powershell32'; Enabled = 'true' } } }
             @{ Case = 'one enabled default endpoint'; Expected = $true; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell'; Enabled = 'true' } } }
             @{ Case = 'one disabled default endpoint'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell'; Enabled = 'false' } } }
-            @{ Case = 'one enabled and one disabled'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell'; Enabled = 'true' }; [pscustomobject]@{ Name = 'microsoft.powershell32'; Enabled = 'false' } } }
+            @{ Case = 'Microsoft.PowerShell enabled, the 32-bit one disabled (an admin''s choice)'; Expected = $true; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell'; Enabled = 'true' }; [pscustomobject]@{ Name = 'microsoft.powershell32'; Enabled = 'false' } } }
+            @{ Case = 'Microsoft.PowerShell disabled, the others enabled'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell'; Enabled = 'false' }; [pscustomobject]@{ Name = 'microsoft.powershell.workflow'; Enabled = 'true' }; [pscustomobject]@{ Name = 'microsoft.powershell32'; Enabled = 'true' } } }
+            @{ Case = 'Microsoft.PowerShell in another case'; Expected = $true; Fake = { [pscustomobject]@{ Name = 'Microsoft.PowerShell'; Enabled = 'true' } } }
             @{ Case = 'an endpoint without Enabled'; Expected = $false; Fake = { [pscustomobject]@{ Name = 'microsoft.powershell' } } }
         ) {
             Use-RemotingHost | Out-Null
@@ -448,104 +647,18 @@ Describe 'Enable-Remoting.ps1' {
             $envelope.changed | Should -BeFalse
             $envelope.error.code | Should -Be $Code
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be $Type
-            Get-SeamCall -Name Enable-WinPSRemoting | Should -BeNullOrEmpty
+            Get-SeamCall -Name Register-WinScheduledTask | Should -BeNullOrEmpty
         }
 
-        It 'Enable-PSRemoting not elevated, winrm quickconfig refused too (exit 1, Error number 0x80070005): Enable-PSRemoting''s own error -> AccessDenied' {
+        It 'Register-ScheduledTask not elevated (CimException 0x80070005) -> AccessDenied, nothing started' {
             Use-RemotingHost -Listeners @() | Out-Null
-            $record = New-ElevationError -Command EnablePSRemotingCommand
-            Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { throw $record }.GetNewClosure()
-            $lines = [object[]]@((New-StderrLine -Text 'WSManFault' -First), (New-StderrLine -Text '    Message = Access is denied. '), (New-StderrLine -Text ''), (New-StderrLine -Text 'Error number:  -2147024891 0x80070005'), (New-StderrLine -Text 'Access is denied. '))
-            Set-SeamFake -Name Invoke-WinRMQuickConfig -ScriptBlock { [pscustomobject]@{ ExitCode = 1; Lines = $lines } }.GetNewClosure()
+            $record = New-CimError -ErrorId 'HRESULT 0x80070005,Register-ScheduledTask'
+            Set-SeamFake -Name Register-WinScheduledTask -ScriptBlock { throw $record }.GetNewClosure()
             $envelope = Invoke-Remoting (New-RemotingRequest -Mode apply)
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be '5'
-            $envelope.error.fqid | Should -Be 'System.InvalidOperationException,Microsoft.PowerShell.Commands.EnablePSRemotingCommand'
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'AccessDenied'
-            ($envelope.warnings -join ' ') | Should -Match '0x80070005'
-            (Get-Writes).Name | Should -Be @('Enable-WinPSRemoting', 'Invoke-WinRMQuickConfig')
-        }
-
-        It 'Enable-PSRemoting failing, winrm quickconfig exiting 0 but printing <Case> to stderr: a failure, not a success' -ForEach @(
-            @{ Case = 'a Group Policy conflict'; Errors = @('Error: Cannot complete the request due to a conflicting Group Policy setting.') }
-            @{ Case = 'failed update steps'; Errors = @('Error: One or more update steps could not be completed.') }
-        ) {
-            $machine = Use-RemotingHost -Listeners @()
-            $record = New-WsmanFaultError -Code 5 -Message $WinText.AccessDenied -Command 'Microsoft.WSMan.Management.SetWSManQuickConfigCommand' -Machine 'localhost'
-            Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { throw $record }.GetNewClosure()
-            $lines = [object[]]@('WinRM service is already running on this machine.', (New-StderrLine -Text $Errors[0] -First))
-            Set-SeamFake -Name Invoke-WinRMQuickConfig -ScriptBlock { [pscustomobject]@{ ExitCode = 0; Lines = $lines } }.GetNewClosure()
-            $envelope = Invoke-Remoting (New-RemotingRequest -Mode apply)
-            $envelope.ok | Should -BeFalse
-            $envelope.error.code | Should -Be '5'
-            $envelope.error.fqid | Should -Be 'WsManError,Microsoft.WSMan.Management.SetWSManQuickConfigCommand'
-            ($envelope.warnings -join ' ') | Should -Match ([regex]::Escape($Errors[0]))
-            @($machine.listeners).Count | Should -Be 0
-        }
-
-        It 'Enable-PSRemoting failing, winrm quickconfig succeeding: applied by quickconfig, with a warning; endpoints it cannot enable are reported' {
-            $machine = Use-RemotingHost -Listeners @() -EndpointsEnabled $false
-            $record = New-WsmanFaultError -Code 2 -Message 'Unable to check the status of the firewall. ' -Command 'Microsoft.WSMan.Management.SetWSManQuickConfigCommand' -Machine 'localhost'
-            Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { throw $record }.GetNewClosure()
-            $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
-            $apply.ok | Should -BeTrue
-            $apply.changed | Should -BeTrue
-            $apply.evidence.actions | Should -Be @('winrm quickconfig -q')
-            $apply.after.listeners[0].transport | Should -Be 'HTTP'
-            $apply.after.endpointsEnabled | Should -BeFalse
-            ($apply.warnings -join ' ') | Should -Match 'Enable-PSRemoting failed'
-            ($apply.warnings -join ' ') | Should -Match 'still not fully enabled'
-            $machine.listeners[0].transport | Should -Be 'HTTP'
-            (Invoke-Remoting (New-RemotingRequest -Mode plan)).changed | Should -BeTrue
-        }
-    }
-
-    It 'takes winrm quickconfig''s success when it exits 0 with <Case> and nothing on stderr' -ForEach @(
-        @{ Case = 'no output at all'; Lines = $null }
-        @{ Case = 'an empty list of lines'; Lines = @() }
-        @{ Case = 'one line'; Lines = @('WinRM has been updated for remote management.') }
-    ) {
-        Use-RemotingHost -Listeners @() | Out-Null
-        $record = New-ElevationError -Command EnablePSRemotingCommand
-        Set-SeamFake -Name Enable-WinPSRemoting -ScriptBlock { throw $record }.GetNewClosure()
-        $lines = $Lines
-        Set-SeamFake -Name Invoke-WinRMQuickConfig -ScriptBlock { [pscustomobject]@{ ExitCode = 0; Lines = $lines } }.GetNewClosure()
-        $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
-        $apply.ok | Should -BeTrue
-        $apply.evidence.actions | Should -Be @('winrm quickconfig -q')
-        $script:LastLine | Should -Match '"actions":\["winrm quickconfig -q"\]'
-    }
-
-    Context 'the seam''s own functions (MonosyncCommon.ps1)' {
-        BeforeAll {
-            # The real functions, not the fakes (a global alias would win over them).
-            Remove-SeamFake
-            $common = [System.IO.File]::ReadAllText((Join-Path -Path $PSScriptRoot -ChildPath '../../powershell/MonosyncCommon.ps1'))
-            $script:Common = New-Module -Name EnableRemotingCommonUnderTest -ScriptBlock ([scriptblock]::Create("Set-StrictMode -Version Latest`n$common`nExport-ModuleMember -Function *")) | Import-Module -PassThru -Force
-            # A winrm.cmd first on PATH that prints what winrm.vbs prints when WinRM refuses, and exits 1.
-            $bin = Join-Path -Path $TestDrive -ChildPath 'bin'
-            New-Item -ItemType Directory -Path $bin | Out-Null
-            $fake = Join-Path -Path $bin -ChildPath 'winrm.cmd'
-            if ($IsWindows) {
-                [System.IO.File]::WriteAllText($fake, "@echo WinRM service is already running on this machine.`r`n@echo WSManFault 1>&2`r`n@echo Error number:  -2147024891 0x80070005 1>&2`r`n@exit /b 1`r`n")
-            } else {
-                [System.IO.File]::WriteAllText($fake, "#!/bin/sh`necho 'WinRM service is already running on this machine.'`necho 'WSManFault' 1>&2`necho 'Error number:  -2147024891 0x80070005' 1>&2`nexit 1`n")
-                & chmod +x $fake
-            }
-            $script:OldPath = $env:PATH
-            $env:PATH = $bin + [System.IO.Path]::PathSeparator + $env:PATH
-        }
-
-        AfterAll {
-            $env:PATH = $script:OldPath
-            Remove-Module -Name EnableRemotingCommonUnderTest -Force -ErrorAction SilentlyContinue
-        }
-
-        It 'Invoke-WinRMQuickConfig returns the exit code and the stderr lines under a caller''s ''Stop'' instead of throwing' {
-            $result = & $script:Common { $ErrorActionPreference = 'Stop'; Invoke-WinRMQuickConfig }
-            $result.ExitCode | Should -Be 1
-            @($result.Lines | Where-Object { $_ -is [string] }) | Should -Be @('WinRM service is already running on this machine.')
-            @($result.Lines | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | ForEach-Object { [string]$_ }) | Should -Be @('WSManFault', 'Error number:  -2147024891 0x80070005')
+            Get-SeamCall -Name Start-WinScheduledTask | Should -BeNullOrEmpty
         }
     }
 

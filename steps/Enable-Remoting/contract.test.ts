@@ -4,7 +4,7 @@
  * handler return equal envelopes for plan → apply → verify → rollback → verify, and leave the host in the
  * same state. See test/support/script-contract.ts for what is compared.
  */
-import type { LabHost } from '../../lab/model';
+import type { LabHost, LabScheduledTask } from '../../lab/model';
 import type { ContractCase } from '../../test/support/script-contract';
 import { describeStepContract } from '../../test/support/step-contract-suite';
 
@@ -20,6 +20,25 @@ const listener = (transport: 'HTTP' | 'HTTPS', port: number, extra: Partial<List
   source: 'Local',
   ...extra,
 });
+
+/** The step's one-shot task as Task Scheduler reports it, in the given state. */
+const remotingTask = (state: LabScheduledTask['state'], lastTaskResult: number): LabScheduledTask => ({
+  path: '\\Monosync\\',
+  name: 'Enable-Remoting',
+  state,
+  lastTaskResult,
+  runAs: 'NT AUTHORITY\\SYSTEM',
+});
+/** SCHED_S_TASK_RUNNING and SCHED_S_TASK_HAS_NOT_RUN (winerror.h). */
+const TASK_RUNNING = 267009;
+const TASK_HAS_NOT_RUN = 267011;
+/** plan → apply → plan → apply: a second apply after one that removed or scheduled a task. */
+const PLAN_APPLY_TWICE = [
+  { label: 'plan', mode: 'plan' as const },
+  { label: 'apply', mode: 'apply' as const },
+  { label: 'plan after apply', mode: 'plan' as const },
+  { label: 'apply again', mode: 'apply' as const },
+];
 
 const SAVED = { serviceStatus: 'Running', startType: 'Manual', listeners: [{ transport: 'HTTP', port: 5985 }] };
 const rollbackTo = (value: unknown) => [
@@ -72,6 +91,37 @@ const CASES: ContractCase[] = [
     },
   },
   {
+    name: "set by Group Policy: 'Allow remote server management through WinRM' with an empty IPv4 filter (PolicyControlled, nothing changed)",
+    profile: 'gpo-winrm-ipv4-filter',
+  },
+  {
+    name: 'set by Group Policy: the same policy listening on every IPv4 address (compliant)',
+    profile: 'gpo-winrm-ipv4-filter',
+    arrange: (e, fqdn) => void (e.host(fqdn).winrmListenerPolicy = { ipv4Filter: '*', ipv6Filter: '' }),
+  },
+  {
+    name: "set by Group Policy: 'System Services' sets WinRM Disabled (PolicyControlled, nothing changed)",
+    profile: 'gpo-winrm-service',
+  },
+  {
+    name: "set by Group Policy: 'System Services' sets WinRM Manual, WinRM stopped (PolicyControlled before it is started)",
+    profile: 'gpo-winrm-service',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.winrm = { status: 'Stopped', startType: 'Manual' };
+      host.winrmServicePolicy = { startType: 'Manual', gpo: 'cn={31B2F340-016D-11D2-945F-00C04FB984F9}' };
+    },
+  },
+  {
+    name: "set by Group Policy: 'System Services' sets WinRM Automatic, the start type Manual until the refresh (changed)",
+    profile: 'gpo-winrm-service',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.winrm.startType = 'Manual';
+      host.winrmServicePolicy = { startType: 'Automatic', gpo: 'cn={31B2F340-016D-11D2-945F-00C04FB984F9}' };
+    },
+  },
+  {
     name: 'owned by someone else: only the HTTPS listener (an earlier onboarding) and a compatibility listener',
     arrange: (e, fqdn) =>
       void (e.host(fqdn).listeners = [listener('HTTP', 80, { source: 'Compatibility' }), listener('HTTPS', 5986)]),
@@ -95,6 +145,49 @@ const CASES: ContractCase[] = [
       host.listeners = [listener('HTTP', 5985, { enabled: false }), listener('HTTPS', 5986, { enabled: false })];
       host.firewall.rules = host.firewall.rules.map((r) => ({ ...r, enabled: false }));
     },
+  },
+  {
+    name: 'partial: Microsoft.PowerShell disabled, the 32-bit and workflow endpoints disabled by an admin (scheduled; only Microsoft.PowerShell is named)',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.sessionConfiguration.endpointsEnabled = false;
+      host.sessionConfiguration.disabledByAdmin = ['microsoft.powershell.workflow', 'microsoft.powershell32'];
+    },
+  },
+  {
+    name: 'compliant: Microsoft.PowerShell enabled, the 32-bit endpoint disabled by an admin (left as it is)',
+    arrange: (e, fqdn) => void (e.host(fqdn).sessionConfiguration.disabledByAdmin = ['microsoft.powershell32']),
+  },
+  {
+    name: 'in flight: the scheduled task still to run (every mode WinRMUnavailable, nothing touched)',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.listeners = [];
+      host.scheduledTasks = [remotingTask('Running', TASK_RUNNING)];
+    },
+  },
+  {
+    name: 'leftover: the scheduled task failed (exit code 10) and remoting is still off (apply removes it and fails)',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.listeners = [];
+      host.scheduledTasks = [remotingTask('Ready', 10)];
+    },
+    calls: PLAN_APPLY_TWICE,
+  },
+  {
+    name: 'leftover: the scheduled task registered but never started (apply removes it and schedules anew)',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.sessionConfiguration.endpointsEnabled = false;
+      host.scheduledTasks = [remotingTask('Ready', TASK_HAS_NOT_RUN)];
+    },
+    calls: PLAN_APPLY_TWICE,
+  },
+  {
+    name: 'leftover: the change made but the task could not unregister itself (exit code 13; apply removes it)',
+    arrange: (e, fqdn) => void (e.host(fqdn).scheduledTasks = [remotingTask('Ready', 13)]),
+    calls: PLAN_APPLY_TWICE,
   },
   {
     name: 'rollback without saved state (rollbackTo null) is refused',

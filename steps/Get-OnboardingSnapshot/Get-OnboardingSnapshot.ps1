@@ -5,7 +5,9 @@
     Reports the host facts (domain membership, domain controller, Edge Transport, OS and PowerShell
     versions) and the state of each step, read as that step's own script reads it (its 'before'): Remote
     Management Users membership of the service account (by SID, group S-1-5-32-580) and the
-    Microsoft.PowerShell endpoint's ACL, the WinRM service and its enabled listeners, the HTTPS listener and
+    Microsoft.PowerShell endpoint's ACL, the WinRM service and its enabled listeners, the Group Policy over
+    WinRM (the listener address filters, a 'System Services' start type) with a warning where it stops a
+    step, the HTTPS listener and
     its certificate, the CBT hardening level, TrustedHosts, and the Monosync-WinRM-In firewall rule. Needs
     local admin: the WSMan: drive is admin-only even for reads. It never starts WinRM: with the service
     stopped, what only WinRM can tell (listeners, endpoints, WSMan: settings) is reported empty, with a
@@ -110,8 +112,9 @@ function Get-RemoteManagementFacts {
 }
 
 function Get-RemotingFacts {
-    # Enable-Remoting's state: the WinRM service, its enabled listeners and whether every Microsoft.PowerShell*
-    # endpoint is enabled. A stopped WinRM answers nothing, and asking for the endpoints would start it.
+    # Enable-Remoting's state: the WinRM service, its enabled listeners and whether the Microsoft.PowerShell
+    # endpoint is enabled (only that one: others an admin disabled do not count). A stopped WinRM answers
+    # nothing, and asking for the endpoints would start it.
     param($Service)
     $status = [string](Get-PropertyValue -Object $Service -Name 'Status')
     $startType = Get-PropertyValue -Object $Service -Name 'StartType'
@@ -129,9 +132,9 @@ function Get-RemotingFacts {
                 $listeners.Add([ordered]@{ transport = [string](Get-PropertyValue -Object $listener -Name 'Transport'); port = [int](Get-PropertyValue -Object $listener -Name 'Port') })
             }
         }
-        $endpoints = @(@(Get-WinPSSessionConfiguration) | Where-Object { [string](Get-PropertyValue -Object $_ -Name 'Name') -like 'Microsoft.PowerShell*' })
-        $disabled = @($endpoints | Where-Object { [string](Get-PropertyValue -Object $_ -Name 'Enabled') -ne 'true' })
-        $endpointsEnabled = ($endpoints.Count -gt 0 -and $disabled.Count -eq 0)
+        foreach ($endpoint in @(Get-WinPSSessionConfiguration)) {
+            if ([string](Get-PropertyValue -Object $endpoint -Name 'Name') -eq $EndpointName) { $endpointsEnabled = ([string](Get-PropertyValue -Object $endpoint -Name 'Enabled') -eq 'true') }
+        }
     }
     return [ordered]@{ serviceStatus = $status; startType = $startType; listeners = [object[]]$listeners.ToArray(); endpointsEnabled = $endpointsEnabled }
 }
@@ -220,15 +223,41 @@ function Test-NotFoundRecord {
     return ([string]$Record.CategoryInfo.Category -eq 'ObjectNotFound' -and [string]$Record.FullyQualifiedErrorId -like 'CmdletizationQuery_NotFound*')
 }
 
+function Get-FirewallRuleProfiles {
+    # A rule's Profile as Windows reports it ('Domain, Private', or 'Any') as Set-MonosyncFirewallRule lists it.
+    param($Rule)
+    $parts = @(([string]$Rule.Profile) -split ',' | ForEach-Object { $_.Trim() })
+    $list = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($profileName in @('Domain', 'Private', 'Public')) { if ($null -ne (Find-OrdinalMatch -Set $parts -Value $profileName -IgnoreCase)) { $list.Add($profileName) } }
+    if ($list.Count -eq 0) { $list.Add('Any') }
+    return , [string[]]$list.ToArray()
+}
+
+function Get-BuiltInHttpRuleFacts {
+    # Windows' own WINRM-HTTP-In-TCP as Set-MonosyncFirewallRule reports it ($null when there is none).
+    $rule = $null
+    try {
+        $rule = Get-WinFirewallRule -Name 'WINRM-HTTP-In-TCP'
+    } catch {
+        if (-not (Test-NotFoundRecord -Record $_)) { throw }
+    }
+    if ($null -eq $rule) { return $null }
+    $addresses = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($address in @((Get-WinFirewallAddressFilter -Rule $rule).RemoteAddress)) { if ([string]$address -ne '') { $addresses.Add([string]$address) } }
+    return [ordered]@{ enabled = ([string]$rule.Enabled -eq 'True'); remoteAddresses = [string[]]$addresses.ToArray(); profiles = (Get-FirewallRuleProfiles -Rule $rule) }
+}
+
 function Get-FirewallFacts {
-    # Set-MonosyncFirewallRule's state: the rule by its name, its single port numbers sorted, its remote addresses.
+    # Set-MonosyncFirewallRule's state: the rule by its name, its single port numbers sorted, its remote
+    # addresses and profiles; and Windows' own WINRM-HTTP-In-TCP.
+    $builtIn = Get-BuiltInHttpRuleFacts
     $rule = $null
     try {
         $rule = Get-WinFirewallRule -Name $FirewallRuleName
     } catch {
         if (-not (Test-NotFoundRecord -Record $_)) { throw }
     }
-    if ($null -eq $rule) { return [ordered]@{ rule = $null } }
+    if ($null -eq $rule) { return [ordered]@{ rule = $null; builtInHttpRule = $builtIn } }
     $portFilter = Get-WinFirewallPortFilter -Rule $rule
     $addressFilter = Get-WinFirewallAddressFilter -Rule $rule
     $ports = New-Object -TypeName 'System.Collections.Generic.List[int]'
@@ -244,7 +273,9 @@ function Get-FirewallFacts {
             enabled         = ([string]$rule.Enabled -eq 'True')
             localPorts      = [int[]]$ports.ToArray()
             remoteAddresses = [string[]]$addresses.ToArray()
+            profiles        = (Get-FirewallRuleProfiles -Rule $rule)
         }
+        builtInHttpRule = $builtIn
     }
 }
 
@@ -279,6 +310,14 @@ try {
     $running = ([string](Get-PropertyValue -Object $service -Name 'Status') -eq 'Running')
     if (-not $running) { $script:Warnings.Add('WinRM is not running: its listeners, endpoints and WSMan: settings were not read (reading them would start it)') }
 
+    # Group Policy over WinRM: reported here (state and a warning), while Enable-Remoting and Set-HttpsListener
+    # stop for an operator on it (PolicyControlled).
+    $listenerPolicy = Get-WinRMListenerPolicy
+    $startPolicy = Get-WinRMStartPolicy
+    foreach ($problem in @((Get-WinRMListenerPolicyProblem -Policy $listenerPolicy), (Get-WinRMStartPolicyProblem -Policy $startPolicy))) {
+        if ($null -ne $problem) { $script:Warnings.Add($problem) }
+    }
+
     $snapshot = [ordered]@{
         fqdn               = $localFqdn
         computerName       = [string](Get-WinComputerName)
@@ -289,6 +328,7 @@ try {
         psVersion          = [string](Get-WinPowerShellVersion)
         remoteManagement   = Get-RemoteManagementFacts -Account $ServiceAccount -WinRMRunning $running
         remoting           = Get-RemotingFacts -Service $service
+        winrmPolicy        = [ordered]@{ listener = $listenerPolicy; serviceStartType = $startPolicy }
         httpsListener      = Get-HttpsListenerFacts -WinRMRunning $running
         cbt                = Get-WsmanSettingFacts -Path $CbtPath -PolicyKey $ServicePolicyKey -PolicyNames @('CbtHardeningLevel') -Field 'level' -WinRMRunning $running
         trustedHosts       = Get-WsmanSettingFacts -Path $TrustedHostsPath -PolicyKey $ClientPolicyKey -PolicyNames @('TrustedHosts', 'TrustedHostsList') -Field 'value' -WinRMRunning $running

@@ -70,6 +70,11 @@ const STATES: Array<ContractCase & { steps?: boolean }> = [
     },
   },
   {
+    name: "set by Group Policy: 'Allow remote server management through WinRM' with an empty IPv4 filter",
+    profile: 'gpo-winrm-ipv4-filter',
+  },
+  { name: "set by Group Policy: 'System Services' sets WinRM Disabled", profile: 'gpo-winrm-service' },
+  {
     name: 'conflicting: the endpoint ACL leaves out the group and denies network logons',
     profile: 'onboarded',
     steps: true,

@@ -11,11 +11,11 @@
  * member of Remote Management Users.
  */
 import { fail, failed, isFail, paramsOf, type Handler } from '../../lab/state-step';
-import { readRemoting } from '../Enable-Remoting/lab';
+import { listenerPolicyProblem, readRemoting, readWinrmPolicy, startPolicyProblem } from '../Enable-Remoting/lab';
 import { readRemoteManagement } from '../Grant-RemoteManagement/lab';
 import { readCbt } from '../Set-CbtHardening/lab';
 import { readListener } from '../Set-HttpsListener/lab';
-import { readFirewall } from '../Set-MonosyncFirewallRule/lab';
+import { readFirewallStep } from '../Set-MonosyncFirewallRule/lab';
 import { readTrustedHosts } from '../Set-TrustedHosts/lab';
 import { step, type ServerSnapshot } from './step';
 
@@ -43,16 +43,19 @@ export const preflightLab: Handler = (ctx) => {
       networkDenied: running && remoteManagement.networkDenied,
     },
     remoting: readRemoting(host),
+    winrmPolicy: readWinrmPolicy(host),
     httpsListener: running ? readListener(host) : { listener: null, certificate: null },
     cbt: running ? readCbt(host) : { level: '', policyControlled: host.cbt.policyControlled },
     trustedHosts: running
       ? readTrustedHosts(host.trustedHosts)
       : { value: '', policyControlled: host.trustedHosts.policyControlled },
-    firewall: readFirewall(host),
+    firewall: readFirewallStep(host),
   };
   const warnings = [
     ...(host.fqdn === params.Fqdn ? [] : [`the server calls itself ${host.fqdn}, not ${params.Fqdn}`]),
     ...(running ? [] : ['WinRM is not running: its listeners, endpoints and WSMan: settings were not read']),
+    // Reported, not failed: the steps that would fight the policy stop for an operator (PolicyControlled).
+    ...[listenerPolicyProblem(host), startPolicyProblem(host)].filter((p): p is string => p !== null),
   ];
   return {
     ok: true,

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { accountSchema, fqdnSchema } from '../../domain/validators';
 import { cbtStateSchema } from '../Set-CbtHardening/step';
-import { remotingStateSchema } from '../Enable-Remoting/step';
-import { firewallStateSchema } from '../Set-MonosyncFirewallRule/step';
+import { remotingStateSchema, winrmPolicySchema } from '../Enable-Remoting/step';
+import { openFirewallStateSchema } from '../Set-MonosyncFirewallRule/step';
 import { listenerStateSchema } from '../Set-HttpsListener/step';
 import { remoteManagementStateSchema } from '../Grant-RemoteManagement/step';
 import { trustedHostsStateSchema } from '../Set-TrustedHosts/step';
@@ -22,10 +22,12 @@ export const snapshotSchema = z.object({
   psVersion: z.string(),
   remoteManagement: remoteManagementStateSchema,
   remoting: remotingStateSchema,
+  /** Group Policy over WinRM that Enable-Remoting and Set-HttpsListener stop for (PolicyControlled). */
+  winrmPolicy: winrmPolicySchema,
   httpsListener: listenerStateSchema,
   cbt: cbtStateSchema,
   trustedHosts: trustedHostsStateSchema,
-  firewall: firewallStateSchema,
+  firewall: openFirewallStateSchema,
 });
 export type ServerSnapshot = z.infer<typeof snapshotSchema>;
 

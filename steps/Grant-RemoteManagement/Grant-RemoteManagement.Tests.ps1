@@ -62,12 +62,12 @@ BeforeAll {
     }
 
     function Get-Writes {
-        return @(Get-SeamCall | Where-Object { $script:WriteSeams -contains $_.Name })
+        return , @(Get-SeamCall | Where-Object { $script:WriteSeams -contains $_.Name })
     }
 
     function Get-WindowsCalls {
         # Seam calls beyond the machine's own name (which every run asks for its envelope's target).
-        return @(Get-SeamCall | Where-Object { @('Get-WinComputerName', 'Resolve-WinDnsHostName') -notcontains $_.Name })
+        return , @(Get-SeamCall | Where-Object { @('Get-WinComputerName', 'Resolve-WinDnsHostName') -notcontains $_.Name })
     }
 
     function Use-Endpoint {
@@ -362,6 +362,96 @@ Describe 'Grant-RemoteManagement.ps1' {
         }
     }
 
+    Context 'a Group Policy''s Restricted Groups entry owns the membership' {
+        BeforeAll {
+            function Set-Restricted {
+                param($Machine, [object[]]$Members, [string]$GroupName = 'BUILTIN\Remote Management Users', $MemberOf = $null)
+                $group = $GroupName
+                # No members given: the entry has none ($null), not one empty name.
+                $listed = $null
+                if ($null -ne $Members) { $listed = [string[]]@($Members | ForEach-Object { [string]$_ }) }
+                $memberOf = $MemberOf
+                Set-SeamFake -Name Get-WinRestrictedGroupPolicy -ScriptBlock {
+                    , @([pscustomobject]@{ GroupName = $group; Members = $listed; MemberOf = $memberOf; GPOID = 'cn={6AC1786C-016F-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=corp,DC=example'; precedence = 1 })
+                }.GetNewClosure()
+            }
+        }
+
+        It 'refuses <Mode> with PolicyControlled naming the GPO and the fix, adding nothing, when the entry does not list the account' -ForEach @(
+            @{ Mode = 'plan' }
+            @{ Mode = 'apply' }
+        ) {
+            $machine = Use-GrmHost -Profile 'gpo-restricted-groups'
+            $envelope = Invoke-Grm (New-GrmRequest -Mode $Mode)
+            $envelope.ok | Should -BeFalse
+            $envelope.error.code | Should -Be 'PolicyControlled'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'PolicyControlled'
+            $envelope.error.message | Should -BeLike "the members of Remote Management Users are set by the Group Policy 'Restricted Groups' (cn={6AC1786C-016F-11D2-945F-00C04FB984F9},*), which does not list CORP\monosync_svc*Add CORP\monosync_svc to that Restricted Groups entry*"
+            Get-Writes | Should -BeNullOrEmpty
+            Test-Member $machine | Should -BeFalse
+        }
+
+        It 'adds the account when the entry lists it <Case>' -ForEach @(
+            @{ Case = 'by SID'; Listed = $null }
+            @{ Case = 'by name'; Listed = 'corp\MONOSYNC_SVC' }
+        ) {
+            $machine = Use-GrmHost
+            # By SID: '*<SID>', as the policy's GptTmpl.inf writes it (the SID is known once BeforeAll ran).
+            $entry = $Listed
+            if ($null -eq $entry) { $entry = '*' + $script:ServiceSid }
+            Set-Restricted -Machine $machine -Members @('CORP\Server Admins', $entry)
+            $envelope = Invoke-Grm (New-GrmRequest -Mode apply)
+            $envelope.ok | Should -BeTrue
+            Test-Member $machine | Should -BeTrue
+        }
+
+        It 'adds the account when the only entry is <Case>' -ForEach @(
+            @{ Case = 'for another group'; Group = 'BUILTIN\Administrators'; MemberOf = $null }
+            @{ Case = 'one that makes the group a member of others (sets no members)'; Group = '*S-1-5-32-580'; MemberOf = @('BUILTIN\Users') }
+        ) {
+            $machine = Use-GrmHost
+            Set-Restricted -Machine $machine -Members $null -GroupName $Group -MemberOf $MemberOf
+            (Invoke-Grm (New-GrmRequest -Mode apply)).ok | Should -BeTrue
+            Test-Member $machine | Should -BeTrue
+        }
+
+        It 'takes missing RSoP data (<Case>) for no policy' -ForEach @(
+            @{ Case = 'WBEM_E_INVALID_NAMESPACE'; Id = 'HRESULT 0x8004100e,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' }
+            @{ Case = 'WBEM_E_INVALID_CLASS'; Id = 'HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' }
+        ) {
+            $machine = Use-GrmHost
+            $record = New-CimError -ErrorId $Id -Message 'Invalid namespace ' -Category 'MetadataError'
+            Set-SeamFake -Name Get-WinRestrictedGroupPolicy -ScriptBlock { throw $record }.GetNewClosure()
+            (Invoke-Grm (New-GrmRequest -Mode apply)).ok | Should -BeTrue
+            Test-Member $machine | Should -BeTrue
+        }
+
+        It 'does not take an unreadable RSoP (access denied) for no policy' {
+            $machine = Use-GrmHost
+            $record = New-CimError -ErrorId 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand'
+            Set-SeamFake -Name Get-WinRestrictedGroupPolicy -ScriptBlock { throw $record }.GetNewClosure()
+            $envelope = Invoke-Grm (New-GrmRequest -Mode apply)
+            $envelope.error.code | Should -Be '5'
+            Test-Member $machine | Should -BeFalse
+        }
+
+        It 'refuses a rollback that would remove an account the entry lists' {
+            $machine = Use-GrmHost -AsMember
+            Set-Restricted -Machine $machine -Members @('CORP\monosync_svc')
+            $envelope = Invoke-Grm (New-GrmRequest -Mode rollback -RollbackTo $script:Saved)
+            $envelope.error.code | Should -Be 'PolicyControlled'
+            $envelope.error.message | Should -BeLike '*which lists CORP\monosync_svc: removing it here is undone*'
+            Get-Writes | Should -BeNullOrEmpty
+            Test-Member $machine | Should -BeTrue
+        }
+
+        It 'reads no policy when nothing has to change' {
+            Use-GrmHost -AsMember | Out-Null
+            (Invoke-Grm (New-GrmRequest -Mode apply)).ok | Should -BeTrue
+            Get-SeamCall -Name Get-WinRestrictedGroupPolicy | Should -BeNullOrEmpty
+        }
+    }
+
     Context 'a membership changed between the check and the change (a parallel run, a GPO refresh)' {
         It '<Case>: the goal is reached, the state is read again' -ForEach @(
             @{ Case = 'Add-LocalGroupMember: MemberExists'; Mode = 'apply'; OsVersion = '10.0.17763'; Seam = 'Add-WinLocalGroupMember'; Present = $true
@@ -406,9 +496,9 @@ Describe 'Grant-RemoteManagement.ps1' {
                 Throw = { New-ElevationError -Command GetPSSessionConfigurationCommand } }
             @{ Case = 'Win32_ComputerSystem refused (CimException HRESULT 0x80070005)'; Mode = 'plan'; OsVersion = ''; Seam = 'Get-WinComputerSystem'; Code = '5'; Type = 'AccessDenied'
                 Throw = { New-CimError -ErrorId 'HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand' } }
-            @{ Case = 'the account unknown to the domain (IdentityNotMappedException)'; Mode = 'apply'; OsVersion = ''; Seam = 'Resolve-WinAccountSid'; Code = 'PrincipalNotFound'; Type = 'PowerShellError'
+            @{ Case = 'the account unknown to the domain (IdentityNotMappedException)'; Mode = 'apply'; OsVersion = ''; Seam = 'Resolve-WinAccountSid'; Code = 'PrincipalNotFound'; Type = 'PrincipalNotFound'
                 Throw = { New-IdentityNotMappedError } }
-            @{ Case = 'the group''s SID unknown (a Windows without S-1-5-32-580)'; Mode = 'plan'; OsVersion = ''; Seam = 'Resolve-WinSidAccount'; Code = 'PrincipalNotFound'; Type = 'PowerShellError'
+            @{ Case = 'the group''s SID unknown (a Windows without S-1-5-32-580)'; Mode = 'plan'; OsVersion = ''; Seam = 'Resolve-WinSidAccount'; Code = 'PrincipalNotFound'; Type = 'PrincipalNotFound'
                 Throw = { New-IdentityNotMappedError } }
             @{ Case = 'the account gone before Add-LocalGroupMember (PrincipalNotFound)'; Mode = 'apply'; OsVersion = '10.0.17763'; Seam = 'Add-WinLocalGroupMember'; Code = 'PowerShellError'; Type = 'PowerShellError'
                 Throw = { New-LocalAccountsError -Kind PrincipalNotFound -Verb Add -Member 'S-1-5-21-1-2-3-4' } }

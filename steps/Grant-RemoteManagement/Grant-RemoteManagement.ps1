@@ -5,7 +5,11 @@
     Addresses the group by its well-known SID S-1-5-32-580 (the name is localized) and checks
     membership by the member's SID. Also reports whether the Microsoft.PowerShell endpoint admits the
     group and carries no NETWORK deny; an endpoint ACL is a customer hardening decision, so it is only
-    reported, never changed. Prints one JSON document (monosync.onboard.step/v1).
+    reported, never changed. A Group Policy 'Restricted Groups' entry for the group sets its whole membership
+    and puts it back at every refresh (read from the RSoP data, RSOP_RestrictedGroup): when it does not list
+    the account, adding it would be undone, so plan and apply fail with PolicyControlled naming the GPO and the
+    fix (and a rollback that would remove an account the policy lists fails the same way).
+    Prints one JSON document (monosync.onboard.step/v1).
 .PARAMETER Mode
     plan: read and predict. apply: add the member if missing. rollback: restore the membership the
     saved state (-RollbackToJson, the 'before' of the earlier apply) recorded; refused without it.
@@ -75,6 +79,65 @@ function Get-RemoteManagementState {
     $isMember = ($null -ne (Find-OrdinalMatch -Set $members -Value $MemberSid -IgnoreCase))
     $access = Get-EndpointAccess
     return [ordered]@{ member = $isMember; groupName = $groupName; endpointAllowsGroup = $access.AllowsGroup; networkDenied = $access.NetworkDenied }
+}
+
+function Get-RestrictedGroupsEntry {
+    # The Restricted Groups entry (precedence 1) that sets the members of this group, or $null. An entry that
+    # only makes the group a member of others ('This group is a member of') sets no members.
+    param([string]$GroupName)
+    $entries = @()
+    try {
+        $entries = Get-WinRestrictedGroupPolicy
+    } catch {
+        # No Group Policy data at all: no policy restricts the group.
+        $fqid = [string]$_.FullyQualifiedErrorId
+        if ($fqid.StartsWith('HRESULT 0x8004100e,', [System.StringComparison]::OrdinalIgnoreCase) -or $fqid.StartsWith('HRESULT 0x80041010,', [System.StringComparison]::OrdinalIgnoreCase)) { return $null }
+        throw
+    }
+    foreach ($entry in @($entries)) {
+        $precedence = $entry.PSObject.Properties['precedence']
+        if ($null -ne $precedence -and $null -ne $precedence.Value -and [int]$precedence.Value -ne 1) { continue }
+        $name = [string]$entry.GroupName
+        $short = $name.Substring($name.IndexOf('\') + 1)
+        $isGroup = ([string]::Equals($name.TrimStart('*'), $RemoteManagementUsersSid, [System.StringComparison]::OrdinalIgnoreCase) -or [string]::Equals($short, $GroupName, [System.StringComparison]::OrdinalIgnoreCase))
+        if (-not $isGroup) { continue }
+        $members = $entry.PSObject.Properties['Members']
+        $memberOf = $entry.PSObject.Properties['MemberOf']
+        $setsNoMembers = ($null -eq $members -or $null -eq $members.Value -or @($members.Value).Count -eq 0)
+        if ($setsNoMembers -and $null -ne $memberOf -and $null -ne $memberOf.Value -and @($memberOf.Value).Count -gt 0) { continue }
+        return $entry
+    }
+    return $null
+}
+
+function Test-PolicyListsMember {
+    # Whether a Restricted Groups entry's Members hold the account, by SID ('*S-1-5-21-...') or by name.
+    param($Entry, [string]$MemberSid, [string]$MemberName)
+    $members = $Entry.PSObject.Properties['Members']
+    if ($null -eq $members) { return $false }
+    foreach ($listed in @($members.Value)) {
+        $text = ([string]$listed).TrimStart('*')
+        if ([string]::Equals($text, $MemberSid, [System.StringComparison]::OrdinalIgnoreCase) -or [string]::Equals($text, $MemberName, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
+function Assert-NotRestrictedGroups {
+    # A change the Restricted Groups policy would undo at its next refresh is not made: the operator changes the GPO.
+    param([string]$GroupName, [string]$MemberSid, [bool]$WantMember)
+    $entry = Get-RestrictedGroupsEntry -GroupName $GroupName
+    if ($null -eq $entry) { return }
+    $memberName = [string](Resolve-WinSidAccount -Sid $MemberSid)
+    $listed = Test-PolicyListsMember -Entry $entry -MemberSid $MemberSid -MemberName $memberName
+    if ($listed -eq $WantMember) { return }
+    $gpo = ''
+    $gpoId = $entry.PSObject.Properties['GPOID']
+    if ($null -ne $gpoId -and $gpoId.Value) { $gpo = " ($($gpoId.Value))" }
+    $script:Evidence['restrictedGroupsGpo'] = ([string]$gpo).Trim(' ()')
+    if ($WantMember) {
+        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "the members of $GroupName are set by the Group Policy 'Restricted Groups'$gpo, which does not list ${memberName}: a member added here is removed at the next policy refresh. Add $memberName to that Restricted Groups entry (or use Group Policy Preferences 'Local Users and Groups' with Update), then retry")
+    }
+    throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "the members of $GroupName are set by the Group Policy 'Restricted Groups'$gpo, which lists ${memberName}: removing it here is undone at the next policy refresh. Remove $memberName from that entry, then retry")
 }
 
 function Test-ErrorIs {
@@ -154,6 +217,7 @@ try {
     $compliant = ($before.member -eq $wantMember)
     if ($Mode -ne 'rollback') { $compliant = $compliant -and $before.endpointAllowsGroup -and -not $before.networkDenied }
     $needsChange = ($before.member -ne $wantMember)
+    if ($needsChange) { Assert-NotRestrictedGroups -GroupName $before.groupName -MemberSid $memberSid -WantMember $wantMember }
 
     if ($Mode -eq 'plan' -or -not $needsChange) {
         $predicted = [ordered]@{}

@@ -58,6 +58,18 @@ const CASES: ContractCase[] = [
   },
   { name: 'localized: German (Remoteverwaltungsbenutzer)', profile: 'german' },
   {
+    name: 'set by Group Policy: a Restricted Groups entry that does not list the account (refused)',
+    profile: 'gpo-restricted-groups',
+  },
+  {
+    name: 'set by Group Policy: a Restricted Groups entry that lists the account by SID; rollback refused',
+    arrange: (e, fqdn) =>
+      void (e.host(fqdn).remoteManagementUsers.restrictedBy = {
+        gpo: 'cn={6AC1786C-016F-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=corp,DC=example',
+        members: ['CORP\\Server Admins', `*${accountSid(SERVICE)}`],
+      }),
+  },
+  {
     name: 'localized: French (Utilisateurs de gestion à distance)',
     arrange: (e, fqdn) => void (e.host(fqdn).remoteManagementUsers.groupName = 'Utilisateurs de gestion à distance'),
   },

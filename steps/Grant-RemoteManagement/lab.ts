@@ -28,6 +28,29 @@ export function readRemoteManagement(host: LabHost, account: string): State {
   };
 }
 
+/** Whether a Restricted Groups entry lists the account, by SID ('*S-1-...') or by name, as the script checks. */
+function policyLists(members: readonly string[], account: string): boolean {
+  const wanted = [accountSid(account), downLevelName(account)].map((v) => v.toLowerCase());
+  return members.some((m) => wanted.includes(m.replace(/^\*+/, '').toLowerCase()));
+}
+
+/** A change the Restricted Groups policy would undo at its next refresh, as the script words it. */
+function restrictedGroupsFailure(host: LabHost, account: string, wantMember: boolean) {
+  const group = host.remoteManagementUsers;
+  const policy = group.restrictedBy;
+  if (!policy || policyLists(policy.members, account) === wantMember) return null;
+  const name = downLevelName(account);
+  return fail(
+    'PolicyControlled',
+    wantMember
+      ? `the members of ${group.groupName} are set by the Group Policy 'Restricted Groups' (${policy.gpo}), which does ` +
+          `not list ${name}: a member added here is removed at the next policy refresh. Add ${name} to that ` +
+          "Restricted Groups entry (or use Group Policy Preferences 'Local Users and Groups' with Update), then retry"
+      : `the members of ${group.groupName} are set by the Group Policy 'Restricted Groups' (${policy.gpo}), which lists ` +
+          `${name}: removing it here is undone at the next policy refresh. Remove ${name} from that entry, then retry`
+  );
+}
+
 /** What the script records as evidence: the SIDs it acted on. */
 function evidence(params: Params) {
   return { memberSid: accountSid(params.Member), groupSid: REMOTE_MANAGEMENT_USERS_SID };
@@ -54,6 +77,10 @@ const model: StateStep<State, Params> = {
     return readRemoteManagement(host, params.Member);
   },
   desire(ctx, params, before) {
+    if (!before.member) {
+      const refused = restrictedGroupsFailure(ctx.host(ctx.subject), params.Member, true);
+      if (refused) return refused;
+    }
     const state = { ...before, member: true };
     const warnings: string[] = [];
     // The endpoint ACL is the customer's hardening decision: report it, never "fix" it.
@@ -84,12 +111,21 @@ const model: StateStep<State, Params> = {
       group.members.push({ sid, account: downLevelName(params.Member) });
     }
     if (!to.member) group.members = group.members.filter((m) => m.sid !== sid);
+    // The next Group Policy refresh puts a Restricted Groups membership back (the lab refreshes at once):
+    // a change the script did not refuse first is undone, and only the verifying read finds out.
+    const policy = group.restrictedBy;
+    if (policy)
+      group.members = group.members.filter((m) => m.sid !== sid || policyLists(policy.members, params.Member));
   },
   // Only the membership goes back; the endpoint is not this step's to change. A saved groupName no local
   // group can have is not a state this step saved, and is refused as the script refuses it.
-  restore(_ctx, params, current, target) {
+  restore(ctx, params, current, target) {
     if (!SAVED_GROUP_NAME.test(target.groupName)) {
       return fail('InvalidInput', 'rollbackTo.groupName is not the name of a local group');
+    }
+    if (current.member !== target.member) {
+      const refused = restrictedGroupsFailure(ctx.host(ctx.subject), params.Member, target.member);
+      if (refused) return refused;
     }
     return { state: { ...current, member: target.member }, evidence: evidence(params) };
   },

@@ -36,7 +36,7 @@ BeforeAll {
     }
 
     function Get-Writes {
-        return @(Get-SeamCall -Name Set-WinWsmanItem)
+        return , @(Get-SeamCall -Name Set-WinWsmanItem)
     }
 }
 
@@ -124,16 +124,17 @@ Describe 'Set-CbtHardening.ps1' {
             Get-Writes | Should -BeNullOrEmpty
         }
 
-        It 'fails <Mode> with PolicyControlled, writing nothing, when a Group Policy sets another level' -ForEach @(
-            @{ Mode = 'plan' }
-            @{ Mode = 'apply' }
-            @{ Mode = 'rollback' }
+        It 'fails <Mode> with PolicyControlled, naming the policy and the fix, writing nothing, when a Group Policy sets another level' -ForEach @(
+            @{ Mode = 'plan'; Want = 'Strict' }
+            @{ Mode = 'apply'; Want = 'Strict' }
+            @{ Mode = 'rollback'; Want = 'None' }
         ) {
             $machine = Use-CbtHost -Level 'Relaxed' -Gpo $true
             $envelope = Invoke-Cbt (New-CbtRequest -Mode $Mode -Level 'Strict' -RollbackTo ([ordered]@{ level = 'None'; policyControlled = $false }))
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'PolicyControlled'
             $envelope.error.class | Should -Be 'policy'
+            $envelope.error.message | Should -BeLike "CbtHardeningLevel is set to 'Relaxed' by the Group Policy 'Windows Remote Management (WinRM) > WinRM Service > Specify channel binding token hardening level'*Set that policy to $Want, or to Not Configured, then retry"
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'PolicyControlled'
             Get-Writes | Should -BeNullOrEmpty
             $machine.cbt.level | Should -Be 'Relaxed'

@@ -76,7 +76,7 @@ try {
     # Exact (ordinal) comparison, as the contract's values are: a level spelled otherwise is rewritten canonically.
     $compliant = [string]::Equals($before.level, $want, [System.StringComparison]::Ordinal)
     if (-not $compliant -and $before.policyControlled) {
-        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "CbtHardeningLevel is set by Group Policy to '$($before.level)'; change the GPO to $want or set it to Not Configured")
+        throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message "CbtHardeningLevel is set to '$($before.level)' by the Group Policy 'Windows Remote Management (WinRM) > WinRM Service > Specify channel binding token hardening level' ($PolicyKey): a local change would be reverted at the next refresh. Set that policy to $want, or to Not Configured, then retry")
     }
     if ($compliant -or $Mode -eq 'plan') {
         Write-StepResult -StepMode $Mode -Compliant $compliant -Changed (-not $compliant) -Before $before -After ([ordered]@{ level = $want; policyControlled = $before.policyControlled })

@@ -14,13 +14,15 @@ export function readCbt(host: LabHost): State {
   return { level: host.cbt.level, policyControlled: host.cbt.policyControlled };
 }
 
-const POLICY_MESSAGE =
-  'The config setting CbtHardeningLevel cannot be changed because is controlled by policies. The policy would ' +
-  'need to be set to "Not Configured" in order to change the config setting.';
+/** The script's message: which policy owns the level, and the fix. */
+const policyMessage = (level: string, want: string) =>
+  `CbtHardeningLevel is set to '${level}' by the Group Policy 'Windows Remote Management (WinRM) > WinRM Service > ` +
+  `Specify channel binding token hardening level' (HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\WinRM\\Service): ` +
+  `a local change would be reverted at the next refresh. Set that policy to ${want}, or to Not Configured, then retry`;
 
 function towards(before: State, level: string) {
   if (before.level === level) return { state: before };
-  if (before.policyControlled) return fail('PolicyControlled', POLICY_MESSAGE);
+  if (before.policyControlled) return fail('PolicyControlled', policyMessage(before.level, level), { class: 'policy' });
   return { state: { ...before, level } };
 }
 

@@ -15,7 +15,7 @@ BeforeAll {
     Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../../test/powershell/LabSeam.psm1') -Force
     $script:Fqdn = 'exch01.corp.example'
     $script:CorpIssuer = 'CN=Corp Issuing CA 01, DC=corp, DC=example'
-    $script:Writes = @('New-WinWsmanListener', 'Set-WinWsmanListener', 'Remove-WinWsmanListener', 'New-WinSelfSignedCertificate')
+    $script:Writes = @('New-WinWsmanListener', 'Set-WinWsmanListener', 'Remove-WinWsmanListener')
     # WinRM's fault texts (wsmerror.h) with their codes, as the WSMan cmdlets throw them.
     $script:Fault = @{
         AlreadyExists = @(2150858803, 'The WS-Management service cannot create the resource because it already exists.')
@@ -24,11 +24,12 @@ BeforeAll {
         Policy        = @(2150858890, 'Cannot change GPO controlled setting.')
         CannotConnect = @(2150858770, 'The client cannot connect to the destination specified in the request. Verify that the service on the destination is running and is accepting requests. Consult the logs and documentation for the WS-Management service running on the destination, most commonly IIS or WinRM. If the destination is the WinRM service, run the following command on the destination to analyze and configure the WinRM service: "winrm quickconfig".')
         AccessDenied  = @(5, 'Access is denied. ')
+        SslBindingExists = @(2147942583, 'Cannot create a file when that file already exists. ')
     }
 
     function New-HlParams {
         param([hashtable]$Change = @{})
-        $params = [ordered]@{ Fqdn = $script:Fqdn; MinDaysLeft = 30; Issuers = @(); AllowSelfSigned = $false }
+        $params = [ordered]@{ Fqdn = $script:Fqdn; MinDaysLeft = 30; Issuers = @(); TrustedSelfSigned = @() }
         foreach ($key in $Change.Keys) { $params[$key] = $Change[$key] }
         return $params
     }
@@ -83,12 +84,14 @@ BeforeAll {
     }
 
     function Get-HttpsListeners {
+        # The HTTPS listeners, unrolled: callers wrap the call in @().
         param($Machine)
-        return @($Machine.listeners | Where-Object { $_.transport -eq 'HTTPS' })
+        $Machine.listeners | Where-Object { $_.transport -eq 'HTTPS' }
     }
 
     function Get-Writes {
-        return @(Get-SeamCall | Where-Object { $script:Writes -contains $_.Name })
+        # The seam calls that write, unrolled: callers wrap the call in @().
+        Get-SeamCall | Where-Object { $script:Writes -contains $_.Name }
     }
 
     function New-Fault {
@@ -168,9 +171,10 @@ Describe 'Set-HttpsListener.ps1' {
     It 'does every Windows operation through the seam' {
         Get-StepSeamViolation -Name 'Set-HttpsListener' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Set-HttpsListener').Commands
-        foreach ($seam in 'Get-WinWsmanListener', 'New-WinWsmanListener', 'Set-WinWsmanListener', 'Remove-WinWsmanListener', 'Get-WinCertificate', 'New-WinSelfSignedCertificate') {
+        foreach ($seam in 'Get-WinWsmanListener', 'New-WinWsmanListener', 'Set-WinWsmanListener', 'Remove-WinWsmanListener', 'Get-WinCertificate', 'Get-WinPSSnapin', 'Add-WinPSSnapin', 'Get-WinExchangeCertificate', 'Test-WinCertificate', 'Get-WinHttpSslBinding') {
             $commands | Should -Contain $seam
         }
+        $commands | Should -Not -Contain 'New-WinSelfSignedCertificate' -Because 'the Monosync side could not trust a certificate created now'
     }
 
     Context 'plan, apply, verify and rollback on a lab host' {
@@ -184,12 +188,12 @@ Describe 'Set-HttpsListener.ps1' {
             $plan.after.listener.thumbprint | Should -Be $current.thumbprint
             $plan.after.listener.port | Should -Be 5986
             $plan.evidence.selectedThumbprint | Should -Be $current.thumbprint
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
 
             $apply = Invoke-Hl (New-HlRequest -Mode apply)
             $apply.changed | Should -BeTrue
             $apply.after.listener.thumbprint | Should -Be $current.thumbprint
-            $writes = Get-Writes
+            $writes = @(Get-Writes)
             $writes.Count | Should -Be 1
             $writes[0].Name | Should -Be 'New-WinWsmanListener'
             $writes[0].Parameters.Address | Should -Be '*'
@@ -207,8 +211,8 @@ Describe 'Set-HttpsListener.ps1' {
             $rollback.ok | Should -BeTrue
             $rollback.changed | Should -BeTrue
             $rollback.after.listener | Should -BeNullOrEmpty
-            (Get-Writes).Name | Should -Be 'Remove-WinWsmanListener'
-            Get-HttpsListeners -Machine $machine | Should -BeNullOrEmpty
+            @(Get-Writes).Name | Should -Be 'Remove-WinWsmanListener'
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
             @($machine.certificates | Where-Object { $_.thumbprint -eq $current.thumbprint }).Count | Should -Be 1 -Because 'certificates are never deleted'
         }
 
@@ -221,7 +225,7 @@ Describe 'Set-HttpsListener.ps1' {
             $plan = Invoke-Hl (New-HlRequest -Mode plan)
             $apply = Invoke-Hl (New-HlRequest -Mode apply)
             $apply.ok | Should -BeTrue
-            $writes = Get-Writes
+            $writes = @(Get-Writes)
             $writes.Count | Should -Be 1
             $writes[0].Name | Should -Be 'Set-WinWsmanListener'
             $writes[0].Parameters.ValueSet.Hostname | Should -Be $script:Fqdn
@@ -229,18 +233,18 @@ Describe 'Set-HttpsListener.ps1' {
             @(Get-HttpsListeners -Machine $machine).Count | Should -Be 1
             $rollback = Invoke-Hl (New-HlRequest -Mode rollback -RollbackTo $plan.before)
             $rollback.ok | Should -BeTrue
-            (Get-HttpsListeners -Machine $machine)[0].hostname | Should -Be 'EXCH01'
-            (Get-HttpsListeners -Machine $machine)[0].thumbprint | Should -Be $exchange.thumbprint
+            @(Get-HttpsListeners -Machine $machine)[0].hostname | Should -Be 'EXCH01'
+            @(Get-HttpsListeners -Machine $machine)[0].thumbprint | Should -Be $exchange.thumbprint
         }
 
         It 'rotates a listener whose certificate expires soon, in place' {
             $machine = Use-HlHost -Profile 'expiring-cert'
-            $old = (Get-HttpsListeners -Machine $machine)[0].thumbprint
+            $old = @(Get-HttpsListeners -Machine $machine)[0].thumbprint
             $apply = Invoke-Hl (New-HlRequest -Mode apply)
             $apply.changed | Should -BeTrue
             $apply.before.listener.thumbprint | Should -Be $old
             $apply.after.listener.thumbprint | Should -Not -Be $old
-            (Get-Writes).Name | Should -Be 'Set-WinWsmanListener'
+            @(Get-Writes).Name | Should -Be 'Set-WinWsmanListener'
             @(Get-HttpsListeners -Machine $machine).Count | Should -Be 1
         }
 
@@ -252,30 +256,27 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope.compliant | Should -BeTrue
             $envelope.changed | Should -BeFalse
             $envelope.evidence.selectedThumbprint | Should -Be $older.thumbprint
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
-        It 'issues a self-signed certificate at apply only: the plan names none' {
+        It 'binds a self-signed certificate only when the Monosync side trusts it, and never creates one' {
             $machine = Use-HlHost -Profile fresh
-            $machine.certificates = [object[]]@()
-            $plan = Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true })
-            $plan.ok | Should -BeTrue
-            $plan.after.listener.thumbprint | Should -Be ''
-            $plan.after.certificate | Should -BeNullOrEmpty
-            $plan.evidence.newSelfSigned | Should -BeTrue
-            $plan.warnings[0] | Should -BeLike 'apply creates a self-signed certificate*'
-            Get-Writes | Should -BeNullOrEmpty
-            $apply = Invoke-Hl (New-HlRequest -Mode apply -Change @{ AllowSelfSigned = $true })
+            $self = (Get-HlCertificate -Machine $machine -Kind current).PSObject.Copy()
+            $self.thumbprint = 'C' * 40
+            $self.issuer = $self.subject
+            $self.selfSigned = $true
+            $machine.certificates = [object[]]@($self)
+            $refused = Invoke-Hl (New-HlRequest -Mode apply)
+            $refused.error.code | Should -Be 'NoSuitableCertificate'
+            $refused.error.message | Should -BeLike "*$('C' * 40): self-signed-not-trusted-by-monosync*"
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @($machine.certificates).Count | Should -Be 1 -Because 'no certificate is created: the Monosync side could not trust it'
+            $apply = Invoke-Hl (New-HlRequest -Mode apply -Change @{ TrustedSelfSigned = @('c' * 40) })
             $apply.ok | Should -BeTrue
-            $writes = Get-Writes
-            $writes.Name | Should -Be @('New-WinSelfSignedCertificate', 'New-WinWsmanListener')
-            $writes[0].Parameters.DnsName | Should -Be @($script:Fqdn)
-            $writes[0].Parameters.CertStoreLocation | Should -Be 'Cert:\LocalMachine\My'
-            $created = @($machine.certificates)[0]
-            $writes[1].Parameters.ValueSet.CertificateThumbprint | Should -Be $created.thumbprint
-            $apply.evidence.selectedThumbprint | Should -Be $created.thumbprint
+            $apply.evidence.selfSigned | Should -BeTrue
             $apply.after.certificate.selfSigned | Should -BeTrue
-            (Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true })).compliant | Should -BeTrue
+            @(Get-Writes)[0].Parameters.ValueSet.CertificateThumbprint | Should -Be ('C' * 40)
+            Get-SeamCall -Name Test-WinCertificate | Should -BeNullOrEmpty -Because 'the server''s chain check says nothing of what the Monosync side trusts'
         }
 
         It 'leaves a compliant listener set by Group Policy alone, and refuses to <Mode> one that must change' -ForEach @(
@@ -285,14 +286,14 @@ Describe 'Set-HttpsListener.ps1' {
             $machine = Use-HlHost -Profile fresh
             Add-HlListener -Machine $machine -Listener @{ source = 'GPO' } | Out-Null
             (Invoke-Hl (New-HlRequest -Mode $Mode)).compliant | Should -BeTrue
-            $listener = (Get-HttpsListeners -Machine $machine)[0]
+            $listener = @(Get-HttpsListeners -Machine $machine)[0]
             $listener.thumbprint = (Get-HlCertificate -Machine $machine -Kind exchange).thumbprint
             $listener.hostname = 'EXCH01'
             $envelope = Invoke-Hl (New-HlRequest -Mode $Mode)
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'PolicyControlled'
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'PolicyControlled'
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
         It 'ignores an IIS Compatibility listener and creates its own' {
@@ -301,7 +302,7 @@ Describe 'Set-HttpsListener.ps1' {
             $plan = Invoke-Hl (New-HlRequest -Mode plan)
             $plan.before.listener | Should -BeNullOrEmpty
             (Invoke-Hl (New-HlRequest -Mode apply)).ok | Should -BeTrue
-            (Get-Writes).Name | Should -Be 'New-WinWsmanListener'
+            @(Get-Writes).Name | Should -Be 'New-WinWsmanListener'
             @(Get-HttpsListeners -Machine $machine).Count | Should -Be 2
         }
 
@@ -312,25 +313,25 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope = Invoke-Hl (New-HlRequest -Mode apply)
             $envelope.before.listener.hostname | Should -Be 'EXCH01'
             $envelope.warnings | Should -Contain '2 HTTPS listeners exist; the Address=* one is managed'
-            (Get-Writes)[0].Parameters.Address | Should -Be '*'
+            @(Get-Writes)[0].Parameters.Address | Should -Be '*'
         }
 
         It 'rollback recreates a listener deleted meanwhile on its saved port, and leaves a binding whose certificate is gone' {
             $machine = Use-HlHost -Profile onboarded
-            $thumbprint = (Get-HttpsListeners -Machine $machine)[0].thumbprint
+            $thumbprint = @(Get-HttpsListeners -Machine $machine)[0].thumbprint
             $machine.listeners = [object[]]@($machine.listeners | Where-Object { $_.transport -ne 'HTTPS' })
             $saved = [ordered]@{ listener = [ordered]@{ port = 443; hostname = $script:Fqdn; thumbprint = $thumbprint }; certificate = $null }
             $rollback = Invoke-Hl (New-HlRequest -Mode rollback -RollbackTo $saved)
             $rollback.changed | Should -BeTrue
-            (Get-Writes)[0].Parameters.ValueSet.Port | Should -Be '443'
-            (Get-HttpsListeners -Machine $machine)[0].port | Should -Be 443
+            @(Get-Writes)[0].Parameters.ValueSet.Port | Should -Be '443'
+            @(Get-HttpsListeners -Machine $machine)[0].port | Should -Be 443
             Clear-SeamCall
             $gone = [ordered]@{ listener = [ordered]@{ port = 5986; hostname = $script:Fqdn; thumbprint = 'A' * 40 }; certificate = $null }
             $kept = Invoke-Hl (New-HlRequest -Mode rollback -RollbackTo $gone)
             $kept.ok | Should -BeTrue
             $kept.changed | Should -BeFalse
             $kept.warnings[0] | Should -BeLike 'the previous certificate AAAA*is gone*'
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
         It 'works on what Windows returns: XmlElement listeners (Source only on a GPO one) and real X509Certificate2 objects' {
@@ -340,7 +341,8 @@ Describe 'Set-HttpsListener.ps1' {
             Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) $certificate }.GetNewClosure()
             $local = ConvertTo-ListenerXml -Thumbprint $thumbprint
             Set-SeamFake -Name Get-WinWsmanListener -ScriptBlock { $local }.GetNewClosure()
-            $envelope = Invoke-Hl (New-HlRequest -Mode apply -Change @{ AllowSelfSigned = $true })
+            $trusted = @{ TrustedSelfSigned = @($thumbprint) }
+            $envelope = Invoke-Hl (New-HlRequest -Mode apply -Change $trusted)
             $envelope.ok | Should -BeTrue
             $envelope.compliant | Should -BeTrue
             $envelope.before.listener.port | Should -Be 5986
@@ -349,21 +351,23 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope.before.certificate.hasPrivateKey | Should -BeTrue
             $envelope.before.certificate.dnsNames | Should -Be @($script:Fqdn)
             # ISO dates in UTC with milliseconds, as JavaScript writes them (the lab compares them as text).
-            Invoke-HlRaw (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true }) | Should -Match '"notBefore":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","notAfter":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"'
+            Invoke-HlRaw (New-HlRequest -Mode plan -Change $trusted) | Should -Match '"notBefore":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","notAfter":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"'
             $envelope.evidence.candidates[0].problems.Count | Should -Be 0
             # A GPO listener: the attribute is read through PSObject.Properties (strict mode), and it is not written.
             $gpo = ConvertTo-ListenerXml -Thumbprint $thumbprint -Hostname 'EXCH01' -Source 'GPO'
             Set-SeamFake -Name Get-WinWsmanListener -ScriptBlock { $gpo }.GetNewClosure()
-            (Invoke-Hl (New-HlRequest -Mode apply -Change @{ AllowSelfSigned = $true })).error.code | Should -Be 'PolicyControlled'
-            Get-Writes | Should -BeNullOrEmpty
+            (Invoke-Hl (New-HlRequest -Mode apply -Change $trusted)).error.code | Should -Be 'PolicyControlled'
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
-        It 'names a real certificate by its SAN when its CN is another name, and takes a DnsNameList that is $null' {
+        It 'refuses a real certificate that names the server only in its SAN (WinRM binds by CN), and takes a DnsNameList that is $null' {
             Use-HlHost -Profile fresh | Out-Null
             $san = New-RealCertificate -Subject 'CN=EXCH01, O=Corp' -DnsNames @('EXCH01', $script:Fqdn)
             Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) $san }.GetNewClosure()
-            $plan = Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true })
-            $plan.after.certificate.dnsNames | Should -Be @('EXCH01', $script:Fqdn)
+            $plan = Invoke-Hl (New-HlRequest -Mode plan -Change @{ TrustedSelfSigned = @($san.Thumbprint) })
+            $plan.error.code | Should -Be 'CertNameMismatch'
+            $plan.error.message | Should -BeLike '*CN=EXCH01, O=Corp*only in the SAN*0x803380E9*'
+            Get-FailureType -Code $plan.error.code -Class $plan.error.class | Should -Be 'CertificateNameMismatch'
             # A ScriptProperty whose getter fails yields $null (as it does off Windows without the class).
             $bare = New-RealCertificate
             Add-Member -InputObject $bare -MemberType ScriptProperty -Name DnsNameList -Value { throw 'CCGetCertNameList failed' } -Force -ErrorAction SilentlyContinue
@@ -371,7 +375,7 @@ Describe 'Set-HttpsListener.ps1' {
             $fake = [pscustomobject]@{ Thumbprint = $thumbprint; Subject = $bare.Subject; Issuer = $bare.Issuer; DnsNameList = $null; NotBefore = $bare.NotBefore; NotAfter = $bare.NotAfter; HasPrivateKey = $true; Extensions = $bare.Extensions }
             Add-Member -InputObject $fake -MemberType ScriptMethod -Name GetNameInfo -Value { param($Type, $ForIssuer) 'exch01.corp.example' }
             Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) $fake }.GetNewClosure()
-            $named = Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true })
+            $named = Invoke-Hl (New-HlRequest -Mode plan -Change @{ TrustedSelfSigned = @($thumbprint) })
             $named.after.certificate.thumbprint | Should -Be $thumbprint
             @($named.after.certificate.dnsNames).Count | Should -Be 0
         }
@@ -380,9 +384,9 @@ Describe 'Set-HttpsListener.ps1' {
             Use-HlHost -Profile fresh | Out-Null
             $certificate = New-RealCertificate -Usages @('1.3.6.1.5.5.7.3.2')
             Set-SeamFake -Name Get-WinCertificate -ScriptBlock { param($Path) $certificate }.GetNewClosure()
-            $envelope = Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $false })
+            $envelope = Invoke-Hl (New-HlRequest -Mode plan)
             $envelope.error.code | Should -Be 'NoSuitableCertificate'
-            $pinned = Invoke-Hl (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true; Thumbprint = $certificate.Thumbprint })
+            $pinned = Invoke-Hl (New-HlRequest -Mode plan -Change @{ TrustedSelfSigned = @($certificate.Thumbprint); Thumbprint = $certificate.Thumbprint })
             $pinned.error.code | Should -Be 'NoSuitableCertificate'
             $pinned.error.message | Should -BeLike '*no-server-auth*'
         }
@@ -404,13 +408,17 @@ Describe 'Set-HttpsListener.ps1' {
         }
 
         It 'prints evidence.candidates and their problems as arrays for <Case>' -ForEach @(
-            @{ Case = 'one certificate without problems'; Kinds = @('current'); Json = '"candidates":[{'; Problems = '"problems":[]' }
-            @{ Case = 'one certificate with one problem'; Kinds = @('mail'); Json = '"candidates":[{'; Problems = '"problems":["name-mismatch"]' }
-            @{ Case = 'an empty store'; Kinds = @(); Json = '"candidates":[]'; Problems = '' }
+            @{ Case = 'one certificate without problems'; Kinds = @('current'); Issuers = @(); Json = '"candidates":[{'; Problems = '"problems":[]' }
+            @{ Case = 'one certificate with one problem'; Kinds = @('older'); Issuers = @('CN=Other CA, DC=corp, DC=example'); Json = '"candidates":[{'; Problems = '"problems":["issuer-not-allowed"]' }
+            @{ Case = 'one certificate bound to one Exchange service'; Kinds = @('mail'); Issuers = @(); Json = '"candidates":[{'; Problems = '"exchangeServices":["IIS"]' }
+            @{ Case = 'an empty store'; Kinds = @(); Issuers = @(); Json = '"candidates":[]'; Problems = '' }
         ) {
             $machine = Use-HlHost -Profile fresh
+            $services = @{}
+            $services[(Get-HlCertificate -Machine $machine -Kind mail).thumbprint] = @('IIS')
+            $machine.exchangeCertificateServices = [pscustomobject]$services
             $machine.certificates = [object[]]@($Kinds | ForEach-Object { Get-HlCertificate -Machine $machine -Kind $_ })
-            $line = Invoke-HlRaw (New-HlRequest -Mode plan -Change @{ AllowSelfSigned = $true })
+            $line = Invoke-HlRaw (New-HlRequest -Mode plan -Change @{ Issuers = $Issuers })
             $line | Should -Match ([regex]::Escape($Json))
             if ($Problems) { $line | Should -Match ([regex]::Escape($Problems)) }
         }
@@ -437,7 +445,7 @@ Describe 'Set-HttpsListener.ps1' {
 
         It 'refuses a request whose Issuers member is missing' {
             Use-HlHost -Profile fresh | Out-Null
-            $envelope = Invoke-Hl -RequestJson '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"AllowSelfSigned":false},"rollbackTo":null}'
+            $envelope = Invoke-Hl -RequestJson '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"TrustedSelfSigned":[]},"rollbackTo":null}'
             $envelope.error.code | Should -Be 'InvalidInput'
         }
 
@@ -447,7 +455,7 @@ Describe 'Set-HttpsListener.ps1' {
         ) {
             $machine = Use-HlHost -Profile onboarded
             $plan = Invoke-Hl (New-HlRequest -Mode plan)
-            $saved = ConvertTo-Json -InputObject $plan.before -Depth 5 | ConvertFrom-Json -AsHashtable
+            $saved = ConvertTo-Json -InputObject $plan.before -Depth 5 | ConvertFrom-Json
             $saved.certificate.dnsNames = [object[]]$Names
             $rollback = Invoke-Hl (New-HlRequest -Mode rollback -RollbackTo $saved)
             $rollback.ok | Should -BeTrue
@@ -480,7 +488,7 @@ Describe 'Set-HttpsListener.ps1' {
             @{ Case = 'with the certificate''s dnsNames null'; RollbackTo = '{"listener":null,"certificate":{"thumbprint":"","subject":"","issuer":"","dnsNames":null,"notBefore":"2026-01-01T00:00:00.000Z","notAfter":"2027-01-01T00:00:00.000Z","hasPrivateKey":true,"serverAuth":true,"selfSigned":false}}' }
         ) {
             $machine = Use-HlHost -Profile onboarded
-            $paramsJson = '{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false}'
+            $paramsJson = '{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]}'
             if ($Params) { $paramsJson = $Params }
             $json = '{"mode":"rollback","params":' + $paramsJson
             if ($RollbackTo -ne 'absent') { $json += ",`"rollbackTo`":$RollbackTo" }
@@ -489,7 +497,7 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope.mode | Should -Be 'rollback'
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-SeamCall -Name Get-WinWsmanListener | Should -BeNullOrEmpty
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
             @(Get-HttpsListeners -Machine $machine).Count | Should -Be 1
         }
 
@@ -502,13 +510,13 @@ Describe 'Set-HttpsListener.ps1' {
             $done = ConvertFrom-StepEnvelope -Script 'Set-HttpsListener' -Output @(& $path -Mode rollback -Fqdn $script:Fqdn -RollbackToJson '{"listener":null,"certificate":null}')
             $done.ok | Should -BeTrue
             $done.changed | Should -BeTrue
-            Get-HttpsListeners -Machine $machine | Should -BeNullOrEmpty
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
         }
 
         It 'plans by hand with named parameters (a one-element -Issuers included)' {
             Use-HlHost -Profile fresh | Out-Null
             $path = Save-StepScript -Name 'Set-HttpsListener' -Path (Join-Path -Path $TestDrive -ChildPath 'Set-HttpsListener.ps1') -StrictMode $true
-            $envelope = ConvertFrom-StepEnvelope -Script 'Set-HttpsListener' -Output @(& $path -Mode plan -Fqdn $script:Fqdn -MinDaysLeft 30 -Issuers @($script:CorpIssuer) -AllowSelfSigned $false)
+            $envelope = ConvertFrom-StepEnvelope -Script 'Set-HttpsListener' -Output @(& $path -Mode plan -Fqdn $script:Fqdn -MinDaysLeft 30 -Issuers @($script:CorpIssuer) -TrustedSelfSigned @())
             $envelope.ok | Should -BeTrue
             $envelope.after.certificate.issuer | Should -Be $script:CorpIssuer
         }
@@ -540,8 +548,8 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-SeamCall -Name Get-WinWsmanListener | Should -BeNullOrEmpty
-            Get-Writes | Should -BeNullOrEmpty
-            Get-HttpsListeners -Machine $machine | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
         }
 
         It 'refuses rollbackTo.listener.<Field> <Shown>' -ForEach @(
@@ -554,36 +562,40 @@ Describe 'Set-HttpsListener.ps1' {
             }
         ) {
             $machine = Use-HlHost -Profile onboarded
-            $before = @((Get-HttpsListeners -Machine $machine)[0].thumbprint, (Get-HttpsListeners -Machine $machine)[0].hostname)
+            $before = @(@(Get-HttpsListeners -Machine $machine)[0].thumbprint, @(Get-HttpsListeners -Machine $machine)[0].hostname)
             $listener = [ordered]@{ port = 5986; hostname = 'exch01.corp.example'; thumbprint = (Get-HlCertificate -Machine $machine -Kind older).thumbprint }
             $listener[$Field] = $Value
             $envelope = Invoke-Hl (New-HlRequest -Mode rollback -RollbackTo ([ordered]@{ listener = $listener; certificate = $null }))
             $envelope.error.code | Should -Be 'InvalidInput'
-            Get-Writes | Should -BeNullOrEmpty
-            @((Get-HttpsListeners -Machine $machine)[0].thumbprint, (Get-HttpsListeners -Machine $machine)[0].hostname) | Should -Be $before
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @(@(Get-HttpsListeners -Machine $machine)[0].thumbprint, @(Get-HttpsListeners -Machine $machine)[0].hostname) | Should -Be $before
         }
 
         It 'refuses <Case>' -ForEach @(
-            @{ Case = 'a mode with a zero-width space'; Json = '{"mode":"apply\u200b","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'an unknown mode'; Json = '{"mode":"merge","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
+            @{ Case = 'a mode with a zero-width space'; Json = '{"mode":"apply\u200b","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'an unknown mode'; Json = '{"mode":"merge","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
             @{ Case = 'params missing'; Json = '{"mode":"apply","rollbackTo":null}' }
             @{ Case = 'params as an array'; Json = '{"mode":"apply","params":[{"Fqdn":"exch01.corp.example"}],"rollbackTo":null}' }
-            @{ Case = 'an unknown parameter'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false,"Force":true},"rollbackTo":null}' }
-            @{ Case = 'a parameter spelled otherwise'; Json = '{"mode":"apply","params":{"fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'Fqdn missing'; Json = '{"mode":"apply","params":{"MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'Fqdn as a one-element array'; Json = '{"mode":"apply","params":{"Fqdn":["exch01.corp.example"],"MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'Fqdn an IP address'; Json = '{"mode":"apply","params":{"Fqdn":"10.0.0.21","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'Fqdn with a trailing line break'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example\n","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft as text'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":"30","Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft true'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":true,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft fractional'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30.5,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft 0'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":0,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft too large for an int'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":99999999999,"Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'MinDaysLeft missing'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","Issuers":[],"AllowSelfSigned":false},"rollbackTo":null}' }
-            @{ Case = 'AllowSelfSigned as the text "false" ([bool] makes it $true)'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":"false"},"rollbackTo":null}' }
-            @{ Case = 'AllowSelfSigned null'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":null},"rollbackTo":null}' }
-            @{ Case = 'Thumbprint null'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false,"Thumbprint":null},"rollbackTo":null}' }
-            @{ Case = 'Thumbprint with a trailing line break'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"AllowSelfSigned":false,"Thumbprint":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"},"rollbackTo":null}' }
+            @{ Case = 'an unknown parameter'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[],"Force":true},"rollbackTo":null}' }
+            @{ Case = 'a parameter spelled otherwise'; Json = '{"mode":"apply","params":{"fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'Fqdn missing'; Json = '{"mode":"apply","params":{"MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'Fqdn as a one-element array'; Json = '{"mode":"apply","params":{"Fqdn":["exch01.corp.example"],"MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'Fqdn an IP address'; Json = '{"mode":"apply","params":{"Fqdn":"10.0.0.21","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'Fqdn with a trailing line break'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example\n","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft as text'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":"30","Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft true'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":true,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft fractional'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30.5,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft 0'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":0,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft too large for an int'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":99999999999,"Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'MinDaysLeft missing'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","Issuers":[],"TrustedSelfSigned":[]},"rollbackTo":null}' }
+            @{ Case = 'AllowSelfSigned (the parameter that once created certificates)'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[],"AllowSelfSigned":true},"rollbackTo":null}' }
+            @{ Case = 'TrustedSelfSigned missing'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[]},"rollbackTo":null}' }
+            @{ Case = 'TrustedSelfSigned null'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":null},"rollbackTo":null}' }
+            @{ Case = 'TrustedSelfSigned as a bare string'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"rollbackTo":null}' }
+            @{ Case = 'TrustedSelfSigned holding a wildcard'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":["*"]},"rollbackTo":null}' }
+            @{ Case = 'TrustedSelfSigned holding a thumbprint with a line break'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"]},"rollbackTo":null}' }
+            @{ Case = 'Thumbprint null'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[],"Thumbprint":null},"rollbackTo":null}' }
+            @{ Case = 'Thumbprint with a trailing line break'; Json = '{"mode":"apply","params":{"Fqdn":"exch01.corp.example","MinDaysLeft":30,"Issuers":[],"TrustedSelfSigned":[],"Thumbprint":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"},"rollbackTo":null}' }
         ) {
             $machine = Use-HlHost -Profile fresh
             $machine.certificates = [object[]]@()
@@ -591,7 +603,7 @@ Describe 'Set-HttpsListener.ps1' {
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-SeamCall -Name Get-WinWsmanListener | Should -BeNullOrEmpty
-            Get-Writes | Should -BeNullOrEmpty
+            @(Get-Writes) | Should -BeNullOrEmpty
         }
 
         It 'refuses a hostile -Fqdn given by hand at parameter binding, before any of its code runs' {
@@ -620,24 +632,21 @@ Describe 'Set-HttpsListener.ps1' {
                 Throw = { New-Fault -Kind AccessDenied -Verb New } }
             @{ Case = 'a GPO applied between the check and the write (0x8033808A)'; Seam = 'Set-WinWsmanListener'; Setup = 'exchange'; Mode = 'apply'; Type = 'PolicyControlled'; Code = 'PolicyControlled'
                 Throw = { New-Fault -Kind Policy -Verb Set } }
-            @{ Case = 'the listener deleted between the check and the write (0x80338000, retried: it is created next time)'; Seam = 'Set-WinWsmanListener'; Setup = 'exchange'; Mode = 'apply'; Type = 'WinRMUnavailable'; Code = '0x80338000'
+            @{ Case = 'the listener deleted between the check and the write (0x80338000, retried: it is created next time)'; Seam = 'Set-WinWsmanListener'; Setup = 'exchange'; Mode = 'apply'; Type = 'WSManResourceChanged'; Code = '0x80338000'
                 Throw = { New-Fault -Kind NotFound -Verb Set } }
             @{ Case = 'the rollback''s remove refused: not elevated (fault Code 5)'; Seam = 'Remove-WinWsmanListener'; Setup = 'onboarded'; Mode = 'rollback'; Type = 'AccessDenied'; Code = '5'
                 Throw = { New-Fault -Kind AccessDenied -Verb Remove } }
-            @{ Case = 'New-SelfSignedCertificate not elevated (CertEnroll NTE_PERM, a plain System.Exception)'; Seam = 'New-WinSelfSignedCertificate'; Setup = 'empty'; Mode = 'apply'; Type = 'AccessDenied'; Code = '5'
-                Throw = { New-WindowsErrorRecord -Exception (New-Object -TypeName System.Exception -ArgumentList 'CertEnroll::CX509Enrollment::_CreateRequest: Access denied. 0x80090010 (-2146893808 NTE_PERM)') -ErrorId 'System.Exception,Microsoft.CertificateServices.Commands.NewSelfSignedCertificateCommand' } }
-            @{ Case = 'New-SelfSignedCertificate failing otherwise (CertEnroll, no subject)'; Seam = 'New-WinSelfSignedCertificate'; Setup = 'empty'; Mode = 'apply'; Type = 'PowerShellError'; Code = 'PowerShellError'
-                Throw = { New-WindowsErrorRecord -Exception (New-Object -TypeName System.Exception -ArgumentList 'CertEnroll::CX509Enrollment::_CreateRequest: The subject name is missing. 0x80094001 (-2146877439 CERTSRV_E_BAD_REQUESTSUBJECT)') -ErrorId 'System.Exception,Microsoft.CertificateServices.Commands.NewSelfSignedCertificateCommand' } }
+            @{ Case = 'the create refused: HTTP.sys holds a binding on 0.0.0.0:5986 since the check (183)'; Seam = 'New-WinWsmanListener'; Setup = 'fresh'; Mode = 'apply'; Type = 'ObjectAlreadyExists'; Code = '183'
+                Throw = { New-Fault -Kind SslBindingExists -Verb New } }
         ) {
             $profile = 'fresh'
             if ($Setup -eq 'onboarded') { $profile = 'onboarded' }
             $machine = Use-HlHost -Profile $profile
             if ($Setup -eq 'exchange') { Add-HlListener -Machine $machine -Listener @{ hostname = 'EXCH01'; thumbprint = (Get-HlCertificate -Machine $machine -Kind exchange).thumbprint } | Out-Null }
-            if ($Setup -eq 'empty') { $machine.certificates = [object[]]@() }
             $listenersBefore = ConvertTo-Json -InputObject @($machine.listeners) -Depth 4
             $record = & $Throw
             Set-SeamFake -Name $Seam -ScriptBlock { throw $record }.GetNewClosure()
-            $envelope = Invoke-Hl (New-HlRequest -Mode $Mode -Change @{ AllowSelfSigned = ($Setup -eq 'empty') } -RollbackTo ([ordered]@{ listener = $null; certificate = $null }))
+            $envelope = Invoke-Hl (New-HlRequest -Mode $Mode -RollbackTo ([ordered]@{ listener = $null; certificate = $null }))
             $envelope.ok | Should -BeFalse
             $envelope.changed | Should -BeFalse
             $envelope.error.code | Should -Be $Code
@@ -645,19 +654,166 @@ Describe 'Set-HttpsListener.ps1' {
             ConvertTo-Json -InputObject @($machine.listeners) -Depth 4 | Should -Be $listenersBefore
         }
 
-        It 'plans a certificate that names the server only in its SAN, and apply fails as WinRM refuses it (0x803380E9)' {
-            # Today's rule accepts a SAN-only name (lab/certificates.ts namesHost); WinRM checks the CN against
-            # Hostname. A separate change makes the CN rule strict; until then plan and apply disagree here.
+    }
+
+    Context 'what Windows adds to the certificate rule' {
+        It 'refuses to <Mode> a certificate that names the server only in its SAN: WinRM binds by CN (0x803380E9)' -ForEach @(
+            @{ Mode = 'plan' }
+            @{ Mode = 'apply' }
+        ) {
+            # The old rule took a SAN-only name (plan picked it, apply failed as WinRM refused it).
             $machine = Use-HlHost -Profile fresh
             $current = Get-HlCertificate -Machine $machine -Kind current
             $current.subject = 'CN=EXCH01'
             $current.dnsNames = [object[]]@('EXCH01', $script:Fqdn)
             $machine.certificates = [object[]]@($current)
-            (Invoke-Hl (New-HlRequest -Mode plan)).after.listener.thumbprint | Should -Be $current.thumbprint
+            $envelope = Invoke-Hl (New-HlRequest -Mode $Mode)
+            $envelope.error.code | Should -Be 'CertNameMismatch'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'CertificateNameMismatch'
+            $envelope.error.message | Should -BeLike "*$($current.thumbprint) (CN=EXCH01) name it only in the SAN*Enrol a certificate with CN=$($script:Fqdn).*"
+            $envelope.evidence.candidates[0].problems | Should -Be @('fqdn-only-in-san')
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
+        }
+
+        It 'refuses the san-only-cert profile (an Exchange SAN certificate and Exchange''s own): both name the server only in the SAN' {
+            Use-HlHost -Profile 'san-only-cert' | Out-Null
+            $envelope = Invoke-Hl (New-HlRequest -Mode plan)
+            $envelope.error.code | Should -Be 'CertNameMismatch'
+            foreach ($candidate in $envelope.evidence.candidates) {
+                $candidate.problems | Should -Contain 'fqdn-only-in-san'
+                $candidate.problems | Should -Contain 'bound-to-exchange'
+            }
+        }
+
+        It 'skips a certificate bound to Exchange services, and says which services' {
+            $machine = Use-HlHost -Profile fresh
+            $current = Get-HlCertificate -Machine $machine -Kind current
+            $older = Get-HlCertificate -Machine $machine -Kind older
+            $services = @{}
+            $services[$current.thumbprint] = @('IIS', 'SMTP')
+            $machine | Add-Member -NotePropertyName exchangeCertificateServices -NotePropertyValue ([pscustomobject]$services) -Force
+            $plan = Invoke-Hl (New-HlRequest -Mode plan)
+            $plan.after.listener.thumbprint | Should -Be $older.thumbprint
+            $report = @($plan.evidence.candidates | Where-Object { $_.thumbprint -eq $current.thumbprint })[0]
+            $report.problems | Should -Be @('bound-to-exchange')
+            $report.exchangeServices | Should -Be @('IIS', 'SMTP')
+            $plan.warnings | Should -Not -Contain 'the Exchange Management Shell snap-in is not installed (or lists no certificate): certificates bound to Exchange services could not be excluded'
+        }
+
+        It 'says so when the Exchange snap-in is absent: bindings could not be excluded' {
+            $machine = Use-HlHost -Profile fresh
+            $machine.PSObject.Properties.Remove('exchangeCertificateServices')
+            $plan = Invoke-Hl (New-HlRequest -Mode plan)
+            $plan.ok | Should -BeTrue
+            $plan.after.listener.thumbprint | Should -Be (Get-HlCertificate -Machine $machine -Kind current).thumbprint
+            $plan.warnings | Should -Contain 'the Exchange Management Shell snap-in is not installed (or lists no certificate): certificates bound to Exchange services could not be excluded'
+        }
+
+        It 'stops <Mode> as PolicyControlled while ''Allow remote server management through WinRM'' has an empty IPv4 filter, and writes nothing' -ForEach @(
+            @{ Mode = 'plan' }
+            @{ Mode = 'apply' }
+        ) {
+            $machine = Use-HlHost -Profile 'gpo-winrm-ipv4-filter'
+            $envelope = Invoke-Hl (New-HlRequest -Mode $Mode)
+            $envelope.ok | Should -BeFalse
+            $envelope.error.code | Should -Be 'PolicyControlled'
+            $envelope.error.class | Should -Be 'policy'
+            $envelope.error.message | Should -BeLike '*Allow remote server management through WinRM'' sets an empty IPv4 filter*listens on no IPv4 address*Not Configured*'
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
+        }
+
+        It 'makes the listener under that policy when its IPv4 filter is *' {
+            $machine = Use-HlHost -Profile 'gpo-winrm-ipv4-filter'
+            $machine.winrmListenerPolicy.ipv4Filter = '*'
             $apply = Invoke-Hl (New-HlRequest -Mode apply)
-            $apply.error.code | Should -Be '0x803380E9'
-            Get-FailureType -Code $apply.error.code -Class $apply.error.class | Should -Be 'CertificateNameMismatch'
-            Get-HttpsListeners -Machine $machine | Should -BeNullOrEmpty
+            $apply.ok | Should -BeTrue
+            @(Get-HttpsListeners -Machine $machine).Count | Should -Be 1
+        }
+
+        It 'loads the Exchange snap-in only when it is registered and not loaded, then asks Get-ExchangeCertificate' {
+            Use-HlHost -Profile fresh | Out-Null
+            $plan = Invoke-Hl (New-HlRequest -Mode plan)
+            $plan.ok | Should -BeTrue
+            $names = @(Get-SeamCall | Where-Object { @('Get-WinPSSnapin', 'Add-WinPSSnapin', 'Get-WinExchangeCertificate') -contains $_.Name } | ForEach-Object { $_.Name })
+            $names | Should -Be @('Get-WinPSSnapin', 'Get-WinPSSnapin', 'Add-WinPSSnapin', 'Get-WinExchangeCertificate')
+            @(Get-SeamCall -Name Get-WinPSSnapin)[0].Parameters.Registered | Should -BeTrue
+            @(Get-SeamCall -Name Add-WinPSSnapin)[0].Parameters.Name | Should -Be 'Microsoft.Exchange.Management.PowerShell.SnapIn'
+        }
+
+        It 'asks for no snap-in where there is none to load (<Case>), and says bindings could not be excluded' -ForEach @(
+            @{ Case = 'PowerShell 7, which has no snap-ins'; PsVersion = '7.4.6'; Registered = $true }
+            @{ Case = 'Exchange''s snap-in not registered'; PsVersion = '5.1.17763.6414'; Registered = $false }
+        ) {
+            $machine = Use-HlHost -Profile fresh
+            $machine.psVersion = $PsVersion
+            if (-not $Registered) { $machine.PSObject.Properties.Remove('exchangeCertificateServices') }
+            $plan = Invoke-Hl (New-HlRequest -Mode plan)
+            $plan.ok | Should -BeTrue
+            @(Get-SeamCall -Name Add-WinPSSnapin) | Should -BeNullOrEmpty
+            @(Get-SeamCall -Name Get-WinExchangeCertificate) | Should -BeNullOrEmpty
+            if (-not $Registered) { @(Get-SeamCall -Name Get-WinPSSnapin).Count | Should -Be 1 }
+            else { @(Get-SeamCall -Name Get-WinPSSnapin) | Should -BeNullOrEmpty }
+            $plan.warnings | Should -Contain 'the Exchange Management Shell snap-in is not installed (or lists no certificate): certificates bound to Exchange services could not be excluded'
+        }
+
+        It 'skips a CA-issued certificate whose chain this server does not trust (Test-Certificate -Policy SSL), and says why' {
+            Use-HlHost -Profile 'untrusted-chain' | Out-Null
+            $envelope = Invoke-Hl (New-HlRequest -Mode plan)
+            $envelope.error.code | Should -Be 'NoSuitableCertificate'
+            $envelope.error.message | Should -BeLike '*chain-untrusted*'
+            $untrusted = @($envelope.evidence.candidates | Where-Object { $_.problems -contains 'chain-untrusted' })
+            $untrusted.Count | Should -Be 2
+            $untrusted[0].chainError | Should -BeLike '*CERT_E_UNTRUSTEDROOT*'
+            # Asked once per certificate, and only of those that meet every other rule (a wrong name or an
+            # Exchange binding would fail Test-Certificate too, or make it moot).
+            $calls = @(Get-SeamCall -Name Test-WinCertificate)
+            $calls.Count | Should -Be 2
+            $calls[0].Parameters.DnsName | Should -Be $script:Fqdn
+        }
+
+        It 'refuses to <Mode> a listener over an HTTP.sys SSL binding no listener owns, naming the fix' -ForEach @(
+            @{ Mode = 'plan' }
+            @{ Mode = 'apply' }
+        ) {
+            $machine = Use-HlHost -Profile 'stale-ssl-binding'
+            $envelope = Invoke-Hl (New-HlRequest -Mode $Mode)
+            $envelope.error.code | Should -Be 'StaleSslBinding'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'StaleSslBinding'
+            $envelope.error.message | Should -BeLike "*0.0.0.0:5986 (certificate $((Get-HlCertificate -Machine $machine -Kind older).thumbprint.ToLowerInvariant()), application {afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f})*netsh http delete sslcert ipport=0.0.0.0:5986*"
+            (Get-SeamCall -Name Get-WinHttpSslBinding)[0].Parameters.IpPort | Should -Be '0.0.0.0:5986'
+            @(Get-Writes) | Should -BeNullOrEmpty
+            @(Get-HttpsListeners -Machine $machine) | Should -BeNullOrEmpty
+        }
+
+        It 'reports a binding that serves another certificate than the listener''s, and the binding WinRM keeps otherwise' {
+            $machine = Use-HlHost -Profile onboarded
+            $bound = @(Get-HttpsListeners -Machine $machine)[0].thumbprint
+            $kept = Invoke-Hl (New-HlRequest -Mode plan)
+            $kept.compliant | Should -BeTrue
+            $kept.evidence.sslBinding.certificateHash | Should -Be $bound.ToLowerInvariant()
+            $kept.warnings | Should -Not -Match 'stale binding'
+            $older = (Get-HlCertificate -Machine $machine -Kind older).thumbprint.ToLowerInvariant()
+            $binding = [pscustomobject]@{ ipPort = '0.0.0.0:5986'; certificateHash = $older; appId = '{afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f}' }
+            $machine | Add-Member -NotePropertyName httpSysSslBindings -NotePropertyValue ([object[]]@($binding)) -Force
+            $plan = Invoke-Hl (New-HlRequest -Mode plan)
+            $plan.ok | Should -BeTrue
+            $plan.compliant | Should -BeTrue
+            $plan.evidence.sslBinding.certificateHash | Should -Be $older
+            ($plan.warnings -join "`n") | Should -BeLike "*serves certificate $older on 0.0.0.0:5986, not the listener's $bound*netsh http delete sslcert ipport=0.0.0.0:5986*"
+        }
+
+        It 'reads netsh''s output by value, whatever the language of its labels' {
+            Use-HlHost -Profile fresh | Out-Null
+            $german = [object[]]@('', 'SSL-Zertifikatbindungen:', '-------------------------', '', '    IP:Port                      : 0.0.0.0:5986', '    Zertifikathash               : 0123456789abcdef0123456789abcdef01234567', '    Anwendungs-ID                : {afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f}', '    Zertifikatspeichername       : MY', '')
+            Set-SeamFake -Name Get-WinHttpSslBinding -ScriptBlock { param($IpPort) [pscustomobject]@{ ExitCode = 0; Lines = $german } }.GetNewClosure()
+            $envelope = Invoke-Hl (New-HlRequest -Mode plan)
+            $envelope.error.code | Should -Be 'StaleSslBinding'
+            $envelope.error.message | Should -BeLike '*(certificate 0123456789abcdef0123456789abcdef01234567, application {afebb9ad-9b97-4a91-9ab5-daa4e5ef0c2f})*'
+            $none = [object[]]@('', 'SSL-Zertifikatbindungen:', '-------------------------', '', 'Das System kann die angegebene Datei nicht finden.', '')
+            Set-SeamFake -Name Get-WinHttpSslBinding -ScriptBlock { param($IpPort) [pscustomobject]@{ ExitCode = 1; Lines = $none } }.GetNewClosure()
+            (Invoke-Hl (New-HlRequest -Mode plan)).ok | Should -BeTrue
         }
     }
 

@@ -5,15 +5,22 @@
     The listener is found by Transport=HTTPS among the listeners WinRM enumerates (winrm/config/Listener,
     never by a Listener_<n> name); Compatibility listeners (IIS, port 443) are not ours and are ignored,
     and of several HTTPS listeners the Address=* one is managed. A certificate qualifies when it is in
-    Cert:\LocalMachine\My, names the FQDN (SAN DNS name or subject CN), has the Server Authentication EKU
-    (OID 1.3.6.1.5.5.7.3.1), has its private key, is valid now with more than MinDaysLeft days left and,
-    unless self-signed and allowed, was issued by one of Issuers (any issuer when the list is empty). A
-    listener whose certificate still qualifies keeps it (no churn); otherwise CA-issued beats self-signed,
-    then the latest NotAfter wins. A self-signed certificate is created only with AllowSelfSigned, at
-    apply (a plan cannot know its thumbprint and reports none). An existing listener is updated in place,
-    hostname and thumbprint in one write (no window without a listener); a listener set by Group Policy is
-    never written (PolicyControlled). Rollback restores the saved port, host name and thumbprint, or
-    removes a listener this step created, and needs that saved state. Certificates are never deleted.
+    Cert:\LocalMachine\My, its subject CN is the FQDN (WinRM binds a listener only when the CN is its
+    Hostname, 0x803380E9: a SAN-only match such as Exchange's CN=<computer name> or a CN=mail.<domain>
+    certificate does not do), has the Server Authentication EKU (OID 1.3.6.1.5.5.7.3.1), has its private
+    key, is valid now with more than MinDaysLeft days left, is not bound to Exchange services (IIS, SMTP,
+    IMAP, POP, UM: Exchange renews and removes those), and either is self-signed and listed in
+    TrustedSelfSigned (the Monosync servers trust exactly those) or was issued by one of Issuers (any issuer
+    when the list is empty) and passes Test-Certificate -Policy SSL here. evidence.candidates says why each
+    certificate was rejected. A listener whose certificate still qualifies keeps it (no churn); otherwise
+    CA-issued beats self-signed, then the latest NotAfter wins. No certificate is ever created. An HTTP.sys
+    SSL binding on 0.0.0.0:<port> that no listener owns is refused (StaleSslBinding, WinRM could not create
+    the listener over it), one that serves another certificate than the listener's is reported; the fix is
+    named, the binding is not touched. An existing listener is updated in place, hostname and thumbprint
+    in one write (no window without a listener); a listener set by Group Policy is never written
+    (PolicyControlled), nor is one made while 'Allow remote server management through WinRM' has an empty
+    IPv4 filter (WinRM would listen on no IPv4 address with it: PolicyControlled, naming the fix). Rollback restores the saved port, host name and thumbprint, or removes a listener
+    this step created, and needs that saved state. Certificates are never deleted.
 .PARAMETER Mode
     plan, apply or rollback.
 .PARAMETER Fqdn
@@ -22,8 +29,9 @@
     Reject certificates with this many days or fewer left.
 .PARAMETER Issuers
     Allowed issuer DNs; empty = any issuer.
-.PARAMETER AllowSelfSigned
-    Create (and accept) a self-signed certificate when no CA-issued one qualifies.
+.PARAMETER TrustedSelfSigned
+    Thumbprints of the self-signed certificates the Monosync servers already trust; no other self-signed
+    certificate qualifies.
 .PARAMETER Thumbprint
     Pin this certificate instead of choosing one; it must still meet every rule.
 .PARAMETER RequestBase64
@@ -33,7 +41,7 @@
     {"listener":{"port":5986,"hostname":"exch01.corp.example","thumbprint":"<40 hex>"},"certificate":{...}}
     or {"listener":null,"certificate":null}.
 .EXAMPLE
-    .\Set-HttpsListener.ps1 -Mode plan -Fqdn exch01.corp.example -MinDaysLeft 30 -Issuers @() -AllowSelfSigned $false
+    .\Set-HttpsListener.ps1 -Mode plan -Fqdn exch01.corp.example -MinDaysLeft 30 -Issuers @() -TrustedSelfSigned @()
 #>
 [CmdletBinding()]
 param(
@@ -51,7 +59,9 @@ param(
     [ValidateLength(3, 400)]
     [ValidatePattern('^[^\x00-\x1F\x7F''"`$;|&\u2018-\u201E]+\z')]
     [string[]]$Issuers = @(),
-    [bool]$AllowSelfSigned = $false,
+    [AllowEmptyCollection()]
+    [ValidatePattern('^[0-9A-Fa-f]{40}\z')]
+    [string[]]$TrustedSelfSigned = @(),
     [ValidatePattern('^[0-9A-Fa-f]{40}\z')]
     [string]$Thumbprint,
     [string]$RollbackToJson
@@ -63,9 +73,11 @@ $script:ScriptName = 'Set-HttpsListener'
 $script:Target = Get-LocalFqdn
 $ServerAuthOid = '1.3.6.1.5.5.7.3.1'
 $EkuExtensionOid = '2.5.29.37'
+# The Exchange Management Shell's snap-in (Exchange 2013 to 2019), which Get-ExchangeCertificate comes from.
+$ExchangeSnapIn = 'Microsoft.Exchange.Management.PowerShell.SnapIn'
 $StorePath = 'Cert:\LocalMachine\My'
 $DefaultHttpsPort = 5986
-$ParamNames = @('Fqdn', 'MinDaysLeft', 'Issuers', 'AllowSelfSigned', 'Thumbprint')
+$ParamNames = @('Fqdn', 'MinDaysLeft', 'Issuers', 'TrustedSelfSigned', 'Thumbprint')
 # What a saved listener can hold (what rollback writes back): a DNS or NetBIOS name or nothing, and a
 # thumbprint of 40 hex digits or nothing.
 $SavedHostnamePattern = '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?\z'
@@ -81,14 +93,6 @@ function Get-IntegerParam {
         throw (New-InvalidInput -Message "$Name must be a whole number from $Minimum to $Maximum")
     }
     return [long]$value
-}
-
-function Get-BooleanParam {
-    # A JSON true or false; InvalidInput otherwise ([bool]'false' is $true).
-    param($Object, [string]$Name)
-    $value = Get-RequestMember -Object $Object -Name $Name
-    if ($value -isnot [bool]) { throw (New-InvalidInput -Message "$Name must be true or false") }
-    return $value
 }
 
 function Get-ListenerField {
@@ -181,25 +185,117 @@ function ConvertTo-NormalDn {
 }
 
 function Get-CertificateProblems {
+    # What keeps a certificate from backing the listener, in the order lab/certificates.ts checks it.
     param($Certificate)
     $problems = @()
     $now = [DateTime]::UtcNow
     $names = Get-DnsNames -Certificate $Certificate
     $cn = [string]$Certificate.GetNameInfo('SimpleName', $false)
+    $thumbprint = ([string]$Certificate.Thumbprint).ToUpperInvariant()
     # -contains and -eq compare case-insensitively and literally (no regex, no wildcard).
-    if (-not ($names -contains $Fqdn -or $cn -eq $Fqdn)) { $problems += 'name-mismatch' }
+    if ($cn -ne $Fqdn) {
+        if ($names -contains $Fqdn) { $problems += 'fqdn-only-in-san' } else { $problems += 'name-mismatch' }
+    }
     if (-not $Certificate.HasPrivateKey) { $problems += 'no-private-key' }
     if (-not (Test-ServerAuth -Certificate $Certificate)) { $problems += 'no-server-auth' }
     if ($Certificate.NotBefore.ToUniversalTime() -gt $now) { $problems += 'not-yet-valid' }
     if ($Certificate.NotAfter.ToUniversalTime() -le $now) { $problems += 'expired' }
     elseif ($Certificate.NotAfter.ToUniversalTime() -le $now.AddDays($MinDaysLeft)) { $problems += 'too-few-days-left' }
-    if (Test-SelfSigned -Certificate $Certificate) {
-        if (-not $AllowSelfSigned) { $problems += 'self-signed-not-allowed' }
+    $selfSigned = Test-SelfSigned -Certificate $Certificate
+    if ($selfSigned) {
+        # Its own issuer, so the allow-list cannot name it: the Monosync side's trust is what counts.
+        if ($null -eq (Find-OrdinalMatch -Set $TrustedSelfSigned -Value $thumbprint -IgnoreCase)) { $problems += 'self-signed-not-trusted-by-monosync' }
     } elseif (@($Issuers).Count -gt 0) {
         $allowed = @($Issuers | ForEach-Object { ConvertTo-NormalDn -Dn $_ })
         if ($allowed -notcontains (ConvertTo-NormalDn -Dn $Certificate.Issuer)) { $problems += 'issuer-not-allowed' }
     }
+    if ((Get-ExchangeServices -Thumbprint $thumbprint).Count -gt 0) { $problems += 'bound-to-exchange' }
+    # The chain check last, and only for a CA-issued certificate that meets every other rule: Test-Certificate
+    # also fails for a wrong name or date, and a self-signed one is the Monosync side's to trust.
+    if ($problems.Count -eq 0 -and -not $selfSigned -and (Get-ChainError -Certificate $Certificate) -ne '') { $problems += 'chain-untrusted' }
     return , [string[]]$problems
+}
+
+function Get-ExchangeServices {
+    # The Exchange services bound to a certificate (Read-ExchangeServices fills the table); empty when none.
+    param([string]$Thumbprint)
+    $services = $script:ExchangeServices[$Thumbprint]
+    if ($null -eq $services) { return , [string[]]@() }
+    return , [string[]]$services
+}
+
+function Get-ExchangeCertificateList {
+    # Get-ExchangeCertificate through the Exchange Management Shell snap-in, loaded when registered; NOTHING
+    # when it is not (Exchange not installed, or removed) or cannot be (PowerShell 6 and later have no
+    # snap-ins: the local runner's pwsh). The caller cannot tell that from a server without certificates.
+    if ([int](([string](Get-WinPowerShellVersion)).Split('.')[0]) -ge 6) { return }
+    $registered = @(Get-WinPSSnapin -Registered | Where-Object { [string]$_.Name -eq $ExchangeSnapIn })
+    if ($registered.Count -eq 0) { return }
+    $loaded = @(Get-WinPSSnapin | Where-Object { [string]$_.Name -eq $ExchangeSnapIn })
+    if ($loaded.Count -eq 0) { Add-WinPSSnapin -Name $ExchangeSnapIn }
+    Get-WinExchangeCertificate
+}
+
+function Read-ExchangeServices {
+    # Exchange's certificate bindings, by thumbprint. Get-ExchangeCertificate's Services reads 'IIS, SMTP' or
+    # 'None'. No certificate at all means the snap-in is absent (Exchange always holds at least its own).
+    $script:ExchangeServices = @{}
+    $found = @(Get-ExchangeCertificateList)
+    if ($found.Count -eq 0) { $script:Warnings.Add('the Exchange Management Shell snap-in is not installed (or lists no certificate): certificates bound to Exchange services could not be excluded') }
+    foreach ($certificate in $found) {
+        $services = [string[]]@(([string]$certificate.Services) -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ -ne '' -and $_ -ne 'None' })
+        $script:ExchangeServices[([string]$certificate.Thumbprint).ToUpperInvariant()] = $services
+    }
+}
+
+function Get-ChainError {
+    # Test-Certificate's verdict on the certificate for the FQDN, asked once per certificate: '' when it
+    # passes, else its messages.
+    param($Certificate)
+    $thumbprint = ([string]$Certificate.Thumbprint).ToUpperInvariant()
+    if (-not $script:ChainErrors.ContainsKey($thumbprint)) {
+        $result = Test-WinCertificate -Certificate $Certificate -DnsName $Fqdn
+        $text = ''
+        if (-not $result.Valid) {
+            $text = (@($result.Errors) -join ' ').Trim()
+            if ($text -eq '') { $text = 'Test-Certificate -Policy SSL failed' }
+        }
+        $script:ChainErrors[$thumbprint] = $text
+    }
+    return $script:ChainErrors[$thumbprint]
+}
+
+function Get-SslBinding {
+    # HTTP.sys's SSL binding on 0.0.0.0:<Port> ($null when none): {ipPort, certificateHash, appId}. Read by
+    # value, not by label: netsh writes the labels in the server's language.
+    param([int]$Port)
+    $ipPort = "0.0.0.0:$Port"
+    $result = Get-WinHttpSslBinding -IpPort $ipPort
+    $hash = ''
+    $appId = ''
+    foreach ($line in @($result.Lines)) {
+        $text = [string]$line
+        $hashMatch = [regex]::Match($text, '\s:\s*([0-9A-Fa-f]{40})\s*\z')
+        $appMatch = [regex]::Match($text, '\s:\s*(\{[0-9A-Fa-f-]{36}\})\s*\z')
+        if ($hashMatch.Success -and $hash -eq '') { $hash = $hashMatch.Groups[1].Value }
+        if ($appMatch.Success -and $appId -eq '') { $appId = $appMatch.Groups[1].Value }
+    }
+    if ($hash -eq '') { return $null }
+    return [ordered]@{ ipPort = $ipPort; certificateHash = $hash; appId = $appId }
+}
+
+function Assert-SslBinding {
+    # A binding no listener owns makes WinRM's create fail (183, it exists): refused with the fix. One under
+    # the listener that serves another certificate is reported. Deleting either is an operator's decision.
+    param($Binding, $Listener)
+    if ($null -eq $Binding) { return }
+    $fix = "netsh http delete sslcert ipport=$($Binding.ipPort)"
+    if ($null -eq $Listener -or $Listener.Address -ne '*') {
+        throw (New-StepError -Code 'StaleSslBinding' -Class 'permanent' -Message "HTTP.sys holds an SSL binding on $($Binding.ipPort) (certificate $($Binding.certificateHash), application $($Binding.appId)) that no WinRM listener owns, so WinRM cannot create its listener there. Remove it ($fix) if nothing else uses it, then retry.")
+    }
+    if ($Binding.certificateHash -ne $Listener.Thumbprint) {
+        $script:Warnings.Add("HTTP.sys serves certificate $($Binding.certificateHash) on $($Binding.ipPort), not the listener's $($Listener.Thumbprint): a stale binding. Remove it ($fix) and run this step again.")
+    }
 }
 
 function Test-Timely {
@@ -222,13 +318,18 @@ function Get-CandidateReport {
     param($Store)
     $reports = New-Object -TypeName 'System.Collections.Generic.List[object]'
     foreach ($certificate in $Store) {
+        $problems = Get-CertificateProblems -Certificate $certificate
+        $chainError = ''
+        if ($problems -contains 'chain-untrusted') { $chainError = Get-ChainError -Certificate $certificate }
         $reports.Add([ordered]@{
                 thumbprint = [string]$certificate.Thumbprint
                 subject    = [string]$certificate.Subject
                 issuer     = [string]$certificate.Issuer
                 notAfter   = ConvertTo-IsoDate -Date $certificate.NotAfter
-                selfSigned = Test-SelfSigned -Certificate $certificate
-                problems   = Get-CertificateProblems -Certificate $certificate
+                selfSigned       = Test-SelfSigned -Certificate $certificate
+                problems         = $problems
+                exchangeServices = Get-ExchangeServices -Thumbprint ([string]$certificate.Thumbprint).ToUpperInvariant()
+                chainError       = $chainError
             })
     }
     return , $reports.ToArray()
@@ -236,14 +337,14 @@ function Get-CandidateReport {
 
 function Select-Certificate {
     # The certificate to bind: the pinned one, else the bound one while it qualifies, else the rule's winner;
-    # $null when apply must create a self-signed one; otherwise throws the most specific reason.
+    # otherwise throws the most specific reason (lab/certificates.ts noCertificateError, in the same order).
     param($Store, $Bound)
     if ($Thumbprint) {
         $pinned = @($Store | Where-Object { $_.Thumbprint -eq $Thumbprint })
         if ($pinned.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "The certificate $Thumbprint is not in $StorePath.") }
         $problems = Get-CertificateProblems -Certificate $pinned[0]
         if ($problems.Count -eq 0) { return $pinned[0] }
-        if ($problems -contains 'name-mismatch') { throw (New-StepError -Code 'CertNameMismatch' -Class 'permanent' -Message "The certificate CN and the hostname that were provided do not match: $Thumbprint does not name $Fqdn.") }
+        if ($problems -contains 'name-mismatch' -or $problems -contains 'fqdn-only-in-san') { throw (New-StepError -Code 'CertNameMismatch' -Class 'permanent' -Message "The certificate CN and the hostname that were provided do not match: $Thumbprint ($($pinned[0].Subject)) is not CN=$Fqdn.") }
         if ($problems -contains 'no-private-key') { throw (New-StepError -Code 'CertNoPrivateKey' -Class 'permanent' -Message "The certificate $Thumbprint has no private key.") }
         if (-not (Test-Timely -Problems $problems)) { throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message "The certificate $Thumbprint is not valid for $MinDaysLeft more days.") }
         throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message ("The certificate $Thumbprint is not suitable: " + ($problems -join ', ')))
@@ -258,14 +359,27 @@ function Select-Certificate {
     )
     $qualifying = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_).Count -eq 0 } | Sort-Object -Property $order)
     if ($qualifying.Count -gt 0) { return $qualifying[0] }
-    if ($AllowSelfSigned) { return $null }
-    $named = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_) -notcontains 'name-mismatch' })
-    if ($named.Count -eq 0) { throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate in $StorePath names $Fqdn and self-signed is not allowed.") }
+    $named = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_) -notcontains 'name-mismatch' -and (Get-CertificateProblems -Certificate $_) -notcontains 'fqdn-only-in-san' })
+    if ($named.Count -eq 0) {
+        $sanOnly = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_) -contains 'fqdn-only-in-san' })
+        if ($sanOnly.Count -gt 0) {
+            $listed = ($sanOnly | ForEach-Object { '{0} ({1})' -f $_.Thumbprint, $_.Subject }) -join ', '
+            throw (New-StepError -Code 'CertNameMismatch' -Class 'permanent' -Message "No certificate in $StorePath has CN=$($Fqdn): $listed name it only in the SAN, and WinRM binds a listener only when the subject CN is its Hostname (0x803380E9). Enrol a certificate with CN=$Fqdn.")
+        }
+        throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate in $StorePath names $Fqdn.")
+    }
     $withKey = @($named | Where-Object { $_.HasPrivateKey })
     if ($withKey.Count -eq 0) { throw (New-StepError -Code 'CertNoPrivateKey' -Class 'permanent' -Message "The certificate for $Fqdn in $StorePath has no private key.") }
     $timely = @($withKey | Where-Object { Test-Timely -Problems (Get-CertificateProblems -Certificate $_) })
-    if ($timely.Count -eq 0) { throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message "Every certificate for $Fqdn has expired or has $MinDaysLeft days or fewer left.") }
-    throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate for $Fqdn meets the rules; see evidence.candidates.")
+    if ($timely.Count -eq 0) {
+        # A successor that names the server only in its SAN is what the operator must re-enrol: say so.
+        $message = "Every certificate for $Fqdn has expired or has $MinDaysLeft days or fewer left."
+        $sanOnly = @($Store | Where-Object { (Get-CertificateProblems -Certificate $_) -contains 'fqdn-only-in-san' } | ForEach-Object { [string]$_.Thumbprint })
+        if ($sanOnly.Count -gt 0) { $message += " $($sanOnly -join ', ') name it only in the SAN, which WinRM does not bind: enrol one with CN=$Fqdn." }
+        throw (New-StepError -Code 'CertExpired' -Class 'permanent' -Message $message)
+    }
+    $reasons = ($withKey | ForEach-Object { '{0}: {1}' -f $_.Thumbprint, ((Get-CertificateProblems -Certificate $_) -join ', ') }) -join '; '
+    throw (New-StepError -Code 'NoSuitableCertificate' -Class 'permanent' -Message "No certificate for $Fqdn meets the rules. Rejected: $reasons.")
 }
 
 function Get-ListenerState {
@@ -343,7 +457,8 @@ try {
         $MinDaysLeft = Get-IntegerParam -Object $params -Name 'MinDaysLeft' -Minimum 1 -Maximum 365
         if ($null -eq (Get-RequestMember -Object $params -Name 'Issuers')) { throw (New-InvalidInput -Message 'Issuers must be an array of strings') }
         $Issuers = Get-RequestStringList -Object $params -Name 'Issuers'
-        $AllowSelfSigned = Get-BooleanParam -Object $params -Name 'AllowSelfSigned'
+        if ($null -eq (Get-RequestMember -Object $params -Name 'TrustedSelfSigned')) { throw (New-InvalidInput -Message 'TrustedSelfSigned must be an array of thumbprints') }
+        $TrustedSelfSigned = Get-RequestStringList -Object $params -Name 'TrustedSelfSigned'
         if (Test-RequestParam -Request $request -Name 'Thumbprint') {
             $pinned = Get-RequestString -Object $params -Name 'Thumbprint'
             if ($null -eq $pinned) { throw (New-InvalidInput -Message 'Thumbprint must be a string') }
@@ -393,56 +508,44 @@ try {
         return
     }
 
+    # 'Allow remote server management through WinRM' with an empty IPv4 filter leaves every listener, this one
+    # too, without an IPv4 address: reported for an operator before anything is read or written.
+    $policyProblem = Get-WinRMListenerPolicyProblem -Policy (Get-WinRMListenerPolicy)
+    if ($null -ne $policyProblem) { throw (New-StepError -Code 'PolicyControlled' -Class 'policy' -Message $policyProblem) }
     $listener = Get-HttpsListener
     $before = Get-ListenerState -Listener $listener
+    $script:ChainErrors = @{}
+    Read-ExchangeServices
     $store = @(Get-StoreCertificates)
     $bound = $null
     if ($null -ne $listener -and $listener.Thumbprint) { $bound = $store | Where-Object { $_.Thumbprint -eq $listener.Thumbprint } | Select-Object -First 1 }
-    $candidates = Get-CandidateReport -Store $store
+    # Before the choice, so a refusal carries why each certificate was rejected.
+    $script:Evidence['candidates'] = Get-CandidateReport -Store $store
     $chosen = Select-Certificate -Store $store -Bound $bound
-    $script:Evidence['selectedThumbprint'] = ''
-    $script:Evidence['selfSigned'] = $true
-    $script:Evidence['newSelfSigned'] = ($null -eq $chosen)
-    if ($null -ne $chosen) {
-        $script:Evidence['selectedThumbprint'] = [string]$chosen.Thumbprint
-        $script:Evidence['selfSigned'] = Test-SelfSigned -Certificate $chosen
-    }
-    $script:Evidence['candidates'] = $candidates
+    $port = $DefaultHttpsPort
+    if ($null -ne $listener) { $port = $listener.Port }
+    $binding = Get-SslBinding -Port $port
+    Assert-SslBinding -Binding $binding -Listener $listener
+    $script:Evidence['selectedThumbprint'] = [string]$chosen.Thumbprint
+    $script:Evidence['selfSigned'] = Test-SelfSigned -Certificate $chosen
+    $script:Evidence['sslBinding'] = $binding
 
-    $listenerOk = ($null -ne $listener -and $null -ne $chosen -and $listener.Thumbprint -eq [string]$chosen.Thumbprint -and $listener.Hostname -eq $Fqdn)
+    $listenerOk = ($null -ne $listener -and $listener.Thumbprint -eq [string]$chosen.Thumbprint -and $listener.Hostname -eq $Fqdn)
     if ($listenerOk) {
         Write-StepResult -StepMode $Mode -Compliant $true -Changed $false -Before $before -After $before
         return
     }
     Assert-NotPolicyListener -Listener $listener
-    $port = $DefaultHttpsPort
-    if ($null -ne $listener) { $port = $listener.Port }
 
     if ($Mode -eq 'plan') {
-        $predictedListener = [ordered]@{ port = $port; hostname = $Fqdn; thumbprint = '' }
-        $predictedCertificate = $null
-        if ($null -ne $chosen) {
-            $predictedListener['thumbprint'] = [string]$chosen.Thumbprint
-            $predictedCertificate = ConvertTo-CertificateInfo -Certificate $chosen
-        } else {
-            $script:Warnings.Add("apply creates a self-signed certificate for $Fqdn (1 year; clients must trust it)")
+        $predicted = [ordered]@{
+            listener    = [ordered]@{ port = $port; hostname = $Fqdn; thumbprint = [string]$chosen.Thumbprint }
+            certificate = ConvertTo-CertificateInfo -Certificate $chosen
         }
-        Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After ([ordered]@{ listener = $predictedListener; certificate = $predictedCertificate })
+        Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After $predicted
         return
     }
 
-    if ($null -eq $chosen) {
-        try {
-            $chosen = New-WinSelfSignedCertificate -DnsName @($Fqdn) -CertStoreLocation $StorePath
-        } catch {
-            # The PKI module reports a refused key or store as a plain System.Exception with CertEnroll's text
-            # ('CertEnroll::CX509Enrollment::_CreateRequest: Access denied. 0x80090010 (-2146893808 NTE_PERM)').
-            $text = [string]$_.Exception.Message
-            if ($text -match '\b0x80090010\b|\b0x80070005\b|E_ACCESSDENIED|NTE_PERM') { throw (New-StepError -Code '5' -Class 'auth' -Message $text) }
-            throw
-        }
-        $script:Evidence['selectedThumbprint'] = [string]$chosen.Thumbprint
-    }
     Set-ListenerBinding -Listener $listener -Port $port -Hostname $Fqdn -CertificateThumbprint ([string]$chosen.Thumbprint)
     Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Get-ListenerState -Listener (Get-HttpsListener))
 } catch {

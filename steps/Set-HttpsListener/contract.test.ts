@@ -5,20 +5,21 @@
  * equal envelopes for plan → apply → verify → rollback → verify, and leave the host in the same state. See
  * test/support/script-contract.ts for what is compared.
  *
- * Not in the table: a certificate that names the server only in its SAN (Exchange's own self-signed one,
- * CN=<computer name>). Both pick it today; WinRM refuses it at apply (0x803380E9, the CN must match the
- * listener's Hostname), which LabSeam models and the lab does not yet: the strict CN rule is a separate
- * change (steps/Set-HttpsListener/Set-HttpsListener.Tests.ps1 checks the script's side).
+ * What Windows adds, each with a starting state: WinRM binds a listener only to a certificate whose CN is
+ * its Hostname (0x803380E9; LabSeam refuses any other write as WinRM does, so a script that picked a
+ * SAN-only certificate would fail here), Exchange's service bindings (Get-ExchangeCertificate, or no
+ * snap-in), Test-Certificate's chain check, and HTTP.sys SSL bindings on 0.0.0.0:<port> (netsh).
  */
 import assert from 'node:assert/strict';
 import type { LabEstate } from '../../lab/estate';
+import { WINRM_APP_ID } from '../../lab/certificates';
 import { thumbprintFor } from '../../lab/identity';
 import type { LabHost } from '../../lab/model';
 import { CONTRACT_FQDN, type ContractCase } from '../../test/support/script-contract';
 import { describeStepContract } from '../../test/support/step-contract-suite';
 
 const certificate = (c: Record<string, unknown>) => ({ certificate: c });
-const VALID = { Fqdn: 'exch01.corp.example', MinDaysLeft: 30, Issuers: [], AllowSelfSigned: false };
+const VALID = { Fqdn: 'exch01.corp.example', MinDaysLeft: 30, Issuers: [], TrustedSelfSigned: [] };
 const CORP_ISSUER = 'CN=Corp Issuing CA 01, DC=corp, DC=example';
 
 /** Certificates of the `fresh` profile (lab/profiles.ts; test/support/fleet-files.ts estateFor uses seed 7). */
@@ -49,6 +50,14 @@ function bind(estate: LabEstate, fqdn: string, listener: Partial<LabHost['listen
   });
 }
 
+/** A self-signed certificate with CN=<FQDN>: what an operator could import on the Monosync servers. */
+function addOwnSelfSigned(estate: LabEstate, fqdn: string, thumbprint: string) {
+  const host = estate.host(fqdn);
+  const cert = machineCert(host);
+  host.certificates = [{ ...cert, thumbprint, issuer: cert.subject, selfSigned: true }];
+}
+const OWN_SELF_SIGNED = 'D'.repeat(40);
+
 const SAVED_LISTENER = { port: 5986, hostname: 'exch01.corp.example', thumbprint: 'A'.repeat(40) };
 
 const CASES: ContractCase[] = [
@@ -62,9 +71,55 @@ const CASES: ContractCase[] = [
     },
   },
   {
-    name: 'absent, an empty store, self-signed allowed (issued at apply)',
-    policy: certificate({ allowSelfSigned: true }),
+    name: 'absent, an empty store, self-signed allowed: none is created',
+    policy: certificate({ allowSelfSigned: true, trustedSelfSigned: [OWN_SELF_SIGNED] }),
     arrange: (e, fqdn) => void (e.host(fqdn).certificates = []),
+  },
+  {
+    name: 'absent, a self-signed certificate the Monosync side trusts (listed in the fleet)',
+    policy: certificate({ allowSelfSigned: true, trustedSelfSigned: [OWN_SELF_SIGNED] }),
+    arrange: (e, fqdn) => addOwnSelfSigned(e, fqdn, OWN_SELF_SIGNED),
+  },
+  {
+    name: 'absent, a self-signed certificate the Monosync side does not trust',
+    arrange: (e, fqdn) => addOwnSelfSigned(e, fqdn, OWN_SELF_SIGNED),
+  },
+  {
+    name: 'absent, only certificates that name the server in their SAN (an Exchange SAN certificate, CN=EXCH01)',
+    profile: 'san-only-cert',
+  },
+  {
+    name: 'absent, the current machine certificate bound to Exchange (IIS, SMTP): the older one is chosen',
+    arrange: (e, fqdn) => {
+      const host = e.host(fqdn);
+      host.exchangeCertificateServices = { ...host.exchangeCertificateServices, [MACHINE]: ['IIS', 'SMTP'] };
+    },
+  },
+  {
+    name: 'absent, no Exchange snap-in (bindings cannot be read; said in a warning)',
+    arrange: (e, fqdn) => void delete e.host(fqdn).exchangeCertificateServices,
+  },
+  { name: 'absent, the machine certificates chain to a root the server does not trust', profile: 'untrusted-chain' },
+  {
+    name: 'absent, the current machine certificate only fails the chain check',
+    arrange: (e, fqdn) => {
+      e.host(fqdn).certificateChainErrors = {
+        [MACHINE]: 'The certificate is revoked. 0x80092010 (-2146885616 CRYPT_E_REVOKED)',
+      };
+    },
+  },
+  {
+    name: 'absent, a stale HTTP.sys SSL binding on 0.0.0.0:5986 (refused, nothing written)',
+    profile: 'stale-ssl-binding',
+  },
+  {
+    name: 'compliant listener, HTTP.sys serving another certificate on 0.0.0.0:5986 (reported)',
+    profile: 'onboarded',
+    arrange: (e, fqdn) => {
+      e.host(fqdn).httpSysSslBindings = [
+        { ipPort: '0.0.0.0:5986', certificateHash: OLDER.toLowerCase(), appId: WINRM_APP_ID },
+      ];
+    },
   },
   {
     name: 'absent, an empty store, self-signed not allowed',
@@ -101,6 +156,16 @@ const CASES: ContractCase[] = [
   {
     name: 'set by Group Policy, needs a change: PolicyControlled, nothing written',
     arrange: (e, fqdn) => bind(e, fqdn, { source: 'GPO', hostname: 'EXCH01', thumbprint: EXCHANGE }),
+  },
+  {
+    name: "set by Group Policy: 'Allow remote server management through WinRM' with an empty IPv4 filter (PolicyControlled, nothing written; rollback still works)",
+    profile: 'gpo-winrm-ipv4-filter',
+  },
+  {
+    name: 'set by Group Policy: the same policy with an IPv4 filter of ranges (the listener is made)',
+    profile: 'gpo-winrm-ipv4-filter',
+    arrange: (e, fqdn) =>
+      void (e.host(fqdn).winrmListenerPolicy = { ipv4Filter: '10.0.0.1-10.0.0.254', ipv6Filter: '' }),
   },
   {
     name: 'issuer allow-list with one issuer (one-element Issuers)',
@@ -204,12 +269,34 @@ const CASES: ContractCase[] = [
     ],
   },
   {
+    name: "rollback to a saved pair WinRM refuses (Exchange's CN=EXCH01 under the FQDN): 0x803380E9, nothing written",
+    profile: 'onboarded',
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: { value: { listener: { ...SAVED_LISTENER, thumbprint: EXCHANGE }, certificate: null } },
+      },
+    ],
+  },
+  {
+    name: 'rollback recreating a deleted listener over a stale HTTP.sys binding: 183, nothing written',
+    profile: 'stale-ssl-binding',
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: { value: { listener: { ...SAVED_LISTENER, thumbprint: MACHINE }, certificate: null } },
+      },
+    ],
+  },
+  {
     name: 'rollback to no listener when Group Policy set one is refused',
     arrange: (e, fqdn) => bind(e, fqdn, { source: 'GPO' }),
     calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: { value: { listener: null, certificate: null } } }],
   },
   {
-    name: 'Issuers empty, null or hostile; Fqdn, MinDaysLeft, AllowSelfSigned of the wrong type',
+    name: 'Issuers empty, null or hostile; Fqdn, MinDaysLeft, TrustedSelfSigned of the wrong type',
     calls: [
       { label: 'plan, Issuers []', mode: 'plan', params: { ...VALID, Issuers: [] } },
       { label: 'plan, Issuers null', mode: 'plan', params: { ...VALID, Issuers: null } },
@@ -222,7 +309,12 @@ const CASES: ContractCase[] = [
       { label: 'apply, hostile Fqdn', mode: 'apply', params: { ...VALID, Fqdn: 'exch01.corp.example;' } },
       { label: 'apply, Fqdn with a line break', mode: 'apply', params: { ...VALID, Fqdn: 'exch01.corp.example\n' } },
       { label: 'apply, MinDaysLeft as text', mode: 'apply', params: { ...VALID, MinDaysLeft: '30' } },
-      { label: 'apply, AllowSelfSigned as text', mode: 'apply', params: { ...VALID, AllowSelfSigned: 'false' } },
+      {
+        label: 'apply, TrustedSelfSigned as text',
+        mode: 'apply',
+        params: { ...VALID, TrustedSelfSigned: 'D'.repeat(40) },
+      },
+      { label: 'apply, AllowSelfSigned (gone)', mode: 'apply', params: { ...VALID, AllowSelfSigned: true } },
       { label: 'apply, hostile Thumbprint', mode: 'apply', params: { ...VALID, Thumbprint: '$(Remove-Item C:\\)' } },
     ],
   },

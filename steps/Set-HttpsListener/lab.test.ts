@@ -76,27 +76,76 @@ void describe('lab certificates', () => {
     });
   });
 
-  void it('creates a self-signed certificate only when allowed, and the risk rule sees it', async () => {
-    const denied = setup('expired-only');
-    await assert.rejects(denied.runner.run(callFor(denied.spec, 'ensureHttpsListener', 'plan')));
+  void it('binds a self-signed certificate only when the fleet lists it as trusted by Monosync, never creating one', async () => {
+    const { estate } = setup('expired-only');
+    const host = estate.host(FQDN);
+    const own = {
+      ...host.certificates[0],
+      thumbprint: 'D'.repeat(40),
+      notAfter: new Date(Date.now() + 200 * 86_400_000).toISOString(),
+    };
+    own.issuer = own.subject;
+    own.selfSigned = true;
+    host.certificates.push(own);
+    const untrusted = fleet([FQDN], { certificate: {} });
+    assert.deepEqual(await failureCode(new LabRunner(estate).run(callFor(untrusted, 'ensureHttpsListener', 'apply'))), {
+      type: 'NoSuitableCertificate',
+      code: 'NoSuitableCertificate',
+    });
+    assert.equal(host.certificates.length, 2, 'no certificate is created');
 
-    const { spec, estate, runner } = setup('expired-only', { allowSelfSigned: true });
+    const spec = fleet([FQDN], { certificate: { allowSelfSigned: true, trustedSelfSigned: ['d'.repeat(40)] } });
+    const runner = new LabRunner(estate);
     const plan = await runner.run(callFor(spec, 'ensureHttpsListener', 'plan'));
     assert.equal(plan.evidence.selfSigned, true);
-    assert.equal(plan.evidence.newSelfSigned, true);
-    // As Set-HttpsListener.ps1 plans it: New-SelfSignedCertificate has not run, so no thumbprint, no certificate.
-    assert.deepEqual((plan.after as Listener).listener, { port: 5986, hostname: FQDN, thumbprint: '' });
-    assert.equal((plan.after as Listener).certificate, null);
+    assert.equal((plan.after as Listener).listener?.thumbprint, own.thumbprint);
     const risk = assessRisk(
       { fqdn: FQDN, computerName: 'EXCH01', monosyncServers: spec.monosyncServers },
       { step: 'ensureHttpsListener', before: plan.before as Listener, after: plan.after as Listener }
     );
     assert.equal(risk?.kind, 'self-signed-certificate');
     const apply = await runner.run(callFor(spec, 'ensureHttpsListener', 'apply'));
-    const thumbprint = (apply.after as Listener).listener?.thumbprint;
-    assert.equal(apply.evidence.selectedThumbprint, thumbprint);
-    assert.ok(estate.host(FQDN).certificates.some((c) => c.thumbprint === thumbprint && c.selfSigned));
-    assert.equal((apply.after as Listener).certificate?.thumbprint, thumbprint);
+    assert.equal((apply.after as Listener).listener?.thumbprint, own.thumbprint);
+    assert.equal(host.certificates.length, 2);
+  });
+
+  void it('refuses certificates WinRM would not bind or Exchange owns: SAN-only names, Exchange bindings, untrusted chains', async () => {
+    const san = setup('san-only-cert');
+    assert.deepEqual(await failureCode(san.runner.run(callFor(san.spec, 'ensureHttpsListener', 'plan'))), {
+      type: 'CertificateNameMismatch',
+      code: 'CertNameMismatch',
+    });
+    const chain = setup('untrusted-chain');
+    assert.deepEqual(await failureCode(chain.runner.run(callFor(chain.spec, 'ensureHttpsListener', 'plan'))), {
+      type: 'NoSuitableCertificate',
+      code: 'NoSuitableCertificate',
+    });
+    const bound = setup('fresh');
+    const host = bound.estate.host(FQDN);
+    const current = [...host.certificates]
+      .filter((c) => c.issuer === CORP_ISSUER && c.subject === `CN=${FQDN}`)
+      .sort((a, b) => Date.parse(b.notAfter) - Date.parse(a.notAfter));
+    host.exchangeCertificateServices = {
+      ...host.exchangeCertificateServices,
+      [current[0].thumbprint]: ['IIS', 'SMTP'],
+    };
+    const plan = await bound.runner.run(callFor(bound.spec, 'ensureHttpsListener', 'plan'));
+    assert.equal(
+      (plan.after as Listener).listener?.thumbprint,
+      current[1].thumbprint,
+      'the Exchange-bound one is skipped'
+    );
+  });
+
+  void it('refuses a listener over a stale HTTP.sys binding, naming the fix', async () => {
+    const { spec, estate, runner } = setup('stale-ssl-binding');
+    const original = world(estate, FQDN);
+    await assert.rejects(runner.run(callFor(spec, 'ensureHttpsListener', 'apply')), (err: ScriptFailure) => {
+      assert.equal(err.detail.code, 'StaleSslBinding');
+      assert.match(err.message, /netsh http delete sslcert ipport=0\.0\.0\.0:5986/);
+      return true;
+    });
+    assert.deepEqual(world(estate, FQDN), original);
   });
 
   void it('rotates a listener whose certificate expires soon to the renewed certificate, in place', async () => {

@@ -3,8 +3,10 @@
  * (lab/certificates.ts). A listener whose certificate still qualifies is left alone (no churn);
  * otherwise the listener is created or its thumbprint updated in place to the rule's winner. What
  * Set-HttpsListener.ps1 does, call for call (steps/Set-HttpsListener/contract.test.ts holds the two to it):
- * a listener set by Group Policy is never written, a self-signed certificate is issued at apply only (a
- * plan cannot know its thumbprint), and a rollback needs the complete saved state.
+ * a listener set by Group Policy is never written, no self-signed certificate is ever created, an HTTP.sys
+ * SSL binding on the listener's 0.0.0.0:<port> that WinRM does not own is reported (and refused when it
+ * would make the listener's creation fail), a rollback needs the complete saved state, and plan and apply
+ * stop as PolicyControlled while 'Allow remote server management through WinRM' has an empty IPv4 filter.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
@@ -14,10 +16,11 @@ import {
   pinnedCertificateError,
   qualifies,
   selectCertificate,
-  selfSignedCertificate,
+  subjectCommonName,
+  WINRM_APP_ID,
   type CertificateRules,
 } from '../../lab/certificates';
-import type { LabCertificate, LabHost, LabListener } from '../../lab/model';
+import type { LabCertificate, LabHost, LabListener, LabSslBinding } from '../../lab/model';
 import {
   fail,
   isFail,
@@ -27,6 +30,7 @@ import {
   type HandlerContext,
   type StateStep,
 } from '../../lab/state-step';
+import { listenerPolicyProblem } from '../Enable-Remoting/lab';
 import { step } from './step';
 
 type State = z.infer<typeof step.state>;
@@ -67,26 +71,81 @@ export function readListener(host: LabHost): State {
   };
 }
 
+const upperKeys = <T>(record: Record<string, T> | undefined): Record<string, T> =>
+  Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k.toUpperCase(), v]));
+
 function rulesFor(ctx: HandlerContext, params: Params): CertificateRules {
+  const host = hostOf(ctx);
   return {
     fqdn: params.Fqdn,
     now: ctx.now,
     minDaysLeft: params.MinDaysLeft,
     issuers: params.Issuers,
-    allowSelfSigned: params.AllowSelfSigned,
+    trustedSelfSigned: params.TrustedSelfSigned.map((t) => t.toUpperCase()),
+    exchangeServices: upperKeys(host.exchangeCertificateServices),
+    chainErrors: upperKeys(host.certificateChainErrors),
   };
 }
 
+export const EXCHANGE_SNAP_IN_ABSENT =
+  'the Exchange Management Shell snap-in is not installed (or lists no certificate): certificates bound to ' +
+  'Exchange services could not be excluded';
+
 /**
- * The pinned certificate, else the bound one while it qualifies, else the rule's winner; null when apply must
- * create a self-signed one (an explicit policy choice, never a silent fallback).
+ * The SSL binding HTTP.sys holds on ipPort, as netsh http show sslcert lists it: one WinRM does not keep
+ * (host.httpSysSslBindings), else the one WinRM keeps for its Address=* HTTPS listener on that port.
  */
+export function sslBindingAt(host: LabHost, port: number): LabSslBinding | null {
+  const ipPort = `0.0.0.0:${port}`;
+  const foreign = (host.httpSysSslBindings ?? []).find((b) => b.ipPort === ipPort);
+  if (foreign) return foreign;
+  const owner = host.listeners.find(
+    (l) => l.transport === 'HTTPS' && l.source !== 'Compatibility' && l.address === '*' && l.port === port
+  );
+  return owner ? { ipPort, certificateHash: owner.thumbprint.toLowerCase(), appId: WINRM_APP_ID } : null;
+}
+
+/**
+ * A binding on the listener's port that no listener owns makes WinRM's create fail (183, the binding
+ * exists): refused with the fix. One under a listener that serves another certificate is reported.
+ */
+function checkSslBinding(
+  host: LabHost,
+  port: number,
+  listener: State['listener']
+): { binding: LabSslBinding | null; warnings: string[] } | Fail {
+  const binding = sslBindingAt(host, port);
+  if (!binding) return { binding, warnings: [] };
+  const managed = httpsListener(host);
+  const owned = managed !== undefined && managed.address === '*' && listener !== null && listener.port === port;
+  const fix = `netsh http delete sslcert ipport=${binding.ipPort}`;
+  if (!owned) {
+    return fail(
+      'StaleSslBinding',
+      `HTTP.sys holds an SSL binding on ${binding.ipPort} (certificate ${binding.certificateHash}, application ` +
+        `${binding.appId}) that no WinRM listener owns, so WinRM cannot create its listener there. Remove it ` +
+        `(${fix}) if nothing else uses it, then retry.`
+    );
+  }
+  if (binding.certificateHash.toUpperCase() !== listener.thumbprint.toUpperCase()) {
+    return {
+      binding,
+      warnings: [
+        `HTTP.sys serves certificate ${binding.certificateHash} on ${binding.ipPort}, not the listener's ` +
+          `${listener.thumbprint}: a stale binding. Remove it (${fix}) and run this step again.`,
+      ],
+    };
+  }
+  return { binding, warnings: [] };
+}
+
+/** The pinned certificate, else the bound one while it qualifies, else the rule's winner. */
 function pick(
   ctx: HandlerContext,
   params: Params,
   rules: CertificateRules,
   bound: LabCertificate | undefined
-): { cert: LabCertificate | null } | Fail {
+): { cert: LabCertificate } | Fail {
   const store = hostOf(ctx).certificates;
   if (params.Thumbprint) {
     const pinned = certificateByThumbprint(hostOf(ctx), params.Thumbprint);
@@ -97,8 +156,40 @@ function pick(
   if (bound && qualifies(bound, rules)) return { cert: bound };
   const winner = selectCertificate(store, rules);
   if (winner) return { cert: winner };
-  if (params.AllowSelfSigned) return { cert: null };
   return { error: noCertificateError(store, rules) };
+}
+
+/**
+ * WinRM's own checks when it writes an HTTPS listener, with its codes and texts (LabSeam's are the same):
+ * reached only by a rollback, since the selection rule never picks a certificate WinRM refuses. Creating
+ * one over an HTTP.sys binding no listener owns fails with 183; the certificate needs the Server
+ * Authentication EKU (0x803380EE) and its subject CN must be the Hostname (0x803380E9).
+ */
+function winrmRefusal(
+  host: LabHost,
+  cert: LabCertificate,
+  hostname: string,
+  creatingOnPort: number | null
+): Fail | null {
+  if (
+    creatingOnPort !== null &&
+    (host.httpSysSslBindings ?? []).some((b) => b.ipPort === `0.0.0.0:${creatingOnPort}`)
+  ) {
+    return fail('183', 'Cannot create a file when that file already exists. ');
+  }
+  if (!cert.serverAuth) {
+    return fail(
+      '0x803380EE',
+      'The WinRM client cannot process the request. The Enhanced Key Usage (EKU) field of the certificate is not set to "Server Authentication". Retry the request with a certificate that has the correct EKU.'
+    );
+  }
+  if ((subjectCommonName(cert.subject) ?? '').toLowerCase() !== hostname.toLowerCase()) {
+    return fail(
+      '0x803380E9',
+      'The WinRM client cannot process the request. The certificate CN and the hostname that were provided do not match.'
+    );
+  }
+  return null;
 }
 
 const model: StateStep<State, Params> = {
@@ -106,41 +197,42 @@ const model: StateStep<State, Params> = {
   read: (ctx) => readListener(hostOf(ctx)),
   desire(ctx, params, before) {
     const host = hostOf(ctx);
+    // An empty IPv4 filter of 'Allow remote server management through WinRM' leaves this listener no IPv4 address.
+    const policyProblem = listenerPolicyProblem(host);
+    if (policyProblem) return fail('PolicyControlled', policyProblem);
     const rules = rulesFor(ctx, params);
+    const warnings: string[] = [];
+    if (Object.keys(rules.exchangeServices).length === 0) warnings.push(EXCHANGE_SNAP_IN_ABSENT);
     const candidates = candidateReports(host.certificates, rules);
     const bound = before.listener ? certificateByThumbprint(host, before.listener.thumbprint) : undefined;
 
     const picked = pick(ctx, params, rules, bound);
     if (isFail(picked)) return picked;
     const chosen = picked.cert;
-    // At apply the new self-signed certificate is known (the script reports the one it created).
-    const created = chosen === null && ctx.call.mode === 'apply' ? selfSignedCertificate(params.Fqdn, ctx.now) : null;
+    const port = before.listener?.port ?? HTTPS_PORT;
+    const ssl = checkSslBinding(host, port, before.listener);
+    if (isFail(ssl)) return ssl;
+    warnings.push(...ssl.warnings);
     const evidence = {
-      selectedThumbprint: chosen?.thumbprint ?? created?.thumbprint ?? '',
-      selfSigned: chosen?.selfSigned ?? true,
-      newSelfSigned: chosen === null,
+      selectedThumbprint: chosen.thumbprint,
+      selfSigned: chosen.selfSigned,
       candidates,
+      sslBinding: ssl.binding,
     };
 
     const listenerOk =
-      chosen !== null &&
       before.listener !== null &&
       before.listener.thumbprint.toUpperCase() === chosen.thumbprint.toUpperCase() &&
       before.listener.hostname.toLowerCase() === params.Fqdn.toLowerCase();
-    if (listenerOk) return { state: before, evidence };
+    if (listenerOk) return { state: before, evidence, warnings };
     if (httpsListener(host)?.source === 'GPO') return fail('PolicyControlled', POLICY_MESSAGE);
     const state: State = {
-      // No thumbprint and no certificate: apply issues one (New-SelfSignedCertificate), see the risk rule.
-      listener: {
-        port: before.listener?.port ?? HTTPS_PORT,
-        hostname: params.Fqdn,
-        thumbprint: chosen?.thumbprint ?? '',
-      },
-      certificate: chosen ? { ...chosen, dnsNames: [...chosen.dnsNames] } : null,
+      listener: { port, hostname: params.Fqdn, thumbprint: chosen.thumbprint },
+      certificate: { ...chosen, dnsNames: [...chosen.dnsNames] },
     };
-    return { state, evidence };
+    return { state, evidence, warnings };
   },
-  write(ctx, params, _from, to) {
+  write(ctx, _params, _from, to) {
     const host = hostOf(ctx);
     const existing = httpsListener(host);
     if (!to.listener) {
@@ -148,12 +240,7 @@ const model: StateStep<State, Params> = {
       host.listeners = host.listeners.filter((l) => l !== existing);
       return;
     }
-    let thumbprint = to.listener.thumbprint;
-    if (thumbprint === '') {
-      const created = selfSignedCertificate(params.Fqdn, ctx.now);
-      host.certificates.push(created);
-      thumbprint = created.thumbprint;
-    }
+    const { thumbprint } = to.listener;
     if (existing) {
       // In place, port, hostname and thumbprint in one write: no window without a listener.
       existing.thumbprint = thumbprint;
@@ -194,6 +281,8 @@ const model: StateStep<State, Params> = {
     const old = thumbprint ? certificateByThumbprint(host, thumbprint) : undefined;
     if (!old) return { state: current, warnings: [`certificate ${thumbprint} is gone: binding left as is`] };
     if (gpo) return fail('PolicyControlled', POLICY_MESSAGE);
+    const refused = winrmRefusal(host, old, hostname, httpsListener(host) ? null : port);
+    if (refused) return refused;
     return { state: { listener: saved, certificate: { ...old, dnsNames: [...old.dnsNames] } } };
   },
 };

@@ -17,17 +17,6 @@ const caCert = {
 };
 
 describe('Set-HttpsListener risk rule', () => {
-  it('a listener plan without a certificate means a new self-signed one: approval needed', () => {
-    // What Set-HttpsListener.ps1 predicts when it will run New-SelfSignedCertificate.
-    const risk = assessRisk(ctx, {
-      step: 'ensureHttpsListener',
-      before: { listener: null, certificate: null },
-      after: { listener: { port: 5986, hostname: ctx.fqdn, thumbprint: '' }, certificate: null },
-    });
-    assert.equal(risk?.kind, 'self-signed-certificate');
-    assert.equal(risk?.text, "EXCH01: HTTPS listener certificate 'none' -> 'self-signed (new, issued at apply)'");
-  });
-
   it('a CA-issued certificate needs no approval; an existing self-signed one does', () => {
     const listener = { port: 5986, hostname: ctx.fqdn, thumbprint: caCert.thumbprint };
     assert.equal(

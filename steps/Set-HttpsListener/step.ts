@@ -1,6 +1,7 @@
 /**
  * Manual steps 3.2-3.3.1: a WinRM HTTPS listener bound to a suitable certificate, created or moved to
- * a fresher one (also what the monthly rotation runs). A self-signed certificate waits for approval.
+ * a fresher one (also what the monthly rotation runs). A self-signed certificate is used only when the
+ * Monosync servers already trust it (the fleet lists it), and waits for approval; none is ever created.
  */
 import { z } from 'zod';
 import { fqdnSchema, thumbprintSchema } from '../../domain/validators';
@@ -53,14 +54,15 @@ export const step = defineStep({
     Fqdn: fqdnSchema,
     MinDaysLeft: z.number().int().min(1).max(365),
     Issuers: z.array(issuerSchema),
-    AllowSelfSigned: z.boolean(),
+    /** The self-signed certificates the Monosync side trusts; empty = no self-signed certificate qualifies. */
+    TrustedSelfSigned: z.array(thumbprintSchema),
     Thumbprint: thumbprintSchema.optional(),
   }),
   paramsFor: (server, { policy }) => ({
     Fqdn: server.fqdn,
     MinDaysLeft: policy.certificate.renewBeforeDays,
     Issuers: policy.certificate.issuers,
-    AllowSelfSigned: policy.certificate.allowSelfSigned,
+    TrustedSelfSigned: policy.certificate.allowSelfSigned ? policy.certificate.trustedSelfSigned : [],
     ...(policy.certificate.thumbprint ? { Thumbprint: policy.certificate.thumbprint } : {}),
   }),
   risk: {
@@ -68,21 +70,19 @@ export const step = defineStep({
       kind: 'self-signed-certificate',
       title: 'Self-signed listener certificate',
       reason:
-        'Clients cannot validate a self-signed certificate unless its root is trusted machine-wide, and it ' +
-        'expires after one year with no renewal, silently cutting Monosync off.',
-      saferAlternative: 'enrol a CA-issued machine certificate (AD CS autoenrolment) with the FQDN in its SAN',
+        'Only the Monosync servers that imported this very certificate can validate it, and nothing renews ' +
+        'it: when it expires or the server is rebuilt, Monosync is cut off until someone imports the next one.',
+      saferAlternative:
+        'enrol a CA-issued machine certificate (AD CS autoenrolment) with CN=<the FQDN> and the FQDN in its SAN',
     },
     assess(before, after) {
       const next = after.certificate;
       const changed = before.listener?.thumbprint !== after.listener?.thumbprint;
-      // No certificate in the plan means apply must issue one: on Windows that is New-SelfSignedCertificate,
-      // whose thumbprint cannot be known before it exists.
-      const issuesNew = !next || !next.thumbprint;
-      if (!changed || !(issuesNew || next.selfSigned)) return null;
+      if (!changed || !next?.selfSigned) return null;
       return {
         label: 'HTTPS listener certificate',
         from: before.listener?.thumbprint || 'none',
-        to: issuesNew ? 'self-signed (new, issued at apply)' : `self-signed ${next.thumbprint}`,
+        to: `self-signed ${next.thumbprint}`,
       };
     },
   },

@@ -15,15 +15,15 @@ BeforeAll {
     $script:Monosync = @('10.0.0.10', '10.0.0.11')
 
     function New-FwRequest {
-        param([string]$Mode = 'plan', $Ports = @(5985, 5986), $RemoteAddresses = $script:Monosync, $RollbackTo = $null, $RuleName = 'Monosync-WinRM-In')
-        return [ordered]@{ mode = $Mode; params = [ordered]@{ RuleName = $RuleName; Ports = $Ports; RemoteAddresses = $RemoteAddresses }; rollbackTo = $RollbackTo }
+        param([string]$Mode = 'plan', $Ports = @(5985, 5986), $RemoteAddresses = $script:Monosync, $RollbackTo = $null, $RuleName = 'Monosync-WinRM-In', $Profiles = @('Domain'))
+        return [ordered]@{ mode = $Mode; params = [ordered]@{ RuleName = $RuleName; Ports = $Ports; RemoteAddresses = $RemoteAddresses; Profiles = $Profiles }; rollbackTo = $RollbackTo }
     }
 
     function New-FwJson {
         # A request as JSON text, each part given as JSON (so one-element, empty and null collections are
         # exactly what the test says, with no PowerShell array unrolling on the way).
-        param([string]$Mode = 'apply', [string]$Ports = '[5985,5986]', [string]$RemoteAddresses = '["10.0.0.10","10.0.0.11"]', [string]$RollbackTo = 'null', [string]$RuleName = '"Monosync-WinRM-In"')
-        return ('{{"mode":"{0}","params":{{"RuleName":{1},"Ports":{2},"RemoteAddresses":{3}}},"rollbackTo":{4}}}' -f $Mode, $RuleName, $Ports, $RemoteAddresses, $RollbackTo)
+        param([string]$Mode = 'apply', [string]$Ports = '[5985,5986]', [string]$RemoteAddresses = '["10.0.0.10","10.0.0.11"]', [string]$RollbackTo = 'null', [string]$RuleName = '"Monosync-WinRM-In"', [string]$Profiles = '["Domain"]')
+        return ('{{"mode":"{0}","params":{{"RuleName":{1},"Ports":{2},"RemoteAddresses":{3},"Profiles":{5}}},"rollbackTo":{4}}}' -f $Mode, $RuleName, $Ports, $RemoteAddresses, $RollbackTo, $Profiles)
     }
 
     function Invoke-Fw {
@@ -34,8 +34,11 @@ BeforeAll {
     }
 
     function New-FwRule {
-        param([bool]$Enabled = $true, [object[]]$Ports = @(5985, 5986), [object[]]$Addresses = $script:Monosync, [string]$Name = 'Monosync-WinRM-In')
-        return [pscustomobject]@{ name = $Name; enabled = $Enabled; localPorts = [object[]]$Ports; remoteAddresses = [object[]]$Addresses }
+        param([bool]$Enabled = $true, [object[]]$Ports = @(5985, 5986), [object[]]$Addresses = $script:Monosync, [string]$Name = 'Monosync-WinRM-In', [object[]]$Profiles = @('Domain'))
+        $rule = [pscustomobject]@{ name = $Name; enabled = $Enabled; localPorts = [object[]]$Ports; remoteAddresses = [object[]]$Addresses }
+        # No profiles: Profile Any, as Windows ships its own rules.
+        if ($Profiles.Count -gt 0) { $rule | Add-Member -MemberType NoteProperty -Name profiles -Value $Profiles }
+        return $rule
     }
 
     function Use-FwHost {
@@ -51,15 +54,15 @@ BeforeAll {
 
     function Get-MonosyncRule {
         param($Machine)
-        return @($Machine.firewall.rules | Where-Object { $_.name -eq 'Monosync-WinRM-In' })
+        return , @($Machine.firewall.rules | Where-Object { $_.name -eq 'Monosync-WinRM-In' })
     }
 
     function Get-Writes {
-        return @(Get-SeamCall | Where-Object { @('New-WinFirewallRule', 'Set-WinFirewallRule', 'Remove-WinFirewallRule') -contains $_.Name })
+        return , @(Get-SeamCall | Where-Object { @('New-WinFirewallRule', 'Set-WinFirewallRule', 'Remove-WinFirewallRule') -contains $_.Name })
     }
 
     function Get-Reads {
-        return @(Get-SeamCall | Where-Object { $_.Name -like 'Get-WinFirewall*' })
+        return , @(Get-SeamCall | Where-Object { $_.Name -like 'Get-WinFirewall*' })
     }
 }
 
@@ -119,7 +122,7 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             $new.Direction | Should -Be 'Inbound'
             $new.Action | Should -Be 'Allow'
             $new.Protocol | Should -Be 'TCP'
-            $new.FirewallProfile | Should -Be 'Any'
+            $new.FirewallProfile | Should -Be 'Domain'
             $new.Enabled | Should -Be 'True'
             $new.LocalPort | Should -Be @('5985', '5986')
             $new.RemoteAddress | Should -Be $script:Monosync
@@ -202,8 +205,8 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             Use-FwHost -Rules @(New-FwRule -Ports @(5986) -Addresses @('10.0.0.5')) | Out-Null
             $output = @(Invoke-StepScript -Name 'Set-MonosyncFirewallRule' -Request (New-FwRequest -Mode plan -Ports @(5986) -RemoteAddresses @('10.0.0.5')))
             $output.Count | Should -Be 1
-            $output[0].Contains('"before":{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}') | Should -BeTrue
-            $output[0].Contains('"after":{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}') | Should -BeTrue
+            $output[0].Contains('"before":{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]},') | Should -BeTrue
+            $output[0].Contains('"after":{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]},') | Should -BeTrue
             ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output $output | Out-Null
         }
 
@@ -246,12 +249,61 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             @($plan.warnings | Where-Object { $_ -like '*not an inbound TCP allow rule*' }).Count | Should -Be 1
             $apply = Invoke-Fw (New-FwRequest -Mode apply)
             $apply.ok | Should -BeTrue
-            $set = @(Get-Writes)
+            $set = Get-Writes
             $set.Count | Should -Be 1
             $set[0].Name | Should -Be 'Set-WinFirewallRule'
             $set[0].Parameters.Direction | Should -Be 'Inbound'
             $set[0].Parameters.Action | Should -Be 'Allow'
             $set[0].Parameters.Protocol | Should -Be 'TCP'
+        }
+
+        It 'creates the rule for the Domain profile only by default, and narrows a rule for every profile' {
+            $machine = Use-FwHost
+            $apply = Invoke-Fw (New-FwRequest -Mode apply)
+            $apply.after.rule.profiles | Should -Be @('Domain')
+            (Get-Writes)[0].Parameters.FirewallProfile | Should -Be 'Domain'
+            $machine = Use-FwHost -Rules @(New-FwRule -Profiles @())
+            $plan = Invoke-Fw (New-FwRequest -Mode plan)
+            $plan.before.rule.profiles | Should -Be @('Any')
+            $plan.changed | Should -BeTrue
+            $apply = Invoke-Fw (New-FwRequest -Mode apply)
+            (Get-Writes)[0].Name | Should -Be 'Set-WinFirewallRule'
+            (Get-Writes)[0].Parameters.FirewallProfile | Should -Be 'Domain'
+            (Get-MonosyncRule $machine)[0].profiles | Should -Be @('Domain')
+            $rollback = Invoke-Fw (New-FwRequest -Mode rollback -RollbackTo $plan.before)
+            $rollback.after.rule.profiles | Should -Be @('Any')
+        }
+
+        It 'writes the profiles asked for in Windows'' order, and refuses <Case>' -ForEach @(
+            @{ Case = 'no profile'; Profiles = '[]' }
+            @{ Case = 'Any'; Profiles = '["Any"]' }
+            @{ Case = 'a profile in lower case'; Profiles = '["domain"]' }
+            @{ Case = 'a profile Windows has not'; Profiles = '["Home"]' }
+            @{ Case = 'a bare string'; Profiles = '"Domain"' }
+        ) {
+            $machine = Use-FwHost
+            (Invoke-Fw -RequestJson (New-FwJson -Profiles '["Public","Domain","Public"]')).after.rule.profiles | Should -Be @('Domain', 'Public')
+            Clear-SeamCall
+            $envelope = Invoke-Fw -RequestJson (New-FwJson -Profiles $Profiles)
+            $envelope.error.code | Should -Be 'InvalidInput'
+            Get-Writes | Should -BeNullOrEmpty
+            (Get-MonosyncRule $machine)[0].profiles | Should -Be @('Domain', 'Public')
+        }
+
+        It 'reports Windows'' own WINRM-HTTP-In-TCP and its wider scope, and never changes it' {
+            $machine = Use-FwHost
+            $apply = Invoke-Fw (New-FwRequest -Mode apply)
+            $apply.before.builtInHttpRule.remoteAddresses | Should -Be @('Any')
+            $apply.before.builtInHttpRule.profiles | Should -Be @('Domain', 'Private')
+            $apply.before.builtInHttpRule.enabled | Should -BeTrue
+            @($apply.warnings | Where-Object { $_ -like "Windows' own rule WINRM-HTTP-In-TCP admits WinRM over HTTP (5985) from Any on the Domain, Private profile(s)*" }).Count | Should -Be 1
+            foreach ($write in (Get-Writes)) { $write.Parameters.Name | Should -Be 'Monosync-WinRM-In' }
+            $builtIn = @($machine.firewall.rules | Where-Object { $_.name -eq 'WINRM-HTTP-In-TCP' })[0]
+            $builtIn.remoteAddresses | Should -Be @('Any')
+            $machine.firewall.rules = [object[]]@(@($machine.firewall.rules) | Where-Object { $_.name -ne 'WINRM-HTTP-In-TCP' })
+            $plan = Invoke-Fw (New-FwRequest -Mode plan)
+            $plan.before.builtInHttpRule | Should -BeNullOrEmpty
+            @($plan.warnings | Where-Object { $_ -like '*WINRM-HTTP-In-TCP*' }).Count | Should -Be 0
         }
 
         It 'warns, and still writes the rule, when <Case>' -ForEach @(
@@ -268,12 +320,14 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
 
         It 'rolls back to a rule open on every port (localPorts []) with LocalPort Any' {
             $machine = Use-FwHost -Rules @(New-FwRule)
-            $state = [ordered]@{ rule = [ordered]@{ name = 'Monosync-WinRM-In'; enabled = $true; localPorts = @(); remoteAddresses = @('Any') } }
+            $state = [ordered]@{ rule = [ordered]@{ name = 'Monosync-WinRM-In'; enabled = $true; localPorts = @(); remoteAddresses = @('Any'); profiles = @('Any') } }
             $rollback = Invoke-Fw (New-FwRequest -Mode rollback -RollbackTo $state)
             $rollback.ok | Should -BeTrue
             $rollback.changed | Should -BeTrue
             (Get-Writes)[0].Parameters.LocalPort | Should -Be @('Any')
+            (Get-Writes)[0].Parameters.FirewallProfile | Should -Be 'Any'
             @((Get-MonosyncRule $machine)[0].localPorts).Count | Should -Be 0
+            $rollback.after.rule.profiles | Should -Be @('Any')
             @($rollback.after.rule.localPorts).Count | Should -Be 0
         }
 
@@ -284,10 +338,11 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             $none.changed | Should -BeFalse
             $none.compliant | Should -BeTrue
             Get-Writes | Should -BeNullOrEmpty
-            $state = [ordered]@{ rule = [ordered]@{ name = 'Monosync-WinRM-In'; enabled = $false; localPorts = @(5986); remoteAddresses = @('10.0.0.5') } }
+            $state = [ordered]@{ rule = [ordered]@{ name = 'Monosync-WinRM-In'; enabled = $false; localPorts = @(5986); remoteAddresses = @('10.0.0.5'); profiles = @('Domain', 'Private') } }
             $recreate = Invoke-Fw (New-FwRequest -Mode rollback -RollbackTo $state)
             $recreate.changed | Should -BeTrue
             (Get-Writes)[0].Name | Should -Be 'New-WinFirewallRule'
+            (Get-Writes)[0].Parameters.FirewallProfile | Should -Be 'Domain, Private'
             (Get-MonosyncRule $machine)[0].enabled | Should -BeFalse
         }
 
@@ -307,25 +362,25 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             @{ Case = '{}'; RollbackTo = '{}' }
             @{ Case = 'an array of the state'; RollbackTo = '[{"rule":null}]' }
             @{ Case = 'a string'; RollbackTo = '"{\"rule\":null}"' }
-            @{ Case = 'with rule an array'; RollbackTo = '{"rule":[{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}]}' }
+            @{ Case = 'with rule an array'; RollbackTo = '{"rule":[{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}]}' }
             @{ Case = 'with rule {}'; RollbackTo = '{"rule":{}}' }
-            @{ Case = 'without enabled'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with enabled "false" (a string)'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":"false","localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'without localPorts'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with localPorts null'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":null,"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with localPorts a number, not an array'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":5986,"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with a port as a string'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":["5986"],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with port 0'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[0],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with port 65536'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[65536],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with a fractional port'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986.5],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'with a null port'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[null],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'without remoteAddresses'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986]}}' }
-            @{ Case = 'with remoteAddresses []'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":[]}}' }
-            @{ Case = 'with remoteAddresses a string, not an array'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":"10.0.0.5"}}' }
-            @{ Case = 'with a null address'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":[null]}}' }
-            @{ Case = 'with an address holding a space'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5 10.0.0.6"]}}' }
-            @{ Case = 'with another rule''s name'; RollbackTo = '{"rule":{"name":"WINRM-HTTP-In-TCP","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}' }
-            @{ Case = 'without name'; RollbackTo = '{"rule":{"enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}' }
+            @{ Case = 'without enabled'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with enabled "false" (a string)'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":"false","localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'without localPorts'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with localPorts null'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":null,"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with localPorts a number, not an array'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":5986,"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with a port as a string'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":["5986"],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with port 0'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[0],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with port 65536'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[65536],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with a fractional port'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986.5],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'with a null port'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[null],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'without remoteAddresses'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"profiles":["Domain"]}}' }
+            @{ Case = 'with remoteAddresses []'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":[],"profiles":["Domain"]}}' }
+            @{ Case = 'with remoteAddresses a string, not an array'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":"10.0.0.5","profiles":["Domain"]}}' }
+            @{ Case = 'with a null address'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":[null],"profiles":["Domain"]}}' }
+            @{ Case = 'with an address holding a space'; RollbackTo = '{"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5 10.0.0.6"],"profiles":["Domain"]}}' }
+            @{ Case = 'with another rule''s name'; RollbackTo = '{"rule":{"name":"WINRM-HTTP-In-TCP","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
+            @{ Case = 'without name'; RollbackTo = '{"rule":{"enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}' }
         ) {
             $machine = Use-FwHost -Rules @(New-FwRule -Ports @(5986) -Addresses @('Any'))
             $json = $Json
@@ -342,7 +397,7 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
 
         It 'accepts a saved rule whose name Windows spelled in other capitals, and addresses Windows reports' {
             $machine = Use-FwHost -Rules @(New-FwRule)
-            $state = '{"rule":{"name":"MONOSYNC-WINRM-IN","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.0/255.255.255.0","fe80::/64","10.1.0.1-10.1.0.9","LocalSubnet","Intranet4"]}}'
+            $state = '{"rule":{"name":"MONOSYNC-WINRM-IN","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.0/255.255.255.0","fe80::/64","10.1.0.1-10.1.0.9","LocalSubnet","Intranet4"],"profiles":["Domain"]}}'
             $envelope = Invoke-Fw -RequestJson (New-FwJson -Mode rollback -RollbackTo $state)
             $envelope.ok | Should -BeTrue
             (Get-MonosyncRule $machine)[0].remoteAddresses | Should -Be @('10.0.0.0/255.255.255.0', 'fe80::/64', '10.1.0.1-10.1.0.9', 'LocalSubnet', 'Intranet4')
@@ -491,14 +546,14 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
         It 'runs by hand with named parameters, and refuses a hostile one at parameter binding' {
             $machine = Use-FwHost
             $path = Save-StepScript -Name 'Set-MonosyncFirewallRule' -Path (Join-Path -Path $TestDrive -ChildPath 'Set-MonosyncFirewallRule.ps1') -StrictMode $true
-            $plan = ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode plan -Ports 5986 -RemoteAddresses 10.0.0.5)
+            $plan = ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode plan -Ports 5986 -RemoteAddresses 10.0.0.5 -Profiles Domain)
             $plan.ok | Should -BeTrue
             $plan.after.rule.localPorts | Should -Be @(5986)
-            $apply = ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode apply -Ports 5985, 5986 -RemoteAddresses 10.0.0.5, 10.0.0.6)
+            $apply = ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode apply -Ports 5985, 5986 -RemoteAddresses 10.0.0.5, 10.0.0.6 -Profiles Domain)
             $apply.ok | Should -BeTrue
             (Get-MonosyncRule $machine)[0].remoteAddresses | Should -Be @('10.0.0.5', '10.0.0.6')
             (ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode apply)).error.code | Should -Be 'InvalidInput'
-            (ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode apply -Ports 5986 -RemoteAddresses 999.1.1.1)).error.code | Should -Be 'InvalidInput'
+            (ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output @(& $path -Mode apply -Ports 5986 -RemoteAddresses 999.1.1.1 -Profiles Domain)).error.code | Should -Be 'InvalidInput'
             foreach ($bad in @("10.0.0.5'; Remove-Item C:\ -Recurse; '", "10.0.0.5`n", '*')) {
                 $thrown = $null
                 try { & $path -Mode apply -Ports 5986 -RemoteAddresses $bad } catch { $thrown = $_ }
@@ -520,11 +575,11 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
                 Throw = { New-NetSecurityError -Kind AccessDenied -Command 'Get-NetFirewallRule' } }
             @{ Case = 'reading the port filter, refused (CIM HRESULT 0x80070005)'; Seam = 'Get-WinFirewallPortFilter'; Start = 'wide'; Mode = 'plan'; Type = 'AccessDenied'; Code = '5'
                 Throw = { New-CimError -ErrorId 'HRESULT 0x80070005,Get-NetFirewallPortFilter' } }
-            @{ Case = 'the firewall service (MpsSvc) stopped: reading the rule'; Seam = 'Get-WinFirewallRule'; Start = 'absent'; Mode = 'plan'; Type = 'PowerShellError'; Code = '1753'
+            @{ Case = 'the firewall service (MpsSvc) stopped: reading the rule'; Seam = 'Get-WinFirewallRule'; Start = 'absent'; Mode = 'plan'; Type = 'FirewallServiceStopped'; Code = '1753'
                 Throw = { New-NetSecurityError -Kind ServiceStopped -Command 'Get-NetFirewallRule' } }
-            @{ Case = 'the firewall service (MpsSvc) stopped: reading the profiles'; Seam = 'Get-WinFirewallProfile'; Start = 'absent'; Mode = 'apply'; Type = 'PowerShellError'; Code = '1753'
+            @{ Case = 'the firewall service (MpsSvc) stopped: reading the profiles'; Seam = 'Get-WinFirewallProfile'; Start = 'absent'; Mode = 'apply'; Type = 'FirewallServiceStopped'; Code = '1753'
                 Throw = { New-NetSecurityError -Kind ServiceStopped -Command 'Get-NetFirewallProfile' } }
-            @{ Case = 'a rule of the name created between the read and New-NetFirewallRule'; Seam = 'New-WinFirewallRule'; Start = 'absent'; Mode = 'apply'; Type = 'PowerShellError'; Code = '183'
+            @{ Case = 'a rule of the name created between the read and New-NetFirewallRule'; Seam = 'New-WinFirewallRule'; Start = 'absent'; Mode = 'apply'; Type = 'ObjectAlreadyExists'; Code = '183'
                 Throw = { New-NetSecurityError -Kind Exists -Command 'New-NetFirewallRule' } }
             @{ Case = 'the rule removed between the read and Set-NetFirewallRule'; Seam = 'Set-WinFirewallRule'; Start = 'wide'; Mode = 'apply'; Type = 'PowerShellError'; Code = 'PowerShellError'
                 Throw = { New-NetSecurityError -Kind NotFound -Command 'Set-NetFirewallRule' } }
@@ -543,7 +598,7 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             $envelope.error.code | Should -Be $Code
             $envelope.error.fqid | Should -Be $record.FullyQualifiedErrorId
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be $Type
-            @(Get-MonosyncRule $machine).Count | Should -Be $rules.Count
+            (Get-MonosyncRule $machine).Count | Should -Be $rules.Count
         }
     }
 

@@ -3,7 +3,9 @@
     Creates or corrects the inbound firewall rule that admits WinRM from the Monosync servers (step 4).
 .DESCRIPTION
     One named rule (Monosync-WinRM-In): inbound, allow, TCP, the given local ports, the given remote
-    addresses. Windows has no built-in rule for 5986. An existing rule of that name is corrected in place
+    addresses, the given profiles (the fleet's default: Domain only). Windows has no built-in rule for 5986.
+    Windows' own WINRM-HTTP-In-TCP rule (5985) is read and reported in the state (builtInHttpRule), with a
+    warning when it admits more than the Monosync addresses; it is the customer's and is never changed. An existing rule of that name is corrected in place
     (Set-NetFirewallRule), never recreated; one that is not an inbound TCP allow rule is made one. Warns
     when Windows Firewall is off or a Group Policy stops local rules from applying (the rule is still
     written). Network firewalls between the sites are outside this host: that is an operator ticket.
@@ -18,14 +20,16 @@
     5985 and/or 5986.
 .PARAMETER RemoteAddresses
     Source IP addresses (IPv4 or IPv6), or 'Any' alone.
+.PARAMETER Profiles
+    The firewall profiles the rule applies to: Domain, Private and/or Public.
 .PARAMETER RequestBase64
     Base64 of UTF-8 JSON {mode, params, rollbackTo}; how the Monosync worker passes values.
 .PARAMETER RollbackToJson
     For rollback by hand: the earlier 'before' state as JSON,
-    {"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"]}}
+    {"rule":{"name":"Monosync-WinRM-In","enabled":true,"localPorts":[5986],"remoteAddresses":["10.0.0.5"],"profiles":["Domain"]}}
     or {"rule":null} (there was no rule: rollback removes it).
 .EXAMPLE
-    .\Set-MonosyncFirewallRule.ps1 -Mode plan -RuleName Monosync-WinRM-In -Ports 5986 -RemoteAddresses 10.0.0.5
+    .\Set-MonosyncFirewallRule.ps1 -Mode plan -RuleName Monosync-WinRM-In -Ports 5986 -RemoteAddresses 10.0.0.5 -Profiles Domain
 #>
 [CmdletBinding()]
 param(
@@ -40,6 +44,8 @@ param(
     # \z, not $: '$' also matches before a trailing newline.
     [ValidatePattern('^(?:Any|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]{2,39})\z')]
     [string[]]$RemoteAddresses,
+    [ValidateSet('Domain', 'Private', 'Public')]
+    [string[]]$Profiles,
     [string]$RollbackToJson
 )
 
@@ -48,6 +54,9 @@ param(
 $script:ScriptName = 'Set-MonosyncFirewallRule'
 $script:Target = Get-LocalFqdn
 $Description = 'WinRM from the Monosync servers (managed by Monosync onboarding)'
+$BuiltInHttpRuleName = 'WINRM-HTTP-In-TCP'
+# Windows' profile names in the order it reports them ('Domain, Private'); 'Any' is all of them.
+$ProfileNames = @('Domain', 'Private', 'Public')
 # What a saved rule's remote address (what rollback writes back) can be, as Windows reports it: an address,
 # a subnet (10.0.0.0/255.255.255.0, fe80::/64), a range (10.0.0.1-10.0.0.9), Any or one of the keywords of
 # New-NetFirewallRule -RemoteAddress (LocalSubnet, Intranet4, ...); never quotes, spaces, wildcards or control
@@ -86,6 +95,28 @@ function Assert-RemoteAddressList {
             throw (New-InvalidInput -Message 'RemoteAddresses must be IP addresses (IPv4 like 10.0.0.5, or IPv6), or Any alone')
         }
     }
+}
+
+function Get-UniqueProfiles {
+    # The requested profiles in Windows' order, each once; only Domain, Private and Public, spelled so.
+    param([string[]]$Requested, [string]$Label = 'Profiles')
+    if (@($Requested).Count -eq 0) { throw (New-InvalidInput -Message "$Label needs at least one of Domain, Private and Public") }
+    foreach ($name in $Requested) {
+        if ($null -eq (Find-OrdinalMatch -Set $ProfileNames -Value $name)) { throw (New-InvalidInput -Message "$Label may hold only Domain, Private and Public") }
+    }
+    $list = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($name in $ProfileNames) { if ($null -ne (Find-OrdinalMatch -Set $Requested -Value $name)) { $list.Add($name) } }
+    return , [string[]]$list.ToArray()
+}
+
+function Get-ReportedProfiles {
+    # A rule's Profile as Windows reports it ('Domain, Private', or 'Any' for every profile) as a list.
+    param($Rule)
+    $parts = @(([string]$Rule.Profile) -split ',' | ForEach-Object { $_.Trim() })
+    $list = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($name in $ProfileNames) { if ($null -ne (Find-OrdinalMatch -Set $parts -Value $name -IgnoreCase)) { $list.Add($name) } }
+    if ($list.Count -eq 0) { $list.Add('Any') }
+    return , [string[]]$list.ToArray()
 }
 
 function Test-JsonInteger {
@@ -143,21 +174,25 @@ function Get-SavedRule {
     # The rule of a rollback's saved state (the 'before' of the earlier run): $null when there was none.
     # Anything but the complete state, with values Windows could have reported, is refused, never guessed.
     param($State)
-    $problem = "$($script:ScriptName) -Mode rollback needs the step's earlier state (rollbackTo with rule: null, or name, enabled, localPorts, remoteAddresses)"
+    $problem = "$($script:ScriptName) -Mode rollback needs the step's earlier state (rollbackTo with rule: null, or name, enabled, localPorts, remoteAddresses, profiles)"
     if ($State -isnot [System.Management.Automation.PSCustomObject] -or $null -eq $State.PSObject.Properties['rule']) { throw (New-InvalidInput -Message $problem) }
     $rule = $State.rule
     if ($null -eq $rule) { return $null }
     if ($rule -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message $problem) }
     Assert-RollbackState -State $rule -Script $script:ScriptName -Strings @('name') -Booleans @('enabled')
     if ($null -eq (Find-OrdinalMatch -Set @($RuleName) -Value ([string]$rule.name) -IgnoreCase)) { throw (New-InvalidInput -Message "rollbackTo.rule.name must be $RuleName") }
-    if ($null -eq (Get-RequestMember -Object $rule -Name 'localPorts') -or $null -eq (Get-RequestMember -Object $rule -Name 'remoteAddresses')) { throw (New-InvalidInput -Message $problem) }
+    if ($null -eq (Get-RequestMember -Object $rule -Name 'localPorts') -or $null -eq (Get-RequestMember -Object $rule -Name 'remoteAddresses') -or $null -eq (Get-RequestMember -Object $rule -Name 'profiles')) { throw (New-InvalidInput -Message $problem) }
     $ports = Get-RequestPortList -Object $rule -Name 'localPorts' -Label 'rollbackTo.rule.localPorts'
     $addresses = Get-RequestStringList -Object $rule -Name 'remoteAddresses' -Label 'rollbackTo.rule.remoteAddresses'
     if ($addresses.Count -eq 0) { throw (New-InvalidInput -Message 'rollbackTo.rule.remoteAddresses is empty: Windows reports Any, never no address') }
     foreach ($address in $addresses) {
         if ($address -cnotmatch $SavedAddressPattern) { throw (New-InvalidInput -Message 'rollbackTo.rule.remoteAddresses holds a value that is not a firewall address') }
     }
-    return [ordered]@{ enabled = [bool]$rule.enabled; localPorts = $ports; remoteAddresses = $addresses }
+    # As Windows reports them: Domain, Private and/or Public, or Any alone.
+    $savedProfiles = Get-RequestStringList -Object $rule -Name 'profiles' -Label 'rollbackTo.rule.profiles'
+    if ($savedProfiles.Count -eq 1 -and $null -ne (Find-OrdinalMatch -Set @('Any') -Value $savedProfiles[0] -IgnoreCase)) { $savedProfiles = [string[]]@('Any') }
+    else { $savedProfiles = Get-UniqueProfiles -Requested $savedProfiles -Label 'rollbackTo.rule.profiles' }
+    return [ordered]@{ enabled = [bool]$rule.enabled; localPorts = $ports; remoteAddresses = $addresses; profiles = $savedProfiles }
 }
 
 function Test-NotFoundRecord {
@@ -167,16 +202,42 @@ function Test-NotFoundRecord {
     return ([string]$Record.CategoryInfo.Category -eq 'ObjectNotFound' -and [string]$Record.FullyQualifiedErrorId -like 'CmdletizationQuery_NotFound*')
 }
 
+function Read-BuiltInHttpRule {
+    # Windows' own WINRM-HTTP-In-TCP as found ($null when there is none): reported, never changed.
+    $rule = $null
+    try {
+        $rule = Get-WinFirewallRule -Name $BuiltInHttpRuleName
+    } catch {
+        if (-not (Test-NotFoundRecord -Record $_)) { throw }
+    }
+    if ($null -eq $rule) { return $null }
+    $addresses = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($address in @((Get-WinFirewallAddressFilter -Rule $rule).RemoteAddress)) {
+        if ([string]$address -ne '') { $addresses.Add([string]$address) }
+    }
+    return [ordered]@{ enabled = ([string]$rule.Enabled -eq 'True'); remoteAddresses = [string[]]$addresses.ToArray(); profiles = (Get-ReportedProfiles -Rule $rule) }
+}
+
+function Add-BuiltInRuleWarning {
+    # Windows' own rule admitting more than the Monosync addresses: said, not changed (the customer's).
+    param($BuiltIn, [string[]]$Monosync)
+    if ($null -eq $BuiltIn -or -not $BuiltIn.enabled) { return }
+    $wider = @($BuiltIn.remoteAddresses | Where-Object { $null -eq (Find-OrdinalMatch -Set $Monosync -Value $_ -IgnoreCase) })
+    if ($wider.Count -eq 0) { return }
+    $script:Warnings.Add("Windows' own rule $BuiltInHttpRuleName admits WinRM over HTTP (5985) from $($wider -join ', ') on the $($BuiltIn.profiles -join ', ') profile(s), wider than the Monosync servers; it is left as it is: narrow or disable it by hand or by GPO if only Monosync should connect")
+}
+
 function Read-Firewall {
-    # The state as the contract holds it ({rule}), and whether the rule is of the kind this step owns
-    # (inbound, allow, TCP), which the state does not carry.
+    # The state as the contract holds it ({rule, builtInHttpRule}), and whether the rule is of the kind this
+    # step owns (inbound, allow, TCP), which the state does not carry.
+    $builtIn = Read-BuiltInHttpRule
     $rule = $null
     try {
         $rule = Get-WinFirewallRule -Name $RuleName
     } catch {
         if (-not (Test-NotFoundRecord -Record $_)) { throw }
     }
-    if ($null -eq $rule) { return @{ State = [ordered]@{ rule = $null }; Conforms = $false } }
+    if ($null -eq $rule) { return @{ State = [ordered]@{ rule = $null; builtInHttpRule = $builtIn }; Conforms = $false } }
     $portFilter = Get-WinFirewallPortFilter -Rule $rule
     $addressFilter = Get-WinFirewallAddressFilter -Rule $rule
     $ports = New-Object -TypeName 'System.Collections.Generic.List[int]'
@@ -203,29 +264,31 @@ function Read-Firewall {
             enabled         = ([string]$rule.Enabled -eq 'True')
             localPorts      = [int[]]$ports.ToArray()
             remoteAddresses = [string[]]$addresses.ToArray()
+            profiles        = (Get-ReportedProfiles -Rule $rule)
         }
+        builtInHttpRule = $builtIn
     }
     return @{ State = $state; Conforms = $conforms }
 }
 
 function Test-RuleMatches {
-    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
+    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses, [string[]]$WantProfiles)
     $rule = $Read.State.rule
     if ($null -eq $rule) { return $false }
-    return ($Read.Conforms -and $rule.enabled -eq $Enabled -and (Test-SameSet -Left $rule.localPorts -Right $WantPorts) -and (Test-SameSet -Left $rule.remoteAddresses -Right $WantAddresses))
+    return ($Read.Conforms -and $rule.enabled -eq $Enabled -and (Test-SameSet -Left $rule.localPorts -Right $WantPorts) -and (Test-SameSet -Left $rule.remoteAddresses -Right $WantAddresses) -and (Test-SameSet -Left $rule.profiles -Right $WantProfiles))
 }
 
 function Write-Rule {
     # Creates the rule or corrects it in place; no local port means Any (what an empty saved list stands for).
-    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses)
+    param($Read, [bool]$Enabled, [int[]]$WantPorts, [string[]]$WantAddresses, [string[]]$WantProfiles)
     $enabledText = 'False'
     if ($Enabled) { $enabledText = 'True' }
     $localPorts = [string[]]@('Any')
     if ($WantPorts.Count -gt 0) { $localPorts = [string[]]@($WantPorts | ForEach-Object { [string]$_ }) }
     if ($null -eq $Read.State.rule) {
-        $null = New-WinFirewallRule -Name $RuleName -DisplayName $RuleName -Description $Description -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -FirewallProfile 'Any' -Enabled $enabledText
+        $null = New-WinFirewallRule -Name $RuleName -DisplayName $RuleName -Description $Description -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -FirewallProfile ($WantProfiles -join ', ') -Enabled $enabledText
     } else {
-        Set-WinFirewallRule -Name $RuleName -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -Enabled $enabledText
+        Set-WinFirewallRule -Name $RuleName -Direction 'Inbound' -Action 'Allow' -Protocol 'TCP' -LocalPort $localPorts -RemoteAddress $WantAddresses -FirewallProfile ($WantProfiles -join ', ') -Enabled $enabledText
     }
 }
 
@@ -240,6 +303,7 @@ try {
     $RollbackTo = $null
     $wantPorts = [int[]]@()
     $wantAddresses = [string[]]@()
+    $wantProfiles = [string[]]@()
     if ($RequestBase64) {
         $request = Read-MonosyncRequest -Encoded $RequestBase64
         $params = Get-RequestMember -Object $request -Name 'params'
@@ -248,10 +312,12 @@ try {
         $RuleName = Get-RequestString -Object $params -Name 'RuleName'
         $wantPorts = Get-RequestPortList -Object $params -Name 'Ports' -Allowed @(5985, 5986)
         $wantAddresses = Get-RequestStringList -Object $params -Name 'RemoteAddresses'
+        $wantProfiles = Get-RequestStringList -Object $params -Name 'Profiles'
         $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
     } else {
         if ($null -ne $Ports) { $wantPorts = [int[]]$Ports }
         if ($null -ne $RemoteAddresses) { $wantAddresses = [string[]]$RemoteAddresses }
+        if ($null -ne $Profiles) { $wantProfiles = [string[]]$Profiles }
         if ($RollbackToJson) { $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson }
     }
     # Refused: reported as plan (the envelope carries only a valid mode).
@@ -261,6 +327,7 @@ try {
     if ($RequestBase64 -or $Mode -ne 'rollback') {
         if ($wantPorts.Count -eq 0) { throw (New-InvalidInput -Message 'Ports needs at least one of 5985 and 5986') }
         Assert-RemoteAddressList -Addresses $wantAddresses
+        $wantProfiles = Get-UniqueProfiles -Requested $wantProfiles
     }
 
     if ($Mode -eq 'rollback') {
@@ -269,6 +336,7 @@ try {
         Add-ProfileWarnings
         $read = Read-Firewall
         $before = $read.State
+        Add-BuiltInRuleWarning -BuiltIn $before.builtInHttpRule -Monosync $wantAddresses
         $changed = $false
         if ($null -eq $saved) {
             if ($null -ne $before.rule) {
@@ -283,8 +351,8 @@ try {
         } else {
             $ports = Get-UniquePorts -Ports $saved.localPorts
             $addresses = Get-UniqueAddresses -Addresses $saved.remoteAddresses
-            if (-not (Test-RuleMatches -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses)) {
-                Write-Rule -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses
+            if (-not (Test-RuleMatches -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses -WantProfiles $saved.profiles)) {
+                Write-Rule -Read $read -Enabled $saved.enabled -WantPorts $ports -WantAddresses $addresses -WantProfiles $saved.profiles
                 $changed = $true
             }
         }
@@ -299,14 +367,15 @@ try {
     Add-ProfileWarnings
     $read = Read-Firewall
     $before = $read.State
-    $compliant = Test-RuleMatches -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses
+    Add-BuiltInRuleWarning -BuiltIn $before.builtInHttpRule -Monosync $addresses
+    $compliant = Test-RuleMatches -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses -WantProfiles $wantProfiles
     if ($compliant -or $Mode -eq 'plan') {
-        $predicted = [ordered]@{ rule = [ordered]@{ name = $RuleName; enabled = $true; localPorts = $ports; remoteAddresses = $addresses } }
+        $predicted = [ordered]@{ rule = [ordered]@{ name = $RuleName; enabled = $true; localPorts = $ports; remoteAddresses = $addresses; profiles = $wantProfiles }; builtInHttpRule = $before.builtInHttpRule }
         if ($compliant) { $predicted = $before }
         Write-StepResult -StepMode $Mode -Compliant $compliant -Changed (-not $compliant) -Before $before -After $predicted
         return
     }
-    Write-Rule -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses
+    Write-Rule -Read $read -Enabled $true -WantPorts $ports -WantAddresses $addresses -WantProfiles $wantProfiles
     Write-StepResult -StepMode $Mode -Compliant $false -Changed $true -Before $before -After (Read-Firewall).State
 } catch {
     Write-StepFailure -Record $_ -StepMode $Mode

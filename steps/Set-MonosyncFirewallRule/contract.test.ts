@@ -18,6 +18,7 @@ const rule = (r: Partial<LabFirewallRule> = {}): LabFirewallRule => ({
   enabled: true,
   localPorts: [5985, 5986],
   remoteAddresses: [...MONOSYNC],
+  profiles: ['Domain'],
   ...r,
 });
 const withRule =
@@ -25,7 +26,17 @@ const withRule =
   (e: LabEstate, fqdn: string) =>
     void e.host(fqdn).firewall.rules.push(rule(r));
 
-const PARAMS = { RuleName: MONOSYNC_RULE_NAME, Ports: [5985, 5986], RemoteAddresses: [...MONOSYNC] };
+const PARAMS = {
+  RuleName: MONOSYNC_RULE_NAME,
+  Ports: [5985, 5986],
+  RemoteAddresses: [...MONOSYNC],
+  Profiles: ['Domain'],
+};
+/** A rule for every profile, as Windows ships its own (the lab leaves the list out). */
+const withAnyProfileRule = (e: LabEstate, fqdn: string) => {
+  const { profiles: _every, ...anyProfile } = rule();
+  e.host(fqdn).firewall.rules.push(anyProfile);
+};
 const rollbackTo = (value: unknown) => ({ value: value as never });
 const savedRule = (r: Record<string, unknown>) => ({ rule: { ...rule(), ...r } });
 
@@ -63,6 +74,27 @@ const CASES: ContractCase[] = [
     arrange: (e, fqdn) => void (e.host(fqdn).firewall.enabled = false),
   },
   { name: 'one port: the policy asks for 5986 alone', policy: { firewall: { ports: [5986] } } },
+  { name: 'conflicting: the rule applies to every profile (Profile Any)', arrange: withAnyProfileRule },
+  {
+    name: 'conflicting: the rule is for Domain and Public, the policy asks for Domain',
+    arrange: withRule({ profiles: ['Domain', 'Public'] }),
+  },
+  {
+    name: 'two profiles: the policy asks for Private and Domain',
+    policy: { firewall: { profiles: ['Private', 'Domain'] } },
+  },
+  {
+    name: "absent: Windows' own WINRM-HTTP-In-TCP removed by an admin (builtInHttpRule null)",
+    arrange: (e, fqdn) => void (e.host(fqdn).firewall.rules = []),
+  },
+  {
+    name: "compliant: Windows' own WINRM-HTTP-In-TCP narrowed to the Monosync servers (no warning)",
+    profile: 'onboarded',
+    arrange: (e, fqdn) => {
+      const builtIn = e.host(fqdn).firewall.rules.find((r) => r.name === 'WINRM-HTTP-In-TCP');
+      if (builtIn) builtIn.remoteAddresses = [...MONOSYNC];
+    },
+  },
   {
     name: 'the rule spelled in other capitals is ours (Windows matches names case-insensitively)',
     arrange: withRule({ name: 'MONOSYNC-WINRM-IN', remoteAddresses: ['Any'] }),
@@ -101,6 +133,19 @@ const CASES: ContractCase[] = [
       { label: 'no address', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ remoteAddresses: [] })) },
       { label: 'another rule', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ name: 'WINRM-HTTP-In-TCP' })) },
       { label: 'port 0', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ localPorts: [0] })) },
+      { label: 'no profiles', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ profiles: [] })) },
+      {
+        label: 'a profile Windows has not',
+        mode: 'rollback',
+        rollbackTo: rollbackTo(savedRule({ profiles: ['Home'] })),
+      },
+      {
+        label: 'profiles left out (a state saved before they were reported)',
+        mode: 'rollback',
+        rollbackTo: rollbackTo({
+          rule: { name: MONOSYNC_RULE_NAME, enabled: true, localPorts: [5986], remoteAddresses: ['Any'] },
+        }),
+      },
       { label: 'a fractional port', mode: 'rollback', rollbackTo: rollbackTo(savedRule({ localPorts: [5986.5] })) },
     ],
   },
@@ -112,7 +157,11 @@ const CASES: ContractCase[] = [
         label: 'rollback',
         mode: 'rollback',
         rollbackTo: rollbackTo(
-          savedRule({ localPorts: [], remoteAddresses: ['10.0.0.0/255.255.255.0', 'LocalSubnet', 'fe80::/64'] })
+          savedRule({
+            localPorts: [],
+            remoteAddresses: ['10.0.0.0/255.255.255.0', 'LocalSubnet', 'fe80::/64'],
+            profiles: ['Any'],
+          })
         ),
       },
       { label: 'verify (plan after rollback)', mode: 'plan' },
@@ -137,6 +186,9 @@ const CASES: ContractCase[] = [
       { label: 'apply, a hostile address', mode: 'apply', params: { ...PARAMS, RemoteAddresses: ['10.0.0.5', 'a;b'] } },
       { label: 'apply, a subnet', mode: 'apply', params: { ...PARAMS, RemoteAddresses: ['10.0.0.0/24'] } },
       { label: 'apply, another rule', mode: 'apply', params: { ...PARAMS, RuleName: 'WINRM-HTTP-In-TCP' } },
+      { label: 'apply, no profiles', mode: 'apply', params: { ...PARAMS, Profiles: [] } },
+      { label: 'apply, profile Any', mode: 'apply', params: { ...PARAMS, Profiles: ['Any'] } },
+      { label: 'apply, a profile in lower case', mode: 'apply', params: { ...PARAMS, Profiles: ['domain'] } },
       {
         label: 'rollback, no ports',
         mode: 'rollback',

@@ -7,28 +7,49 @@
  * warning says so); a rollback writes back only a saved state Windows could have reported.
  */
 import type { z } from 'zod';
-import type { LabHost } from '../../lab/model';
+import type { LabFirewallRule, LabHost } from '../../lab/model';
 import { fail, runStateStep, type Handler, type HandlerContext, type StateStep } from '../../lab/state-step';
-import { MONOSYNC_RULE_NAME, step } from './step';
+import { BUILT_IN_HTTP_RULE_NAME, builtInRuleWiderScope, MONOSYNC_RULE_NAME, step } from './step';
 
 type State = z.infer<typeof step.state>;
 type Params = z.output<typeof step.params>;
 type Rule = NonNullable<State['rule']>;
 
+const PROFILE_ORDER = ['Domain', 'Private', 'Public'];
+
+/** A rule's profiles as Windows reports them: in its order, or Any for every profile. */
+function reportedProfiles(rule: LabFirewallRule): string[] {
+  const named = PROFILE_ORDER.filter((p) => (rule.profiles ?? []).some((q) => q.toLowerCase() === p.toLowerCase()));
+  return named.length > 0 ? named : ['Any'];
+}
+
+const findRule = (host: LabHost, name: string) =>
+  host.firewall.rules.find((r) => r.name.toLowerCase() === name.toLowerCase());
+
 const hostOf = (ctx: HandlerContext): LabHost => ctx.host(ctx.subject);
 
 const sortedPorts = (ports: readonly number[]) => [...ports].sort((a, b) => a - b);
 
-export function readFirewall(host: LabHost, ruleName = MONOSYNC_RULE_NAME): State {
-  const rule = host.firewall.rules.find((r) => r.name.toLowerCase() === ruleName.toLowerCase());
-  if (!rule) return { rule: null };
+/**
+ * This step's state (also the preflight snapshot's firewall part): the Monosync rule with its profiles, and
+ * Windows' own WINRM-HTTP-In-TCP as found.
+ */
+export function readFirewallStep(host: LabHost, ruleName = MONOSYNC_RULE_NAME): State {
+  const rule = findRule(host, ruleName);
+  const builtIn = findRule(host, BUILT_IN_HTTP_RULE_NAME);
   return {
-    rule: {
-      name: rule.name,
-      enabled: rule.enabled,
-      localPorts: sortedPorts(rule.localPorts),
-      remoteAddresses: [...rule.remoteAddresses],
-    },
+    rule: rule
+      ? {
+          name: rule.name,
+          enabled: rule.enabled,
+          localPorts: sortedPorts(rule.localPorts),
+          remoteAddresses: [...rule.remoteAddresses],
+          profiles: reportedProfiles(rule),
+        }
+      : null,
+    builtInHttpRule: builtIn
+      ? { enabled: builtIn.enabled, remoteAddresses: [...builtIn.remoteAddresses], profiles: reportedProfiles(builtIn) }
+      : null,
   };
 }
 
@@ -50,7 +71,8 @@ function matches(rule: Rule | null, wanted: Omit<Rule, 'name'>): boolean {
     rule !== null &&
     rule.enabled === wanted.enabled &&
     sameSet(rule.localPorts, wanted.localPorts) &&
-    sameSet(rule.remoteAddresses, wanted.remoteAddresses)
+    sameSet(rule.remoteAddresses, wanted.remoteAddresses) &&
+    sameSet(rule.profiles, wanted.profiles)
   );
 }
 
@@ -73,11 +95,24 @@ function savedRuleProblem(rule: Rule, ruleName: string): string | null {
   if (!rule.remoteAddresses.every((a) => SAVED_ADDRESS.test(a))) {
     return 'rollbackTo.rule.remoteAddresses holds a value that is not a firewall address';
   }
+  const anyAlone = rule.profiles.length === 1 && rule.profiles[0].toLowerCase() === 'any';
+  if (!anyAlone && (rule.profiles.length === 0 || !rule.profiles.every((p) => PROFILE_ORDER.includes(p)))) {
+    return 'rollbackTo.rule.profiles may hold only Domain, Private and Public, or Any alone';
+  }
   return null;
 }
 
-function warningsFor(host: LabHost): string[] {
+/** Saved profiles as the script writes them back: Any alone, or the named ones in Windows' order. */
+function savedProfiles(profiles: readonly string[]): string[] {
+  if (profiles.length === 1 && profiles[0].toLowerCase() === 'any') return ['Any'];
+  return PROFILE_ORDER.filter((p) => profiles.includes(p));
+}
+
+function warningsFor(host: LabHost, monosync: readonly string[] = []): string[] {
   const warnings: string[] = [];
+  const builtIn = readFirewallStep(host).builtInHttpRule;
+  const wider = builtInRuleWiderScope(builtIn, monosync);
+  if (wider) warnings.push(wider);
   if (!host.firewall.enabled) warnings.push('Windows Firewall is off: the rule applies once it is on');
   if (!host.firewall.localRulesApply) {
     warnings.push('a GPO sets AllowLocalFirewallRules False: the local rule has no effect until the GPO allows it');
@@ -87,15 +122,19 @@ function warningsFor(host: LabHost): string[] {
 
 const model: StateStep<State, Params> = {
   module: step,
-  read: (ctx, params) => readFirewall(hostOf(ctx), params.RuleName),
+  read: (ctx, params) => readFirewallStep(hostOf(ctx), params.RuleName),
   desire(ctx, params, before) {
     const wanted: Rule = {
       name: params.RuleName,
       enabled: true,
       localPorts: uniquePorts(params.Ports),
       remoteAddresses: uniqueAddresses(params.RemoteAddresses),
+      profiles: PROFILE_ORDER.filter((p) => (params.Profiles as readonly string[]).includes(p)),
     };
-    return { state: matches(before.rule, wanted) ? before : { rule: wanted }, warnings: warningsFor(hostOf(ctx)) };
+    return {
+      state: matches(before.rule, wanted) ? before : { ...before, rule: wanted },
+      warnings: warningsFor(hostOf(ctx), params.RemoteAddresses),
+    };
   },
   write(ctx, params, _from, to) {
     const host = hostOf(ctx);
@@ -104,7 +143,14 @@ const model: StateStep<State, Params> = {
       host.firewall.rules = host.firewall.rules.filter((r) => !isOurs(r.name));
       return;
     }
-    const rule = { ...to.rule, localPorts: [...to.rule.localPorts], remoteAddresses: [...to.rule.remoteAddresses] };
+    const rule: LabFirewallRule = {
+      ...to.rule,
+      localPorts: [...to.rule.localPorts],
+      remoteAddresses: [...to.rule.remoteAddresses],
+      // Any is every profile: the lab leaves the list out, as the rules Windows ships do.
+      ...(to.rule.profiles[0] === 'Any' ? { profiles: undefined } : { profiles: [...to.rule.profiles] }),
+    };
+    if (rule.profiles === undefined) delete rule.profiles;
     const index = host.firewall.rules.findIndex((r) => isOurs(r.name));
     // Set-NetFirewallRule changes the rule in place: its name stays as it is.
     if (index >= 0) host.firewall.rules[index] = { ...rule, name: host.firewall.rules[index].name };
@@ -113,8 +159,8 @@ const model: StateStep<State, Params> = {
   // Only what Windows could have reported is written back; a rule that already matches the saved one as
   // sets (order, duplicates and case aside) is left alone, as the script does.
   restore(ctx, params, current, target) {
-    const warnings = warningsFor(hostOf(ctx));
-    if (target.rule === null) return { state: { rule: null }, warnings };
+    const warnings = warningsFor(hostOf(ctx), params.RemoteAddresses);
+    if (target.rule === null) return { state: { ...current, rule: null }, warnings };
     const problem = savedRuleProblem(target.rule, params.RuleName);
     if (problem) return fail('InvalidInput', `${step.definition.script} -Mode rollback: ${problem}`);
     if (matches(current.rule, target.rule)) return { state: current, warnings };
@@ -123,8 +169,9 @@ const model: StateStep<State, Params> = {
       enabled: target.rule.enabled,
       localPorts: uniquePorts(target.rule.localPorts),
       remoteAddresses: uniqueAddresses(target.rule.remoteAddresses),
+      profiles: savedProfiles(target.rule.profiles),
     };
-    return { state: { rule }, warnings };
+    return { state: { ...current, rule }, warnings };
   },
 };
 

@@ -33,7 +33,7 @@ BeforeAll {
     }
 
     function Get-Writes {
-        return @(Get-SeamCall -Name Set-WinWsmanItem)
+        return , @(Get-SeamCall -Name Set-WinWsmanItem)
     }
 }
 
@@ -90,6 +90,21 @@ Describe 'Set-TrustedHosts.ps1' {
             $writes[1].Parameters.Value | Should -Be 'legacy.corp.example'
         }
 
+        It 'rolls back only its own entries, keeping <Case>' -ForEach @(
+            @{ Case = 'an entry added by someone else after the apply'; Saved = 'legacy.corp.example'; Entries = @('a.corp.example', 'legacy.corp.example'); Meanwhile = 'legacy.corp.example,a.corp.example,jump.corp.example'; Back = 'legacy.corp.example,jump.corp.example' }
+            @{ Case = 'the spelling of entries that were there before'; Saved = 'A.corp.example'; Entries = @('a.corp.example', 'b.corp.example'); Meanwhile = 'A.corp.example,B.corp.example'; Back = 'A.corp.example' }
+            @{ Case = 'the list, when the apply wrote * over it and it is still *'; Saved = 'legacy.corp.example'; Entries = @('*'); Meanwhile = '*'; Back = 'legacy.corp.example' }
+            @{ Case = 'what someone wrote over the * since'; Saved = 'legacy.corp.example'; Entries = @('*'); Meanwhile = 'jump.corp.example,*'; Back = 'jump.corp.example' }
+            @{ Case = 'everything, when a saved * covered the entries (the apply wrote nothing)'; Saved = '*'; Entries = @('a.corp.example'); Meanwhile = '*,jump.corp.example'; Back = '*,jump.corp.example' }
+        ) {
+            $machine = Use-ThHost -Value $Meanwhile
+            $rollback = Invoke-Th (New-ThRequest -Mode rollback -Entries $Entries -RollbackTo ([ordered]@{ value = $Saved; policyControlled = $false }))
+            $rollback.ok | Should -BeTrue
+            $rollback.after.value | Should -Be $Back
+            $machine.trustedHosts.value | Should -Be $Back
+            (Get-Writes).Count | Should -Be ([int]($Meanwhile -cne $Back))
+        }
+
         It 'rolls back to an empty saved list (the saved state says so)' {
             $machine = Use-ThHost -Value 'a.corp.example'
             $rollback = Invoke-Th (New-ThRequest -Mode rollback -RollbackTo ([ordered]@{ value = ''; policyControlled = $false }))
@@ -114,18 +129,19 @@ Describe 'Set-TrustedHosts.ps1' {
             Get-Writes | Should -BeNullOrEmpty
         }
 
-        It 'fails <Mode> with PolicyControlled, writing nothing, when a Group Policy owns a list that must change' -ForEach @(
-            @{ Mode = 'plan' }
-            @{ Mode = 'apply' }
-            @{ Mode = 'rollback' }
+        It 'fails <Mode> with PolicyControlled, naming the policy and the fix, writing nothing, when a Group Policy owns a list that must change' -ForEach @(
+            @{ Mode = 'plan'; Value = 'gpo.corp.example' }
+            @{ Mode = 'apply'; Value = 'gpo.corp.example' }
+            @{ Mode = 'rollback'; Value = 'gpo.corp.example,a.corp.example' }
         ) {
-            $machine = Use-ThHost -Value 'gpo.corp.example' -Gpo $true
+            $machine = Use-ThHost -Value $Value -Gpo $true
             $envelope = Invoke-Th (New-ThRequest -Mode $Mode -RollbackTo ([ordered]@{ value = ''; policyControlled = $false }))
             $envelope.ok | Should -BeFalse
             $envelope.error.code | Should -Be 'PolicyControlled'
             Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'PolicyControlled'
+            $envelope.error.message | Should -BeLike "*Group Policy 'Windows Remote Management (WinRM) > WinRM Client > Trusted Hosts'*Not Configured*"
             Get-Writes | Should -BeNullOrEmpty
-            $machine.trustedHosts.value | Should -Be 'gpo.corp.example'
+            $machine.trustedHosts.value | Should -Be $Value
         }
 
         It 'sees a Group Policy from <Signal> alone' -ForEach @(
@@ -140,6 +156,68 @@ Describe 'Set-TrustedHosts.ps1' {
             Set-SeamFake -Name Get-WinRegistryValue -ScriptBlock { param($Key, $Name) if ($Name -eq $policyName) { 1 } }.GetNewClosure()
             (Invoke-Th (New-ThRequest -Mode apply)).error.code | Should -Be 'PolicyControlled'
             Get-Writes | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'one writer at a time: the machine''s TrustedHosts lock' {
+        It 'takes Global\Monosync-TrustedHosts before reading in <Mode> and lets it go after the write' -ForEach @(
+            @{ Mode = 'apply'; RollbackTo = $null }
+            @{ Mode = 'rollback'; RollbackTo = [ordered]@{ value = 'legacy.corp.example'; policyControlled = $false } }
+        ) {
+            $machine = Use-ThHost -Value 'legacy.corp.example'
+            if ($Mode -eq 'rollback') { $machine.trustedHosts.value = 'legacy.corp.example,a.corp.example' }
+            $envelope = Invoke-Th (New-ThRequest -Mode $Mode -RollbackTo $RollbackTo)
+            $envelope.ok | Should -BeTrue
+            $envelope.changed | Should -BeTrue
+            $order = @(Get-SeamCall | Where-Object { $_.Name -like '*Mutex' -or $_.Name -like '*-WinWsmanItem' } | ForEach-Object { $_.Name })
+            $order[0] | Should -Be 'New-WinNamedMutex'
+            $order[1] | Should -Be 'Wait-WinMutex'
+            $order[-2] | Should -Be 'Exit-WinMutex'
+            $order[-1] | Should -Be 'Close-WinMutex'
+            $order | Should -Contain 'Set-WinWsmanItem'
+            (Get-SeamCall -Name New-WinNamedMutex)[0].Parameters.Name | Should -Be 'Global\Monosync-TrustedHosts'
+            (Get-SeamCall -Name Wait-WinMutex)[0].Parameters.Mutex.held | Should -BeFalse -Because 'released again'
+        }
+
+        It 'takes no lock to plan' {
+            Use-ThHost -Value '' | Out-Null
+            (Invoke-Th (New-ThRequest -Mode plan)).ok | Should -BeTrue
+            Get-SeamCall -Name New-WinNamedMutex | Should -BeNullOrEmpty
+        }
+
+        It 'fails as a transient Timeout, reading and writing nothing, when another run keeps the lock' {
+            $machine = Use-ThHost -Value 'keep.corp.example'
+            Set-SeamFake -Name Wait-WinMutex -ScriptBlock { param($Mutex, $TimeoutMs) $false }
+            $envelope = Invoke-Th (New-ThRequest -Mode apply)
+            $envelope.ok | Should -BeFalse
+            $envelope.error.code | Should -Be 'Timeout'
+            $envelope.error.class | Should -Be 'transient'
+            Get-FailureType -Code $envelope.error.code -Class $envelope.error.class | Should -Be 'WinRMTimeout'
+            Get-SeamCall -Name Get-WinWsmanItem | Should -BeNullOrEmpty
+            Get-Writes | Should -BeNullOrEmpty
+            Get-SeamCall -Name Exit-WinMutex | Should -BeNullOrEmpty -Because 'a mutex not taken is not released'
+            (Get-SeamCall -Name Close-WinMutex).Count | Should -Be 1
+            $machine.trustedHosts.value | Should -Be 'keep.corp.example'
+        }
+
+        It 'lets the lock go when the write fails' {
+            Use-ThHost -Value 'keep.corp.example' | Out-Null
+            $record = New-WsmanProviderError -Command SetItem -Message $WinText.AccessDenied
+            Set-SeamFake -Name Set-WinWsmanItem -ScriptBlock { param($Path, $Value) throw $record }.GetNewClosure()
+            $envelope = Invoke-Th (New-ThRequest -Mode apply)
+            $envelope.error.code | Should -Be '5'
+            (Get-SeamCall -Name Exit-WinMutex).Count | Should -Be 1
+            (Get-SeamCall -Name Close-WinMutex).Count | Should -Be 1
+        }
+
+        It 'takes over a lock its last holder abandoned, reads the list afresh and says so' {
+            $machine = Use-ThHost -Value 'legacy.corp.example'
+            Set-SeamFake -Name Wait-WinMutex -ScriptBlock { param($Mutex, $TimeoutMs) $Mutex.held = $true; throw (New-Object -TypeName System.Threading.AbandonedMutexException) }
+            $envelope = Invoke-Th (New-ThRequest -Mode apply)
+            $envelope.ok | Should -BeTrue
+            $machine.trustedHosts.value | Should -Be 'legacy.corp.example,a.corp.example'
+            @($envelope.warnings | Where-Object { $_ -like '*lock ended without releasing it*' }).Count | Should -Be 1
+            (Get-SeamCall -Name Exit-WinMutex).Count | Should -Be 1
         }
     }
 
@@ -166,12 +244,13 @@ Describe 'Set-TrustedHosts.ps1' {
             $machine.trustedHosts.value | Should -Be 'keep.corp.example,other.corp.example'
         }
 
-        It 'refuses a rollback by hand without -RollbackToJson, and does one with it' {
-            $machine = Use-ThHost -Value 'keep.corp.example'
+        It 'refuses a rollback by hand without -RollbackToJson or -Entries, and does one with both' {
+            $machine = Use-ThHost -Value 'old.corp.example,new.corp.example'
             $path = Save-StepScript -Name 'Set-TrustedHosts' -Path (Join-Path -Path $TestDrive -ChildPath 'Set-TrustedHosts.ps1') -StrictMode $true
-            (ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output @(& $path -Mode rollback)).error.code | Should -Be 'InvalidInput'
-            $machine.trustedHosts.value | Should -Be 'keep.corp.example'
-            $done = ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output @(& $path -Mode rollback -RollbackToJson '{"value":"old.corp.example","policyControlled":false}')
+            (ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output @(& $path -Mode rollback -Entries 'new.corp.example')).error.code | Should -Be 'InvalidInput'
+            (ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output @(& $path -Mode rollback -RollbackToJson '{"value":"old.corp.example","policyControlled":false}')).error.code | Should -Be 'InvalidInput'
+            $machine.trustedHosts.value | Should -Be 'old.corp.example,new.corp.example'
+            $done = ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output @(& $path -Mode rollback -Entries 'new.corp.example' -RollbackToJson '{"value":"old.corp.example","policyControlled":false}')
             $done.ok | Should -BeTrue
             $machine.trustedHosts.value | Should -Be 'old.corp.example'
         }
@@ -215,15 +294,16 @@ Describe 'Set-TrustedHosts.ps1' {
                 foreach ($value in @($hostile, "keep.corp.example$hostile", "${hostile}keep.corp.example")) { @{ Value = $value; Shown = (ConvertTo-Json -InputObject $value -Compress) } }
             }
         ) {
-            $machine = Use-ThHost -Value 'now.corp.example'
+            $machine = Use-ThHost -Value 'now.corp.example,a.corp.example'
             $envelope = Invoke-Th (New-ThRequest -Mode rollback -RollbackTo ([ordered]@{ value = $Value; policyControlled = $false }))
             if ($Value -cmatch '^[A-Za-z0-9.*:_<>\[\]%, -]*\z') {
+                # Taken as a saved list: it only says which entries were there before; no value of it is written.
                 $envelope.ok | Should -BeTrue
-                $machine.trustedHosts.value | Should -Be $Value
+                $machine.trustedHosts.value | Should -BeIn @('now.corp.example', 'now.corp.example,a.corp.example')
             } else {
                 $envelope.error.code | Should -Be 'InvalidInput'
                 Get-Writes | Should -BeNullOrEmpty
-                $machine.trustedHosts.value | Should -Be 'now.corp.example'
+                $machine.trustedHosts.value | Should -Be 'now.corp.example,a.corp.example'
             }
         }
 

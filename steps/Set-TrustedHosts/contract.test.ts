@@ -89,10 +89,55 @@ const CASES: ContractCase[] = [
     ],
   },
   {
-    name: 'rollback to an empty saved list empties it',
+    name: 'rollback to an empty saved list removes our entries',
     policy: onExchange(AB),
     arrange: (e, fqdn) => void (e.host(fqdn).trustedHosts.value = 'a.corp.example'),
     calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: { value: { value: '', policyControlled: false } } }],
+  },
+  {
+    name: 'rollback keeps an entry someone added after the apply, and the ones there before',
+    policy: onExchange(AB),
+    arrange: (e, fqdn) =>
+      void (e.host(fqdn).trustedHosts.value = 'legacy.corp.example,a.corp.example,b.corp.example,jump.corp.example'),
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: { value: { value: 'legacy.corp.example,B.corp.example', policyControlled: false } },
+      },
+      { label: 'verify (plan after rollback)', mode: 'plan' },
+    ],
+  },
+  {
+    name: 'rollback of a * written over a list brings the list back',
+    policy: onExchange('any'),
+    arrange: (e, fqdn) => void (e.host(fqdn).trustedHosts.value = '*'),
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: { value: { value: 'a.corp.example,192.168.1.*', policyControlled: false } },
+      },
+    ],
+  },
+  {
+    name: 'rollback set by Group Policy: our entry held by the GPO cannot be removed',
+    policy: onExchange(AB),
+    arrange: (e, fqdn) =>
+      void (e.host(fqdn).trustedHosts = { value: 'gpo.corp.example,a.corp.example', policyControlled: true }),
+    calls: [{ label: 'rollback', mode: 'rollback', rollbackTo: { value: { value: '', policyControlled: false } } }],
+  },
+  {
+    name: 'on the Monosync worker, two servers: each rollback removes only its own entry',
+    policy: { trustedHosts: { applyOn: 'monosync', value: 'this-server' } },
+    arrange: (e, fqdn) => void (e.worker.trustedHosts.value = `other.corp.example,${fqdn},exch02.corp.example`),
+    calls: [
+      {
+        label: 'rollback',
+        mode: 'rollback',
+        rollbackTo: { value: { value: 'other.corp.example', policyControlled: false } },
+      },
+    ],
   },
   {
     name: 'Entries empty, holding an empty entry, or holding a hostile one are refused',

@@ -10,9 +10,11 @@ import { step } from './step';
 type State = z.infer<typeof step.state>;
 type Params = z.output<typeof step.params>;
 
+/** The script's message: which policy owns the list, and the fix. */
 const POLICY_MESSAGE =
-  'The config setting TrustedHosts cannot be changed because is controlled by policies. The policy would need ' +
-  'to be set to "Not Configured" in order to change the config setting.';
+  "TrustedHosts is set by the Group Policy 'Windows Remote Management (WinRM) > WinRM Client > Trusted Hosts' " +
+  '(HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\WinRM\\Client): a local change would be ' +
+  'reverted at the next refresh. Add the entries to that policy, or set it to Not Configured, then retry';
 
 function setting(ctx: HandlerContext): { value: string; policyControlled: boolean } {
   if (ctx.call.target.host === 'worker') return ctx.worker.trustedHosts;
@@ -47,6 +49,22 @@ export function mergeTrustedHosts(current: string, required: readonly string[]):
  */
 const SAVED_VALUE = /^[A-Za-z0-9.*:_<>[\]%, -]*$/;
 
+/**
+ * The list without this step's own entries (those of `entries` the saved list did not hold), keeping
+ * everything anybody added since. When the step had replaced the list with `*` and it is still exactly
+ * `*`, the saved list comes back whole. As the script's Get-RollbackValue.
+ */
+export function withoutOwnEntries(current: string, saved: string, entries: readonly string[]): string {
+  const savedList = split(saved);
+  if (savedList.includes('*')) return current;
+  const had = new Set(savedList.map((e) => e.toLowerCase()));
+  const own = new Set(entries.filter((e) => !had.has(e.toLowerCase())).map((e) => e.toLowerCase()));
+  const currentList = split(current);
+  if (own.has('*') && currentList.length === 1 && currentList[0] === '*') return saved;
+  const keep = currentList.filter((e) => !own.has(e.toLowerCase()));
+  return keep.length === currentList.length ? current : keep.join(',');
+}
+
 function towards(before: State, value: string) {
   if (before.value === value) return { state: before };
   if (before.policyControlled) return fail('PolicyControlled', POLICY_MESSAGE);
@@ -60,16 +78,15 @@ const model: StateStep<State, Params> = {
   write(ctx, _params, _from, to) {
     setting(ctx).value = to.value;
   },
-  // Written back verbatim: entries added meanwhile by someone else are theirs to keep only if they
-  // were there before this step ran, which is exactly what `before` recorded.
-  restore(_ctx, _params, current, target) {
+  // Only this step's own entries go: anything added meanwhile by someone else stays (as the script does).
+  restore(_ctx, params, current, target) {
     if (!SAVED_VALUE.test(target.value)) {
       return fail(
         'InvalidInput',
         `${step.definition.script} -Mode rollback: the saved value is not a TrustedHosts list`
       );
     }
-    return towards(current, target.value);
+    return towards(current, withoutOwnEntries(current.value, target.value, params.Entries));
   },
 };
 

@@ -1,6 +1,8 @@
 /**
  * Manual step 3.5: WSMan TrustedHosts, on the Exchange server (as the manual says) or on the Monosync
- * side (where it matters). A wildcard waits for a second person.
+ * side (where it matters); skipped unless the fleet file asks (domain/fleet.ts says why). Only this
+ * step's own entries are added and rolled back, under a per-machine lock. A wildcard waits for a second
+ * person.
  */
 import { z } from 'zod';
 import { trustedHostsEntries } from '../../domain/fleet';

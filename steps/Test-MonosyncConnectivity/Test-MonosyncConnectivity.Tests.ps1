@@ -19,8 +19,24 @@ BeforeAll {
     $script:AccountSid = [string](New-LabHost -Profile onboarded).remoteManagementUsers.members[0].sid
 
     function New-ConnRequest {
-        param([string]$Mode = 'plan', $Fqdn = $script:Fqdn, $ServiceAccount = $script:Account, $CheckSecondHop = $true, $RollbackTo = $null)
-        return [ordered]@{ mode = $Mode; params = [ordered]@{ Fqdn = $Fqdn; ServiceAccount = $ServiceAccount; CheckSecondHop = $CheckSecondHop }; rollbackTo = $RollbackTo }
+        param([string]$Mode = 'plan', $Fqdn = $script:Fqdn, $ServiceAccount = $script:Account, $Domain = 'corp.example', $CheckSecondHop = $true, $RollbackTo = $null)
+        return [ordered]@{ mode = $Mode; params = [ordered]@{ Fqdn = $Fqdn; ServiceAccount = $ServiceAccount; Domain = $Domain; CheckSecondHop = $CheckSecondHop }; rollbackTo = $RollbackTo }
+    }
+
+    function Invoke-ConnAs {
+        # As the runner calls it when the worker holds the service account's credential (powershell/command.ts):
+        # -ServiceCredential next to the request, never inside it.
+        param($Request, [System.Management.Automation.PSCredential]$Credential)
+        $block = [scriptblock]::Create((Get-StepScriptText -Name 'Test-MonosyncConnectivity' -StrictMode $true))
+        $encoded = ConvertTo-RequestBase64 -Json (ConvertTo-Json -InputObject $Request -Compress -Depth 10)
+        $output = & $block.GetNewClosure() -RequestBase64 $encoded -ServiceCredential $Credential
+        $script:LastOutput = @($output)
+        return (ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output $output)
+    }
+
+    function New-TestCredential {
+        param([string]$UserName = $script:Account)
+        return (New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $UserName, (ConvertTo-SecureString -String 'not-a-real-password' -AsPlainText -Force))
     }
 
     function Invoke-Conn {
@@ -44,6 +60,7 @@ BeforeAll {
             addresses    = [object[]]@('10.0.0.10')
             identity     = $Identity
             identitySid  = $script:AccountSid
+            domain       = 'corp.example'
             now          = [datetime]::UtcNow.ToString('o')
             network      = [pscustomobject]@{
                 hosts     = [pscustomobject]@{ 'exch01.corp.example' = $target }
@@ -60,7 +77,8 @@ BeforeAll {
     }
 
     function Get-ProbeCall {
-        return @(Get-SeamCall | Where-Object { $_.Name -in 'Open-WinTlsStream', 'Invoke-WinTlsHandshake', 'Get-WinTlsRemoteCertificate', 'Test-WinWsmanHttps', 'Test-WinRemoteSysvol' })
+        # The calls themselves (none: nothing), for `Get-ProbeCall | Should -BeNullOrEmpty`.
+        Get-SeamCall | Where-Object { $_.Name -in 'Open-WinTlsStream', 'Invoke-WinTlsHandshake', 'Get-WinTlsRemoteCertificate', 'Test-WinWsmanHttps', 'Test-WinRemoteSession', 'Test-WinRemoteSysvol', 'Clear-WinKerberosTicket' }
     }
 }
 
@@ -72,10 +90,10 @@ Describe 'Test-MonosyncConnectivity.ps1' {
     It 'does every Windows operation through the seam' {
         Get-StepSeamViolation -Name 'Test-MonosyncConnectivity' | Should -BeNullOrEmpty
         $commands = (Get-StepScriptCommand -Name 'Test-MonosyncConnectivity').Commands
-        foreach ($seam in 'Get-WinCurrentIdentityName', 'Open-WinTlsStream', 'Invoke-WinTlsHandshake', 'Get-WinTlsRemoteCertificate', 'Test-WinWsmanHttps', 'Test-WinRemoteSysvol') {
+        foreach ($seam in 'Get-WinCurrentIdentityName', 'Open-WinTlsStream', 'Invoke-WinTlsHandshake', 'Get-WinTlsRemoteCertificate', 'Test-WinWsmanHttps', 'Test-WinRemoteSession', 'Test-WinRemoteSysvol', 'Clear-WinKerberosTicket', 'Wait-WinSeconds') {
             $commands | Should -Contain $seam
         }
-        foreach ($direct in 'Test-WSMan', 'Invoke-Command', 'Test-Path') { $commands | Should -Not -Contain $direct }
+        foreach ($direct in 'Test-WSMan', 'Invoke-Command', 'Test-Path', 'klist', 'klist.exe', 'Start-Sleep') { $commands | Should -Not -Contain $direct }
     }
 
     Context 'plan and apply on a lab network (the same read-only test)' {
@@ -95,6 +113,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $envelope.before.wsmanHttps | Should -BeTrue
             $envelope.before.kerberosSecondHop | Should -BeTrue
             $envelope.before.servedThumbprint | Should -Be $listener.thumbprint
+            $envelope.before.sessionAsServiceAccount | Should -BeTrue
             ($envelope.after | ConvertTo-Json -Compress) | Should -Be ($envelope.before | ConvertTo-Json -Compress)
             $certificate = @($worker.network.hosts.'exch01.corp.example'.certificates | Where-Object { $_.thumbprint -eq $listener.thumbprint })[0]
             # As the lab writes dates (JavaScript's toISOString), read from the printed text: ConvertFrom-Json
@@ -102,6 +121,9 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $script:LastOutput[0] | Should -BeLike "*`"servedNotAfter`":`"$($certificate.notAfter)`"*"
             $certificate.notAfter | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$'
             $envelope.evidence.identity | Should -Be $script:Account
+            $envelope.evidence.accountProof | Should -Be 'identity'
+            $envelope.evidence.secondHopAttempts | Should -Be 1
+            $envelope.evidence.secondHopProbe | Should -Be 'Test-Path \\corp.example\SYSVOL in a session on exch01.corp.example as CORP\monosync_svc'
             $envelope.evidence.checkedSecondHop | Should -BeTrue
             $envelope.evidence.tlsError | Should -BeNullOrEmpty
             $envelope.evidence.wsmanError | Should -BeNullOrEmpty
@@ -114,6 +136,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             (Get-SeamCall -Name Invoke-WinTlsHandshake)[0].Parameters.HostName | Should -Be $script:Fqdn -Because 'the handshake names the server (SNI)'
             (Get-SeamCall -Name Test-WinWsmanHttps)[0].Parameters.ComputerName | Should -Be $script:Fqdn
             (Get-SeamCall -Name Test-WinRemoteSysvol)[0].Parameters.ComputerName | Should -Be $script:Fqdn
+            (Get-SeamCall -Name Test-WinRemoteSession)[0].Parameters.ComputerName | Should -Be $script:Fqdn
             (ConvertTo-Json -InputObject $worker -Depth 20 -Compress) | Should -Be $before -Because 'the test only reads'
         }
 
@@ -152,11 +175,11 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             @($envelope.warnings).Count | Should -BeGreaterThan 0
         }
 
-        It 'second hop <Case>: kerberosSecondHop <Hop>, secondHopError <Code>' -ForEach @(
-            @{ Case = 'to a computer object not trusted for delegation'; Delegates = $false; Arrange = {}; Hop = $false; Code = $null }
-            @{ Case = 'for an account not in Remote Management Users'; Delegates = $true; Arrange = { param($h) $h.remoteManagementUsers.members = [object[]]@() }; Hop = $false; Code = '5' }
-            @{ Case = 'through an endpoint that denies network logons'; Delegates = $true; Arrange = { param($h) $h.sessionConfiguration.networkDenied = $true }; Hop = $false; Code = '5' }
-            @{ Case = 'through an endpoint whose ACL leaves out the group'; Delegates = $true; Arrange = { param($h) $h.sessionConfiguration.allowsRemoteManagementUsers = $false }; Hop = $false; Code = '5' }
+        It 'second hop <Case>: session <Session> (sessionError <Code>), kerberosSecondHop <Hop>' -ForEach @(
+            @{ Case = 'to a computer object not trusted for delegation'; Delegates = $false; Arrange = {}; Session = $true; Hop = $false; Code = $null }
+            @{ Case = 'for an account not in Remote Management Users'; Delegates = $true; Arrange = { param($h) $h.remoteManagementUsers.members = [object[]]@() }; Session = $false; Hop = $false; Code = '5' }
+            @{ Case = 'through an endpoint that denies network logons'; Delegates = $true; Arrange = { param($h) $h.sessionConfiguration.networkDenied = $true }; Session = $false; Hop = $false; Code = '5' }
+            @{ Case = 'through an endpoint whose ACL leaves out the group'; Delegates = $true; Arrange = { param($h) $h.sessionConfiguration.allowsRemoteManagementUsers = $false }; Session = $false; Hop = $false; Code = '5' }
         ) {
             $worker = Use-ConnNetwork -Profile onboarded -Delegates $Delegates
             & $Arrange $worker.network.hosts.'exch01.corp.example'
@@ -164,19 +187,30 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $envelope.ok | Should -BeTrue
             $envelope.before.wsmanHttps | Should -BeTrue
             $envelope.before.kerberosSecondHop | Should -Be $Hop
-            $envelope.evidence.secondHopError | Should -Be $Code
+            $envelope.before.sessionAsServiceAccount | Should -Be $Session
+            $envelope.evidence.sessionError | Should -Be $Code
+            $envelope.evidence.secondHopError | Should -BeNullOrEmpty
+            if (-not $Session) { Get-SeamCall -Name Test-WinRemoteSysvol | Should -BeNullOrEmpty -Because 'no hop without a session' }
             $envelope.compliant | Should -BeFalse
             # One problem, one warning: still a JSON array (a one-element array must not become a string).
-            $warnings = (ConvertFrom-Json -InputObject $script:LastOutput[0] -AsHashtable).warnings
+            $warnings = (ConvertFrom-Json -InputObject $script:LastOutput[0]).warnings
             ($warnings -is [object[]]) | Should -BeTrue
             $warnings.Count | Should -Be 1
         }
 
-        It 'warns when it runs as another identity than the service account' {
+        It 'running as another identity without the account''s credential: membership not proven, and it says what to set' {
             Use-ConnNetwork -Profile onboarded -Identity 'CORP\someone_else' | Out-Null
             $envelope = Invoke-Conn (New-ConnRequest)
+            $envelope.ok | Should -BeTrue
             $envelope.evidence.identity | Should -Be 'CORP\someone_else'
-            @($envelope.warnings) | Should -Be @('running as CORP\someone_else, not CORP\monosync_svc')
+            $envelope.evidence.accountProof | Should -BeNullOrEmpty
+            $envelope.before.wsmanHttps | Should -BeTrue
+            $envelope.before.sessionAsServiceAccount | Should -BeNullOrEmpty -Because 'a session as the worker (an admin) would prove nothing about CORP\monosync_svc'
+            $envelope.before.kerberosSecondHop | Should -BeFalse
+            $envelope.compliant | Should -BeFalse
+            @($envelope.warnings) | Should -Be @('membership of CORP\monosync_svc in Remote Management Users was not proven: this worker runs as CORP\someone_else and has no credential for CORP\monosync_svc (set FLEET_SERVICE_ACCOUNT_USER and FLEET_SERVICE_ACCOUNT_PASSWORD_FILE on the worker, or run the worker as that account)')
+            Get-SeamCall -Name Test-WinRemoteSession | Should -BeNullOrEmpty
+            Get-SeamCall -Name Test-WinRemoteSysvol | Should -BeNullOrEmpty
         }
 
         It 'does not warn when the service account is given as <Account> and the token says CORP\monosync_svc' -ForEach @(
@@ -187,6 +221,93 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $envelope = Invoke-Conn (New-ConnRequest -ServiceAccount $Account)
             $envelope.ok | Should -BeTrue
             $envelope.warnings | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'acting as Monosync''s service account, not as the worker' {
+        It 'with the account''s credential from the worker, every probe acts as that account (a worker that is an admin proves nothing)' {
+            Use-ConnNetwork -Profile onboarded -Identity 'CORP\svc_worker' | Out-Null
+            $envelope = Invoke-ConnAs -Request (New-ConnRequest) -Credential (New-TestCredential)
+            $envelope.ok | Should -BeTrue
+            $envelope.compliant | Should -BeTrue
+            $envelope.evidence.identity | Should -Be 'CORP\svc_worker'
+            $envelope.evidence.accountProof | Should -Be 'credential'
+            $envelope.before.sessionAsServiceAccount | Should -BeTrue
+            foreach ($seam in 'Test-WinWsmanHttps', 'Test-WinRemoteSession', 'Test-WinRemoteSysvol') {
+                (Get-SeamCall -Name $seam)[0].Parameters.ConnectAs.Credential.UserName | Should -Be $script:Account -Because "$seam acts as the service account"
+            }
+            Get-SeamCall -Name Clear-WinKerberosTicket | Should -BeNullOrEmpty -Because 'a credential given explicitly gets fresh tickets; the worker''s own stay'
+            $envelope.warnings | Should -BeNullOrEmpty
+            ($script:LastOutput -join '') | Should -Not -BeLike '*not-a-real-password*'
+        }
+
+        It 'a credential for another account than the fleet''s serviceAccount proves nothing, and says so' {
+            Use-ConnNetwork -Profile onboarded -Identity 'CORP\svc_worker' | Out-Null
+            $envelope = Invoke-ConnAs -Request (New-ConnRequest) -Credential (New-TestCredential -UserName 'CORP\someone_else')
+            $envelope.evidence.accountProof | Should -BeNullOrEmpty
+            $envelope.before.sessionAsServiceAccount | Should -BeNullOrEmpty
+            @($envelope.warnings)[0] | Should -BeLike "the worker's credential is for CORP\someone_else, not CORP\monosync_svc*"
+            Get-SeamCall -Name Test-WinRemoteSession | Should -BeNullOrEmpty
+        }
+
+        It 'the session refused to the account is a finding: not in Remote Management Users, no hop probed' {
+            Use-ConnNetwork -Profile onboarded -Identity 'CORP\svc_worker' | Out-Null
+            $record = New-RemotingTransportError -ErrorCode 5 -Text 'Access is denied.' -Reason AccessDenied
+            Set-SeamFake -Name Test-WinRemoteSession -ScriptBlock { param($ComputerName, $ConnectAs) throw $record }.GetNewClosure()
+            $envelope = Invoke-ConnAs -Request (New-ConnRequest) -Credential (New-TestCredential)
+            $envelope.ok | Should -BeTrue
+            $envelope.before.sessionAsServiceAccount | Should -BeFalse
+            $envelope.evidence.sessionError | Should -Be '5'
+            $envelope.compliant | Should -BeFalse
+            Get-SeamCall -Name Test-WinRemoteSysvol | Should -BeNullOrEmpty
+        }
+
+        It 'reads the SYSVOL of the domain passed in, never $env:USERDNSDOMAIN (empty in a network logon)' {
+            Use-ConnNetwork -Profile onboarded | Out-Null
+            $saved = $env:USERDNSDOMAIN
+            try {
+                $env:USERDNSDOMAIN = 'WRONG.EXAMPLE'
+                $envelope = Invoke-Conn (New-ConnRequest -Domain 'corp.example')
+            } finally {
+                $env:USERDNSDOMAIN = $saved
+            }
+            $envelope.before.kerberosSecondHop | Should -BeTrue
+            (Get-SeamCall -Name Test-WinRemoteSysvol)[0].Parameters.Domain | Should -Be 'corp.example'
+        }
+
+        It 'purges Kerberos tickets before each attempt and retries with backoff until the delegation flag has replicated' {
+            Use-ConnNetwork -Profile onboarded | Out-Null
+            # Not delegated for two attempts (the flag still replicating), then delegated.
+            $answers = New-Object -TypeName 'System.Collections.Generic.Queue[bool]'
+            foreach ($answer in $false, $false, $true) { $answers.Enqueue($answer) }
+            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName, $Domain, $ConnectAs) $answers.Dequeue() }.GetNewClosure()
+            $envelope = Invoke-Conn (New-ConnRequest)
+            $envelope.before.kerberosSecondHop | Should -BeTrue
+            $envelope.compliant | Should -BeTrue
+            $envelope.evidence.secondHopAttempts | Should -Be 3
+            $calls = @(Get-SeamCall | Where-Object { $_.Name -in 'Clear-WinKerberosTicket', 'Test-WinRemoteSysvol', 'Wait-WinSeconds' } | ForEach-Object { $_.Name })
+            $calls | Should -Be @('Clear-WinKerberosTicket', 'Test-WinRemoteSysvol', 'Wait-WinSeconds', 'Clear-WinKerberosTicket', 'Test-WinRemoteSysvol', 'Wait-WinSeconds', 'Clear-WinKerberosTicket', 'Test-WinRemoteSysvol')
+            @(Get-SeamCall -Name Wait-WinSeconds | ForEach-Object { $_.Parameters.Seconds }) | Should -Be @(5, 10)
+        }
+
+        It 'gives up after four attempts (35 s of backoff) and names what it tested' {
+            Use-ConnNetwork -Profile onboarded -Delegates $false | Out-Null
+            $envelope = Invoke-Conn (New-ConnRequest)
+            $envelope.before.kerberosSecondHop | Should -BeFalse
+            $envelope.evidence.secondHopAttempts | Should -Be 4
+            @(Get-SeamCall -Name Wait-WinSeconds | ForEach-Object { $_.Parameters.Seconds }) | Should -Be @(5, 10, 20)
+            @(Get-SeamCall -Name Clear-WinKerberosTicket).Count | Should -Be 4
+            $envelope.evidence.secondHopProbe | Should -Be 'Test-Path \\corp.example\SYSVOL in a session on exch01.corp.example as CORP\monosync_svc'
+            @($envelope.warnings) | Should -Be @('the session on exch01.corp.example could not reach \\corp.example\SYSVOL as CORP\monosync_svc after 4 attempts: the server may not delegate it')
+        }
+
+        It 'does not retry a hop the server refused outright (access denied is not replication)' {
+            Use-ConnNetwork -Profile onboarded | Out-Null
+            $record = New-RemotingTransportError -ErrorCode 5 -Text 'Access is denied.' -Reason AccessDenied
+            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName, $Domain, $ConnectAs) throw $record }.GetNewClosure()
+            $envelope = Invoke-Conn (New-ConnRequest)
+            $envelope.evidence.secondHopAttempts | Should -Be 1
+            Get-SeamCall -Name Wait-WinSeconds | Should -BeNullOrEmpty
         }
     }
 
@@ -217,7 +338,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $envelope = ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output @(& $path -Mode rollback -Fqdn $script:Fqdn)
             $envelope.error.code | Should -Be 'InvalidInput'
             Get-ProbeCall | Should -BeNullOrEmpty
-            $good = ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output @(& $path -Fqdn $script:Fqdn -ServiceAccount $script:Account -CheckSecondHop $false)
+            $good = ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output @(& $path -Fqdn $script:Fqdn -ServiceAccount $script:Account -Domain 'corp.example' -CheckSecondHop $false)
             $good.ok | Should -BeTrue
             $good.before.wsmanHttps | Should -BeTrue
         }
@@ -228,8 +349,8 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../../test/powershell/SeamTestKit.psm1')
             foreach ($mode in 'plan', 'apply') {
                 foreach ($hostile in Get-HostileValue) {
-                    foreach ($param in 'Fqdn', 'ServiceAccount', 'CheckSecondHop') {
-                        $valid = @{ Fqdn = 'exch01.corp.example'; ServiceAccount = 'CORP\monosync_svc'; CheckSecondHop = 'true' }[$param]
+                    foreach ($param in 'Fqdn', 'ServiceAccount', 'Domain', 'CheckSecondHop') {
+                        $valid = @{ Fqdn = 'exch01.corp.example'; ServiceAccount = 'CORP\monosync_svc'; Domain = 'corp.example'; CheckSecondHop = 'true' }[$param]
                         foreach ($value in @($hostile, "$valid$hostile", "$hostile$valid")) {
                             @{ Mode = $mode; Param = $param; Value = $value; Shown = (ConvertTo-Json -InputObject $value -Compress) }
                         }
@@ -249,8 +370,8 @@ Describe 'Test-MonosyncConnectivity.ps1' {
 
         It 'refuses <Param> <Case>' -ForEach @(
             # The value as JSON text, so that one-element and empty arrays and null reach the script as written.
-            foreach ($param in 'Fqdn', 'ServiceAccount') {
-                $valid = ConvertTo-Json -InputObject (@{ Fqdn = 'exch01.corp.example'; ServiceAccount = 'CORP\monosync_svc' }[$param]) -Compress
+            foreach ($param in 'Fqdn', 'ServiceAccount', 'Domain') {
+                $valid = ConvertTo-Json -InputObject (@{ Fqdn = 'exch01.corp.example'; ServiceAccount = 'CORP\monosync_svc'; Domain = 'corp.example' }[$param]) -Compress
                 @{ Param = $param; Case = 'null'; Json = 'null' }
                 @{ Param = $param; Case = 'empty'; Json = '""' }
                 @{ Param = $param; Case = 'as a one-element array'; Json = "[$valid]" }
@@ -271,7 +392,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             @{ Param = 'CheckSecondHop'; Case = 'as an empty array'; Json = '[]' }
         ) {
             Use-ConnNetwork -Profile onboarded | Out-Null
-            $values = [ordered]@{ Fqdn = '"exch01.corp.example"'; ServiceAccount = '"CORP\\monosync_svc"'; CheckSecondHop = 'true' }
+            $values = [ordered]@{ Fqdn = '"exch01.corp.example"'; ServiceAccount = '"CORP\\monosync_svc"'; Domain = '"corp.example"'; CheckSecondHop = 'true' }
             $values[$Param] = $Json
             $members = @(foreach ($key in $values.Keys) { "`"$key`":$($values[$key])" }) -join ','
             $envelope = Invoke-Conn -RequestJson "{`"mode`":`"apply`",`"params`":{$members},`"rollbackTo`":null}"
@@ -286,6 +407,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             @{ Case = 'params are an empty array'; Json = '{"mode":"plan","params":[],"rollbackTo":null}' }
             @{ Case = 'params are a one-element array'; Json = '{"mode":"plan","params":[{"Fqdn":"exch01.corp.example","ServiceAccount":"CORP\\monosync_svc","CheckSecondHop":true}],"rollbackTo":null}' }
             @{ Case = 'params lack ServiceAccount'; Json = '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","CheckSecondHop":true},"rollbackTo":null}' }
+            @{ Case = 'params lack Domain'; Json = '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","ServiceAccount":"CORP\\monosync_svc","CheckSecondHop":true},"rollbackTo":null}' }
             @{ Case = 'params lack CheckSecondHop'; Json = '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","ServiceAccount":"CORP\\monosync_svc"},"rollbackTo":null}' }
             @{ Case = 'params hold a member the script does not take'; Json = '{"mode":"plan","params":{"Fqdn":"exch01.corp.example","ServiceAccount":"CORP\\monosync_svc","CheckSecondHop":true,"Port":5985},"rollbackTo":null}' }
             @{ Case = 'mode is missing'; Json = '{"params":{"Fqdn":"exch01.corp.example","ServiceAccount":"CORP\\monosync_svc","CheckSecondHop":true},"rollbackTo":null}' }
@@ -317,13 +439,13 @@ Describe 'Test-MonosyncConnectivity.ps1' {
         It 'Test-WSMan failing with <Case>: wsmanError <Code> (<Type> if it were a failure), a finding, not a failure' -ForEach @(
             @{ Case = 'WinRM not answering (fault 0x80338012)'; Code = '0x80338012'; Type = 'WinRMUnavailable'; Throw = { New-WsmanFaultError -Code 2150858770 -Message $WinText.WinRMCannotConnect -Machine 'monosync01.corp.example' } }
             @{ Case = 'no answer in time (fault 0x80338126)'; Code = '0x80338126'; Type = 'WinRMUnavailable'; Throw = { New-WsmanFaultError -Code 2150859046 -Message $WinText.WinRMCannotComplete -Machine 'monosync01.corp.example' } }
-            @{ Case = 'the certificate refused (fault 12175, unknown authority)'; Code = '12175'; Type = 'PowerShellError'; Throw = { New-WsmanCertificateError -Problem $WinText.CertUnknownAuthority } }
+            @{ Case = 'the certificate refused (fault 12175, unknown authority)'; Code = '12175'; Type = 'CertificateRejected'; Throw = { New-WsmanCertificateError -Problem $WinText.CertUnknownAuthority } }
             @{ Case = 'access denied (fault Code 5)'; Code = '5'; Type = 'AccessDenied'; Throw = { New-WsmanFaultError -Code 5 -Message $WinText.AccessDenied -Machine 'monosync01.corp.example' } }
             @{ Case = 'the Kerberos logon refused (fault Code 1326)'; Code = '1326'; Type = 'CredentialsRejected'; Throw = { New-WsmanFaultError -Code 1326 -Message 'WinRM cannot process the request. The following error with errorcode 0x8009030e occurred while using Kerberos authentication: The user name or password is incorrect. ' -Machine 'monosync01.corp.example' } }
         ) {
             Use-ConnNetwork -Profile onboarded | Out-Null
             $record = & $Throw
-            Set-SeamFake -Name Test-WinWsmanHttps -ScriptBlock { param($ComputerName) throw $record }.GetNewClosure()
+            Set-SeamFake -Name Test-WinWsmanHttps -ScriptBlock { param($ComputerName, $ConnectAs) throw $record }.GetNewClosure()
             $envelope = Invoke-Conn (New-ConnRequest)
             $envelope.ok | Should -BeTrue
             $envelope.before.wsmanHttps | Should -BeFalse
@@ -361,7 +483,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
         ) {
             Use-ConnNetwork -Profile onboarded | Out-Null
             $record = & $Throw
-            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName) throw $record }.GetNewClosure()
+            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName, $Domain, $ConnectAs) throw $record }.GetNewClosure()
             $envelope = Invoke-Conn (New-ConnRequest)
             $envelope.ok | Should -BeTrue
             $envelope.before.wsmanHttps | Should -BeTrue
@@ -378,7 +500,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
         ) {
             Use-ConnNetwork -Profile onboarded | Out-Null
             $answer = $Answer
-            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName) & $answer }.GetNewClosure()
+            Set-SeamFake -Name Test-WinRemoteSysvol -ScriptBlock { param($ComputerName, $Domain, $ConnectAs) & $answer }.GetNewClosure()
             $envelope = Invoke-Conn (New-ConnRequest)
             $envelope.ok | Should -BeTrue
             $envelope.before.kerberosSecondHop | Should -BeFalse

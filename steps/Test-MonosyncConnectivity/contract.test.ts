@@ -32,7 +32,12 @@ const PLAN_APPLY: readonly ContractCall[] = [
 ];
 const NO_HOP = { delegation: 'skip' };
 const rollback = (value: JsonValue): ContractCall[] => [{ label: 'rollback', mode: 'rollback', rollbackTo: { value } }];
-const GOOD_STATE = { wsmanHttps: true, kerberosSecondHop: true, servedThumbprint: 'A'.repeat(40) };
+const GOOD_STATE = {
+  wsmanHttps: true,
+  kerberosSecondHop: true,
+  servedThumbprint: 'A'.repeat(40),
+  sessionAsServiceAccount: true,
+};
 const listener = (e: LabEstate, fqdn: string) => {
   const found = e.host(fqdn).listeners.find((l) => l.transport === 'HTTPS');
   assert.ok(found, 'the case starts from a host with an HTTPS listener');
@@ -157,18 +162,44 @@ const CASES: ContractCase[] = [
     calls: rollback(GOOD_STATE),
   },
   {
+    name: 'partial: the SYSVOL of another domain than the one passed in is not reached (all attempts made)',
+    profile: 'onboarded',
+    calls: [
+      {
+        label: 'plan',
+        mode: 'plan',
+        params: {
+          Fqdn: CONTRACT_FQDN,
+          ServiceAccount: 'CORP\\monosync_svc',
+          Domain: 'other.example',
+          CheckSecondHop: true,
+        },
+      },
+    ],
+  },
+  {
     name: 'bad parameters are refused by both: CheckSecondHop as text, a hostile Fqdn',
     profile: 'onboarded',
     calls: [
       {
         label: 'plan',
         mode: 'plan',
-        params: { Fqdn: CONTRACT_FQDN, ServiceAccount: 'CORP\\monosync_svc', CheckSecondHop: 'false' },
+        params: {
+          Fqdn: CONTRACT_FQDN,
+          ServiceAccount: 'CORP\\monosync_svc',
+          Domain: 'corp.example',
+          CheckSecondHop: 'false',
+        },
       },
       {
         label: 'apply',
         mode: 'apply',
-        params: { Fqdn: `${CONTRACT_FQDN}\n`, ServiceAccount: 'CORP\\monosync_svc', CheckSecondHop: true },
+        params: {
+          Fqdn: `${CONTRACT_FQDN}\n`,
+          ServiceAccount: 'CORP\\monosync_svc',
+          Domain: 'corp.example',
+          CheckSecondHop: true,
+        },
       },
     ],
   },
@@ -185,6 +216,7 @@ function workerView(estate: LabEstate, account: string, now: string): unknown {
     ...state.worker,
     identity: downLevelName(account),
     identitySid: accountSid(account),
+    domain: state.settings.domain,
     now,
     network: { hosts: { [CONTRACT_FQDN]: host }, computers: computer ? { [sam]: computer } : {} },
   };
@@ -206,7 +238,8 @@ describeStepContract(
         new Set(done.cases.flatMap((c) => c.calls.filter((call) => call.lab.ok).map((call) => call.lab.evidence[key])));
       assert.deepEqual([...seen('tlsError')].sort(), [null, '10061', '10060', 'TlsHandshakeFailed'].sort());
       assert.deepEqual([...seen('wsmanError')].sort(), [null, '0x80338012', '0x80338126', '12175'].sort());
-      assert.deepEqual([...seen('secondHopError')].sort(), [null, '5'].sort());
+      assert.deepEqual([...seen('sessionError')].sort(), [null, '5'].sort());
+      assert.deepEqual([...seen('secondHopAttempts')].sort(), [0, 1, 4].sort());
     });
   }
 );

@@ -1,6 +1,8 @@
 /**
- * Test-MonosyncConnectivity: the acceptance test, run from the worker as the service account. It
- * reads and reports; it never changes anything, and it refuses rollback (there is nothing to undo).
+ * Test-MonosyncConnectivity: the acceptance test, run from the worker as the service account (the lab's
+ * worker IS that account: `accountProof` 'identity'; a worker without the account's credential is what
+ * the Pester tests of the script cover). It reads and reports; it never changes anything, and it refuses
+ * rollback (there is nothing to undo).
  *
  * `changed` for a read-only step means "needs attention": false when every check the caller asked
  * for passes, true when one fails, so a plan of this step reports would-change instead of compliant.
@@ -17,10 +19,12 @@
  * - Test-WSMan over HTTPS with Kerberos (Test-WinWsmanHttps): dropped -> `0x80338126`; refused or a
  *   broken handshake -> `0x80338012`; a served certificate that does not name the host, is not
  *   time-valid, or fails verification (the `tls-verify-fails` fault: an untrusted chain) -> `12175`.
- * - the second hop (Test-WinRemoteSysvol), only when asked for and WinRM over HTTPS answered: a session
- *   the server refuses this identity (not in Remote Management Users, or the Microsoft.PowerShell
- *   endpoint disabled, not allowing the group or denying network logons) -> `5`; else SYSVOL is
- *   reached exactly when the computer object may delegate.
+ * - a session as the service account (Test-WinRemoteSession), when WinRM over HTTPS answered: refused
+ *   (not in Remote Management Users, or the Microsoft.PowerShell endpoint disabled, not allowing the
+ *   group or denying network logons) -> `sessionError` `5`.
+ * - the second hop (Test-WinRemoteSysvol), only when asked for and the session opened: \\<Domain>\SYSVOL
+ *   is reached exactly when Domain is the lab's domain and the computer object may delegate; a failed
+ *   hop is tried again after each backoff (1 + 3 attempts), which in the lab changes nothing.
  * Not modelled: Kerberos itself (SPNs, a host outside the domain), the WinRM service's own RootSDDL,
  * administrators that are not in Remote Management Users.
  */
@@ -31,6 +35,9 @@ import type { LabCertificate, LabHost, LabListener } from '../../lab/model';
 import { fail, failed, isFail, paramsOf, type Handler, type HandlerContext } from '../../lab/state-step';
 import { certificateByThumbprint } from '../Set-HttpsListener/lab';
 import { step } from './step';
+
+/** The script's waits between second-hop attempts ($SecondHopBackoff): 1 + 3 attempts in all. */
+const SECOND_HOP_ATTEMPTS = 4;
 
 export const HTTPS_PORT = 5986;
 
@@ -96,37 +103,42 @@ export const verifyConnectivityLab: Handler = (ctx: HandlerContext) => {
   const wsman = wsmanProbe(ctx, host, tls);
   const wsmanHttps = wsman === null;
 
+  let sessionAsServiceAccount: boolean | null = null;
+  let sessionError: string | null = null;
   let kerberosSecondHop = false;
-  let secondHopError: string | null = null;
+  let secondHopAttempts = 0;
   const hopProblems: string[] = [];
-  if (params.CheckSecondHop && wsmanHttps) {
+  if (wsmanHttps) {
     const sid = accountSid(params.ServiceAccount);
     const endpoint = host.sessionConfiguration;
     const member = host.remoteManagementUsers.members.some((m) => m.sid === sid);
-    const admitted =
+    sessionAsServiceAccount =
       member && endpoint.endpointsEnabled && endpoint.allowsRemoteManagementUsers && !endpoint.networkDenied;
-    const computer = host.domainJoined ? ctx.computer(host.computerName) : undefined;
-    const delegates =
-      computer !== undefined && (computer.trustedForDelegation || computer.allowedToDelegateTo.length > 0);
-    if (!admitted) {
-      secondHopError = '5';
+    if (!sessionAsServiceAccount) {
+      sessionError = '5';
       hopProblems.push(
         member
           ? 'the Microsoft.PowerShell endpoint refuses the service account'
           : 'the service account is not in Remote Management Users'
       );
-    } else {
-      kerberosSecondHop = delegates;
-      if (!delegates) hopProblems.push('the computer object is not trusted for delegation');
     }
+  }
+  if (params.CheckSecondHop && sessionAsServiceAccount) {
+    const computer = host.domainJoined ? ctx.computer(host.computerName) : undefined;
+    const delegates =
+      computer !== undefined && (computer.trustedForDelegation || computer.allowedToDelegateTo.length > 0);
+    kerberosSecondHop = delegates && params.Domain.toLowerCase() === ctx.settings.domain.toLowerCase();
+    secondHopAttempts = kerberosSecondHop ? 1 : SECOND_HOP_ATTEMPTS;
+    if (!kerberosSecondHop) hopProblems.push('the computer object is not trusted for delegation');
   }
 
   const state: z.infer<typeof step.state> = {
     wsmanHttps,
     kerberosSecondHop,
     servedThumbprint: tls.served ? tls.served.thumbprint.toUpperCase() : null,
+    sessionAsServiceAccount,
   };
-  const healthy = wsmanHttps && (!params.CheckSecondHop || kerberosSecondHop);
+  const healthy = wsmanHttps && sessionAsServiceAccount === true && (!params.CheckSecondHop || kerberosSecondHop);
   const warnings = [
     ...(tls.problem !== undefined ? [tls.problem] : []),
     ...(wsman && wsman.problem !== tls.problem ? [wsman.problem] : []),
@@ -140,11 +152,19 @@ export const verifyConnectivityLab: Handler = (ctx: HandlerContext) => {
     after: state,
     evidence: {
       identity,
+      accountProof: 'identity',
+      ...(params.CheckSecondHop && sessionAsServiceAccount
+        ? {
+            secondHopProbe: `Test-Path \\\\${params.Domain}\\SYSVOL in a session on ${params.Fqdn} as ${params.ServiceAccount}`,
+          }
+        : {}),
+      sessionError,
+      secondHopAttempts,
       checkedSecondHop: params.CheckSecondHop,
       servedNotAfter: tls.served?.notAfter ?? null,
       tlsError: tls.served ? null : tls.code,
       wsmanError: wsman?.code ?? null,
-      secondHopError,
+      secondHopError: null,
     },
     warnings,
   };
