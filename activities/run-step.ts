@@ -52,17 +52,29 @@ async function probeFailure(runner: PowerShellRunner, step: StepId, req: StepReq
   return probe.passed(result.after) ? null : probe.failure;
 }
 
+/** Beats while a script call is pending: three times per heartbeat timeout, and at least every 10 s. */
+export function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
+  return Math.max(50, Math.min(10_000, Math.floor((heartbeatTimeoutMs ?? 30_000) / 3)));
+}
+
 /**
- * Heartbeats before every script call, so a step that makes several slow calls (apply, verify, TLS
- * probe, rollback) is never taken for dead while it works; each beat carries the checkpoint.
+ * Heartbeats before every script call and on a timer while it runs, so a step whose script takes
+ * minutes is never taken for dead while it works, and a worker that dies stops beating at once: Temporal
+ * retries its attempt after the (short) heartbeat timeout. Each beat carries the checkpoint.
  */
 function beating(runner: PowerShellRunner): { runner: PowerShellRunner; checkpoint(c: Checkpoint): void } {
   let latest = activityInfo().heartbeatDetails as Checkpoint | undefined;
+  const everyMs = heartbeatIntervalMs(activityInfo().heartbeatTimeoutMs);
   return {
     runner: {
-      run: (call) => {
+      run: async (call) => {
         heartbeat(latest);
-        return runner.run(call);
+        const timer = setInterval(() => heartbeat(latest), everyMs);
+        try {
+          return await runner.run(call);
+        } finally {
+          clearInterval(timer);
+        }
       },
       close: () => runner.close(),
     },

@@ -12,8 +12,17 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
+/** The environment, validated; a bad value is a usage error (exit 2) naming the variable, like a bad argument. */
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  try {
+    return readEnv(env);
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 export async function connect(): Promise<CliContext> {
-  const env = readEnv();
+  const env = cliEnv();
   const connection = await Connection.connect({ ...connectionSettings(env), connectTimeout: '10s' });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   return {

@@ -10,8 +10,9 @@ import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../do
 import { FleetKey } from '../domain/search-attributes';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { mapInLanes } from '../lib/lanes';
-import { onboardFleet } from '../workflows';
+import { onboardFleet, onboardServer } from '../workflows';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
+import { markdownText } from '../workflows/render';
 import { CliError } from './cli-error';
 
 /** How many Temporal calls the CLI keeps in flight when it reads many workflows. */
@@ -36,7 +37,8 @@ export async function startFleetWorkflow(
       args: [{ spec, requestedBy }],
       typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
       staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
-      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${spec.description}` : ''}`,
+      // The description is free text from the fleet file, rendered by the Web UI as Markdown.
+      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${markdownText(spec.description)}` : ''}`,
     });
     return { handle, started: true };
   } catch (err) {
@@ -45,9 +47,26 @@ export async function startFleetWorkflow(
   }
 }
 
+/** How long a query to a closed workflow may take: it needs a worker, and none may be running. */
+const CLOSED_QUERY_DEADLINE_MS = 10_000;
+
+/**
+ * The fleet's status. A fleet that completed answers from its result, so `status` and `report` of a
+ * finished fleet need no worker; a running one (or one that ended otherwise) answers a query.
+ */
 export async function fleetStatus(client: Client, fleetId: string): Promise<FleetStatus> {
+  const handle = client.workflow.getHandle<typeof onboardFleet>(fleetWorkflowId(fleetId));
   try {
-    return await client.workflow.getHandle(fleetWorkflowId(fleetId)).query(fleetStatusQuery);
+    const { status } = await handle.describe();
+    if (status.name === 'COMPLETED') return await handle.result();
+    if (status.name === 'RUNNING') return await handle.query(fleetStatusQuery);
+    try {
+      return await client.withDeadline(Date.now() + CLOSED_QUERY_DEADLINE_MS, () => handle.query(fleetStatusQuery));
+    } catch (err) {
+      throw new CliError(
+        `fleet "${fleetId}" ended ${status.name} and its last status is read with a query, which needs a worker: start one (npm run worker) and try again (${err instanceof Error ? err.message : String(err)})`
+      );
+    }
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       throw new CliError(
@@ -65,8 +84,16 @@ export async function fleetClosed(client: Client, fleetId: string): Promise<stri
   return status.name === 'RUNNING' || status.name === 'CONTINUED_AS_NEW' ? undefined : status.name;
 }
 
+/**
+ * One server's status: the result of a server workflow that completed (every step without its full
+ * before/after state, which only the live query carries), else a query.
+ */
 export async function serverStatus(client: Client, fqdn: string): Promise<ServerStatus> {
-  return client.workflow.getHandle(serverWorkflowId(fqdn)).query(serverStatusQuery);
+  const handle = client.workflow.getHandle<typeof onboardServer>(serverWorkflowId(fqdn));
+  const { status } = await handle.describe();
+  if (status.name === 'COMPLETED') return handle.result();
+  if (status.name === 'RUNNING') return handle.query(serverStatusQuery);
+  return client.withDeadline(Date.now() + CLOSED_QUERY_DEADLINE_MS, () => handle.query(serverStatusQuery));
 }
 
 /** Status of the fleet's servers that were started, a few queries at a time. */

@@ -38,6 +38,9 @@ export type OperatorDecisionInput = z.output<typeof operatorDecisionInputSchema>
 
 export type DecisionVia = 'update' | 'signal' | 'fleet' | 'timeout';
 
+/** How a refused message arrived: as a decision (above), or as the fleet's internal `serverPhase` signal. */
+export type RefusedVia = DecisionVia | 'serverPhase';
+
 export interface RecordedDecision {
   changeId: string;
   decision: 'approve' | 'reject';
@@ -53,7 +56,7 @@ export interface RefusedDecision {
   received: string;
   refusal: string;
   at: string;
-  via: DecisionVia;
+  via: RefusedVia;
 }
 
 export interface PendingApproval {
@@ -78,14 +81,43 @@ export interface ApprovalRules {
   requestedBy: string;
 }
 
-/** Parses a message with `schema`; returns the value or a readable refusal naming each field. */
+/**
+ * Parses a message with `schema`; returns the value or a readable refusal naming each field under the
+ * message's own name (`decideChange.reason: ...`, `serverPhase: expected object`), never a file's.
+ */
 export function parseMessage<T>(
   schema: z.ZodType<T>,
-  raw: unknown
+  raw: unknown,
+  message: string
 ): { ok: true; value: T } | { ok: false; refusal: string } {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, refusal: `malformed message: ${formatIssues(parsed.error.issues).join('; ')}` };
+  const issues = parsed.error.issues.map((issue) => ({ ...issue, path: [message, ...issue.path] }));
+  return { ok: false, refusal: `malformed message: ${formatIssues(issues).join('; ')}` };
+}
+
+/**
+ * Refused messages a workflow keeps in its status: the latest few, and a count of all. Anyone who can
+ * signal a workflow can send thousands; the status, the result and the history must stay small.
+ */
+export const KEPT_REFUSALS = 10;
+/** How much of a refused message is kept (as JSON), enough to see who sent what. */
+export const KEPT_RECEIVED_CHARS = 300;
+
+/** Appends a refusal to `refused`, keeping only the latest KEPT_REFUSALS; returns the new count. */
+export function keepRefusal(refused: RefusedDecision[], entry: RefusedDecision, count: number): number {
+  refused.push({ ...entry, received: entry.received.slice(0, KEPT_RECEIVED_CHARS) });
+  if (refused.length > KEPT_REFUSALS) refused.splice(0, refused.length - KEPT_REFUSALS);
+  return count + 1;
+}
+
+/** What `JSON.stringify` makes of anything a message may carry (undefined, cycles, BigInt included). */
+export function describeReceived(received: unknown): string {
+  try {
+    return JSON.stringify(received)?.slice(0, KEPT_RECEIVED_CHARS) ?? 'undefined';
+  } catch {
+    return String(typeof received);
+  }
 }
 
 /** The four-eyes rules for a person deciding: on the list, and not the requester. */

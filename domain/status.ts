@@ -1,9 +1,11 @@
-/** What the workflows report: per-server status and result, fleet status. Types only. */
+/** What the workflows report: per-server status and result, fleet status; and the phase message's schema. */
+import { z } from 'zod';
 import type { PendingApproval, RecordedDecision, RefusedDecision, StandingDecision } from './approvals';
 import type { FleetSpec, ServerSpec } from './fleet';
 import type { OnboardingContext, StepStatus } from './onboarding';
 import type { PlannedChange } from './risk';
 import type { StepId } from './steps';
+import { fqdnSchema } from './validators';
 
 /**
  * Every phase a server can be in, in the order tables list them: whether its workflow has ended
@@ -30,6 +32,16 @@ export const FINAL_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => 
 /** Phases that count against the fleet's failure budget. */
 export const FAILED_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => PHASES[p].failed);
 
+/**
+ * The `serverPhase` signal a server sends its fleet. Anyone who can signal the fleet can send it too,
+ * so it is parsed like any message; a final phase in it is only a hint the fleet confirms with Temporal.
+ */
+export const serverPhaseMessageSchema = z.strictObject({
+  fqdn: fqdnSchema,
+  phase: z.enum(SERVER_PHASES as [ServerPhase, ...ServerPhase[]]),
+});
+export type ServerPhaseMessage = z.output<typeof serverPhaseMessageSchema>;
+
 export type StepRecordStatus = StepStatus | 'pending' | 'running' | 'rejected' | 'failed' | 'skipped-by-operator';
 
 export interface StepRecord {
@@ -54,7 +66,10 @@ export interface ServerStatus {
   steps: StepRecord[];
   pendingApprovals: PendingApproval[];
   decisions: RecordedDecision[];
+  /** The latest refused messages (a few; see KEPT_REFUSALS). */
   refused: RefusedDecision[];
+  /** Every message refused so far, kept or not. */
+  refusedCount: number;
   awaitingOperator?: { step: StepId; error: { type: string; message: string } };
   /** Why the server needs attention (rejected change, skipped step, not applicable). */
   notes: string[];
@@ -87,6 +102,9 @@ export interface FleetStatus {
   /** Set when the fleet stopped starting new servers (failure budget, cancellation). */
   stoppedReason?: string;
   standingDecisions: StandingDecision[];
+  /** The latest refused `serverPhase` signals of this run (a few), and how many were refused in all runs. */
+  refused: RefusedDecision[];
+  refusedCount: number;
   /** Run number within the continue-as-new chain (1 for the first run). */
   run: number;
   done: boolean;
@@ -109,5 +127,9 @@ export interface FleetCarry {
   nextServerCheckAt?: number;
   standingDecisions: StandingDecision[];
   stoppedReason?: string;
+  /** Refused messages over the earlier runs (absent in runs from before it was counted). */
+  refusedCount?: number;
+  /** Inherited servers that said they finished and are still to be confirmed with Temporal. */
+  toConfirm?: string[];
   run: number;
 }

@@ -130,3 +130,26 @@ export const durationSchema = z
     return Math.round(Number(m[1]) * unit);
   })
   .refine((ms) => ms > 0, { error: 'must be longer than zero' });
+
+/**
+ * Characters that make free text misbehave where it is shown: C0/C1 controls (NUL, CR, LF, ESC for
+ * terminal escapes), line and paragraph separators, and bidirectional overrides that reorder text.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT_RE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u200E\u200F\u202A-\u202E\u2066-\u2069]+/g;
+
+/** Free text as one clean line: unsafe characters (see UNSAFE_TEXT_RE) become a space, runs of blanks one. */
+export function cleanText(text: string): string {
+  return text.replace(UNSAFE_TEXT_RE, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Free text people write in a fleet file (the description): cleaned rather than refused, because a
+ * multi-line YAML block is a fair way to write it; escaped again wherever it is rendered as Markdown.
+ */
+export function freeTextSchema(maxChars: number) {
+  return z
+    .string()
+    .transform(cleanText)
+    .refine((v) => v.length <= maxChars, { error: `must be at most ${maxChars} characters long` });
+}

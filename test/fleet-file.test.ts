@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { MAX_SERVER_LIST_BYTES, serverListBytes, validateFleet } from '../domain/fleet';
 import type { FleetRunInput } from '../domain/status';
 import { fleetWorkflowId } from '../domain/ids';
+import { explain } from '../client/cli-error';
+import { MAX_FLEET_FILE_BYTES, readFleetFile } from '../client/fleet-file';
+import { markdownText } from '../workflows/render';
 import { runCli } from './support/cli';
 import { tag, testEnv, type TestEnv } from './support/temporal';
 
@@ -46,7 +50,8 @@ describe('fleet file validation', () => {
   });
 
   it('refuses a server list too large for the fleet workflow to carry, and the largest allowed one fits', () => {
-    const names = Array.from({ length: 20_000 }, (_, i) => `exchange-mailbox-${i}.emea.subsidiary.corp.example.com`);
+    // Each its own computer name (the first 15 characters of the host name).
+    const names = Array.from({ length: 20_000 }, (_, i) => `exch${i}-mailbox.emea.subsidiary.corp.example.com`);
     let fits = 0;
     for (let bytes = 0; bytes + serverListBytes([{ fqdn: names[fits] }]) <= MAX_SERVER_LIST_BYTES; fits += 1) {
       bytes += serverListBytes([{ fqdn: names[fits] }]);
@@ -97,6 +102,140 @@ describe('fleet file validation', () => {
     assert.equal(result.spec.settings.maxParallel, 32);
     assert.equal(result.spec.settings.approvalTimeout, 72 * 3_600_000);
     assert.equal(result.spec.servers[0].computerName, 'EXCH01');
+  });
+});
+
+/** A fleet file's fields, valid; cases change or add to them. */
+const VALID_LINES = [
+  'fleet: hostile-input',
+  'serviceAccount: CORP\\monosync_svc',
+  'monosyncServers: [10.20.30.41]',
+  'approvers: [alice, bob]',
+  'servers: [exch01.corp.example]',
+];
+/** Text that stands for a file's private contents: no error may print it back. */
+const CANARY = 'canary-0f3c9e-private-line';
+
+interface HostileCase {
+  name: string;
+  /** Makes the input in `dir` and returns the path given to `fleet onboard`. */
+  make(dir: string): string;
+  /** What the one problem line says (exit 2, naming the file, is checked for every case). */
+  problem: RegExp;
+}
+
+const HOSTILE_CASES: HostileCase[] = [
+  {
+    name: 'a symlink to /dev/zero (endless)',
+    make: (dir) => link(dir, '/dev/zero'),
+    problem: /not a regular file/,
+  },
+  { name: 'a directory', make: (dir) => dir, problem: /not a regular file/ },
+  {
+    name: 'a named pipe nobody writes to (would block)',
+    make: (dir) => {
+      const fifo = path.join(dir, 'fleet.yaml');
+      execFileSync('mkfifo', [fifo]);
+      return fifo;
+    },
+    problem: /not a regular file/,
+  },
+  {
+    name: 'a file over the size cap',
+    make: (dir) => write(dir, `${VALID_LINES.join('\n')}\n${'#'.repeat(MAX_FLEET_FILE_BYTES)}\n`),
+    problem: /larger than 2 MB/,
+  },
+  {
+    name: 'a symlink to a system file (lines of text, not YAML fields)',
+    make: (dir) => link(dir, write(dir, `root:x:0:0:${CANARY}:/root:/bin/bash\nsvc:x:1:1:${CANARY}:/:/bin/false\n`)),
+    problem: /the file is a YAML string, not a mapping of fleet fields/,
+  },
+  {
+    name: 'a YAML syntax error on a line holding a secret',
+    make: (dir) => write(dir, `${VALID_LINES.join('\n')}\ndescription: "${CANARY}\n  password: [\n`),
+    problem: /line \d+: Missing closing "?quote/,
+  },
+  {
+    name: 'a long unexpected key with a huge value',
+    make: (dir) => write(dir, `${VALID_LINES.join('\n')}\nabc-${CANARY}-${'z'.repeat(80)}: ${'y'.repeat(5000)}\n`),
+    problem: /Unrecognized key: "abc-canary-0\.\.\." \(\d+ characters\)/,
+  },
+  {
+    name: 'a huge value in a known field',
+    make: (dir) => write(dir, `${VALID_LINES.slice(1).join('\n')}\nfleet: abc-${CANARY}-${'y'.repeat(5000)}\n`),
+    problem: /fleet: "abc-canary-0\.\.\." \(\d+ characters\) is not a fleet id/,
+  },
+  {
+    name: 'a YAML alias bomb',
+    make: (dir) =>
+      write(
+        dir,
+        [
+          ...VALID_LINES,
+          'a: &a [x, x, x, x, x, x, x, x, x]',
+          'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+          'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+          'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+          'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]',
+        ].join('\n')
+      ),
+    problem: /too many YAML aliases/,
+  },
+  { name: 'an empty file', make: (dir) => write(dir, ''), problem: /the file is empty/ },
+  { name: 'a file that does not exist', make: (dir) => path.join(dir, 'missing.yaml'), problem: /ENOENT/ },
+];
+
+function write(dir: string, text: string): string {
+  const file = path.join(dir, `f-${fs.readdirSync(dir).length}.yaml`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function link(dir: string, target: string): string {
+  const file = path.join(dir, `link-${fs.readdirSync(dir).length}.yaml`);
+  fs.symlinkSync(target, file);
+  return file;
+}
+
+describe('fleet files from people: refused without reading too much or printing contents', () => {
+  for (const c of HOSTILE_CASES) {
+    it(c.name, () => {
+      const file = c.make(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-hostile-')));
+      let thrown: unknown;
+      try {
+        readFleetFile(file);
+      } catch (err) {
+        thrown = err;
+      }
+      assert.ok(thrown !== undefined, 'the file was accepted');
+      const { message, exitCode } = explain(thrown);
+      assert.equal(exitCode, 2, message);
+      assert.ok(message.startsWith(`${file} is not a valid fleet file`), message);
+      assert.match(message, c.problem);
+      assert.ok(!message.includes(CANARY), `the error prints the file back:\n${message}`);
+      for (const line of message.split('\n').slice(1)) assert.ok(line.length <= 210, `a long problem line: ${line}`);
+    });
+  }
+
+  it('free text is cleaned of control characters and escaped where Markdown renders it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-text-'));
+    const description = 'Wave 1\u0000 [click](http://evil.example)\r\n<img src=x> | **bold** \u202Egnp.exe';
+    const spec = readFleetFile(write(dir, `${VALID_LINES.join('\n')}\ndescription: ${JSON.stringify(description)}\n`));
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(spec.description ?? '', /[\u0000-\u001F\u202E]/);
+    assert.equal(spec.description, 'Wave 1 [click](http://evil.example) <img src=x> | **bold** gnp.exe');
+    const rendered = markdownText(spec.description ?? '');
+    assert.equal(rendered, 'Wave 1 \\[click\\]\\(http://evil.example\\) \\<img src=x\\> \\| \\*\\*bold\\*\\* gnp.exe');
+  });
+
+  it('a symlink to /dev/zero exits 2 at once from the CLI, and so does a bad environment', async () => {
+    const zero = link(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-zero-')), '/dev/zero');
+    const onboard = await runCli(['onboard', zero]);
+    assert.equal(onboard.code, 2, onboard.stderr);
+    assert.match(onboard.stderr, /not a regular file/);
+    const badEnv = await runCli(['status', 'some-fleet'], { FLEET_MAX_ACTIVITIES: 'lots' });
+    assert.equal(badEnv.code, 2, badEnv.stderr);
+    assert.match(badEnv.stderr, /invalid environment:.*FLEET_MAX_ACTIVITIES/s);
   });
 });
 

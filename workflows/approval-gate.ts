@@ -10,6 +10,9 @@ import {
   normaliseRules,
   standingDecisionSchema,
   decisionRefusal,
+  describeReceived,
+  KEPT_REFUSALS,
+  keepRefusal,
   kindDecisionCovers,
   parseMessage,
   type ApprovalRules,
@@ -18,6 +21,7 @@ import {
   type PendingApproval,
   type RecordedDecision,
   type RefusedDecision,
+  type RefusedVia,
   type StandingDecision,
 } from '../domain/approvals';
 import type { PlannedChange } from '../domain/risk';
@@ -32,8 +36,14 @@ function describeDuration(ms: number): string {
 export interface ApprovalLedger {
   pendingApprovals: PendingApproval[];
   decisions: RecordedDecision[];
+  /** The latest few refusals only (KEPT_REFUSALS), so no sender can grow the status or result. */
   refused: RefusedDecision[];
+  /** All refusals; workflows without the count (rotation) keep only the bounded list. */
+  refusedCount?: number;
 }
+
+/** Standing decisions one server keeps; more are refused (a fleet sends one per kind and decision at most). */
+export const MAX_STANDING_DECISIONS = 50;
 
 export interface ApprovalGate {
   /** Waits for a decision on `change`; none within `timeoutMs` is recorded as a rejection. */
@@ -41,8 +51,8 @@ export interface ApprovalGate {
     change: PlannedChange,
     hooks?: { waiting?: () => Promise<void>; resumed?: () => Promise<void> }
   ): Promise<RecordedDecision>;
-  /** Records a message that broke the rules (bounded text), so status and report show it. */
-  refuse(received: unknown, refusal: string, via: DecisionVia): void;
+  /** Records a message that broke the rules (bounded text, latest few kept, all counted). */
+  refuse(received: unknown, refusal: string, via: RefusedVia): void;
 }
 
 export function installApprovalGate(
@@ -63,9 +73,13 @@ export function installApprovalGate(
     ledger.pendingApprovals = ledger.pendingApprovals.filter((p) => p.change.id !== d.changeId);
     return entry;
   };
-  const refuse = (received: unknown, refusal: string, via: DecisionVia): void => {
-    ledger.refused.push({ received: JSON.stringify(received)?.slice(0, 500) ?? 'undefined', refusal, at: now(), via });
-    wf.log.warn('refused a decision', { refusal });
+  const refuse = (received: unknown, refusal: string, via: RefusedVia): void => {
+    const entry = { received: describeReceived(received), refusal, at: now(), via };
+    ledger.refusedCount = keepRefusal(ledger.refused, entry, ledger.refusedCount ?? ledger.refused.length);
+    // A flood is logged by samples: the first few, then every hundredth.
+    if (ledger.refusedCount <= KEPT_REFUSALS || ledger.refusedCount % 100 === 0) {
+      wf.log.warn('refused a message', { refusal, via, refusedSoFar: ledger.refusedCount });
+    }
   };
   const applyStanding = (d: StandingDecision): void => {
     for (const p of [...ledger.pendingApprovals]) {
@@ -78,7 +92,7 @@ export function installApprovalGate(
   // Record what the validator checked (approver and reason normalised), not the raw input.
   wf.setHandler(decideChangeUpdate, (d) => record(decisionInputSchema.parse(d), 'update'), {
     validator: (raw) => {
-      const parsed = parseMessage(decisionInputSchema, raw);
+      const parsed = parseMessage(decisionInputSchema, raw, 'decideChange');
       if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
       const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
       if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
@@ -88,7 +102,7 @@ export function installApprovalGate(
   wf.setHandler(
     decideChangeSignal,
     (raw) => {
-      const parsed = parseMessage(decisionInputSchema, raw);
+      const parsed = parseMessage(decisionInputSchema, raw, 'decideChange');
       if (!parsed.ok) return refuse(raw, parsed.refusal, 'signal');
       const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
       if (refusal) return refuse(raw, refusal, 'signal');
@@ -98,10 +112,17 @@ export function installApprovalGate(
   );
   // Anyone who can signal this workflow can send this one: it passes the same four-eyes rules.
   wf.setHandler(standingDecisionSignal, (raw) => {
-    const parsed = parseMessage(standingDecisionSchema, raw);
+    const parsed = parseMessage(standingDecisionSchema, raw, 'standingDecision');
     if (!parsed.ok) return refuse(raw, parsed.refusal, 'fleet');
     const refusal = approverRefusal(parsed.value.approver, rules);
     if (refusal) return refuse(raw, refusal, 'fleet');
+    if (standing.length >= MAX_STANDING_DECISIONS) {
+      return refuse(
+        raw,
+        `this server already holds ${MAX_STANDING_DECISIONS} fleet decisions: no more are taken`,
+        'fleet'
+      );
+    }
     standing.push(parsed.value);
     applyStanding(parsed.value);
   });

@@ -11,7 +11,7 @@ import type {
   StandingDecision,
 } from '../domain/approvals';
 import type { RotationReport } from '../domain/rotation';
-import type { FleetStatus, ServerPhase, ServerStatus } from '../domain/status';
+import type { FleetStatus, ServerPhaseMessage, ServerStatus } from '../domain/status';
 
 // --- onboardServer ---
 export const serverStatusQuery = defineQuery<ServerStatus>('status');
@@ -29,8 +29,11 @@ export const resolveStepSignal = defineSignal<[OperatorDecisionInput]>('resolveS
 export const fleetStatusQuery = defineQuery<FleetStatus>('status');
 /** Approve or reject one kind of risky change for all or for listed servers. */
 export const decideKindUpdate = defineUpdate<StandingDecision, [KindDecisionInput]>('decideKind');
-/** Sent by a server workflow to its fleet when its phase matters to the fleet (final, stuck, resumed). */
-export const serverPhaseSignal = defineSignal<[{ fqdn: string; phase: ServerPhase }]>('serverPhase');
+/**
+ * Sent by a server workflow to its fleet when its phase matters to the fleet (final, stuck, resumed).
+ * Validated like any message; a final phase is confirmed with Temporal before the fleet records it.
+ */
+export const serverPhaseSignal = defineSignal<[ServerPhaseMessage]>('serverPhase');
 
 // --- rotateCertificates ---
 export const rotationStatusQuery = defineQuery<RotationReport>('status');

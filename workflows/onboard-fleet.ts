@@ -3,7 +3,9 @@
  * new starts once the failure budget is spent, and continuing as new before its history grows large.
  *
  * Children are started with ParentClosePolicy.ABANDON and report their phase by signal, because a
- * run that continues as new closes, and would otherwise take its children with it.
+ * run that continues as new closes, and would otherwise take its children with it. Anyone can send
+ * that signal, so a final phase in it is never taken as it is: the child's result (children of this
+ * run) or Temporal's record of the workflow (servers an earlier run started) decides.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
@@ -11,10 +13,14 @@ import type { OnboardingActivities } from '../activities';
 import {
   approverRefusal,
   decisionForServer,
+  describeReceived,
+  KEPT_REFUSALS,
+  keepRefusal,
   kindDecisionInputSchema,
   normaliseRules,
   parseMessage,
   standingDecisionsRefusal,
+  type RefusedDecision,
   type StandingDecision,
 } from '../domain/approvals';
 import { contextOf } from '../domain/onboarding';
@@ -24,6 +30,7 @@ import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
 import {
   FAILED_PHASES,
   FINAL_PHASES,
+  serverPhaseMessageSchema,
   type FleetCarry,
   type FleetRunInput,
   type FleetStatus,
@@ -35,6 +42,10 @@ import { onboardServer } from './onboard-server';
 import { renderFleetDetails } from './render';
 import { continueAsNewDue } from './history-budget';
 import { PhaseTally } from './phase-tally';
+
+/** Wait before confirming a server's reported final phase with Temporal (see watchInherited). */
+const CONFIRM_DELAY_MS = 1000;
+const MAX_CONFIRM_TRIES = 5;
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
@@ -49,6 +60,15 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   /** Started and not finished. */
   const inFlight = new Set(carry.inFlight);
   const runIds: Record<string, string> = { ...carry.runIds };
+  /**
+   * Servers that said they finished and are not settled yet. A child of this run is settled by its
+   * result; one inherited from an earlier run (or still unsettled when this run continues as new) is
+   * confirmed by asking Temporal.
+   */
+  const confirmRequests = new Set<string>(carry.toConfirm);
+  /** The latest refused messages of this run, and all refused over the chain. */
+  const refused: RefusedDecision[] = [];
+  let refusedCount = carry.refusedCount ?? 0;
   const phases = new PhaseTally(carry.servers);
   // A server waiting for an operator puts no load on anything: it gives its slot to the next server
   // instead of stalling the fleet (and counts against the failure budget meanwhile). Only servers in
@@ -82,6 +102,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       inFlight: [...inFlight],
       stoppedReason: carry.stoppedReason ?? pausedReason(),
       standingDecisions: carry.standingDecisions,
+      refused,
+      refusedCount,
       run: carry.run,
       done: inFlight.size === 0 && (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
     };
@@ -98,14 +120,48 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       .catch((err) => wf.log.warn('could not relay a fleet decision', { fqdn, error: String(err) }));
   };
 
+  /** Counts a refused message and keeps the latest few; a flood is logged by samples. */
+  const refuse = (raw: unknown, refusal: string): void => {
+    const entry = {
+      received: describeReceived(raw),
+      refusal,
+      at: new Date().toISOString(),
+      via: 'serverPhase' as const,
+    };
+    refusedCount = keepRefusal(refused, entry, refusedCount);
+    if (refusedCount <= KEPT_REFUSALS || refusedCount % 100 === 0) {
+      wf.log.warn('refused a message', { refusal, via: 'serverPhase', refusedSoFar: refusedCount });
+    }
+  };
+
   wf.setHandler(fleetStatusQuery, status);
-  wf.setHandler(serverPhaseSignal, ({ fqdn, phase }) => {
-    // Only servers this fleet run started: a leftover from a terminated earlier run must not count.
-    if (!inFlight.has(fqdn)) return;
-    phases.set(fqdn, phase);
-    if (FINAL_PHASES.includes(phase)) inFlight.delete(fqdn);
-    refreshDetails();
-  });
+  wf.setHandler(
+    serverPhaseSignal,
+    (raw: unknown) => {
+      // A malformed payload (null, a forged shape) is counted and dropped: throwing here would fail
+      // every workflow task that replays it.
+      const parsed = parseMessage(serverPhaseMessageSchema, raw, 'serverPhase');
+      if (!parsed.ok) return refuse(raw, parsed.refusal);
+      const { fqdn, phase } = parsed.value;
+      // Only servers in flight: a leftover from a terminated earlier run must not count.
+      if (!inFlight.has(fqdn)) return;
+      if (FINAL_PHASES.includes(phase)) {
+        // Confirmed with Temporal: the child's result (below), or a check on an inherited server.
+        confirmRequests.add(fqdn);
+        return;
+      }
+      // A server reports only these two on the way (see onboardServer's setPhase calls); `queued` and the like are forged.
+      if (phase !== 'awaiting-operator' && phase !== 'running') {
+        return refuse(raw, `serverPhase: a server never reports ${phase} while it runs`);
+      }
+      phases.set(fqdn, phase);
+      refreshDetails();
+    },
+    {
+      description:
+        'A server tells its fleet it waits for an operator or runs again (internal; final phases are checked with Temporal)',
+    }
+  );
   wf.setHandler(
     decideKindUpdate,
     async (raw) => {
@@ -119,7 +175,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     },
     {
       validator: (raw) => {
-        const parsed = parseMessage(kindDecisionInputSchema, raw);
+        const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
         if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
         const refusal = approverRefusal(parsed.value.approver, rules);
         if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
@@ -140,6 +196,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     if (!inFlight.has(fqdn) || (current && FINAL_PHASES.includes(current))) return;
     phases.set(fqdn, phase);
     inFlight.delete(fqdn);
+    confirmRequests.delete(fqdn);
     refreshDetails();
   };
 
@@ -205,6 +262,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       carry: {
         ...carry,
         inFlight: stillInFlight,
+        refusedCount,
+        // A server that said it finished just before this run ended is confirmed by the next one.
+        toConfirm: [...confirmRequests].filter((fqdn) => inFlight.has(fqdn)),
         runIds: Object.fromEntries(stillInFlight.flatMap((f) => (runIds[f] ? [[f, runIds[f]]] : []))),
         run: carry.run + 1,
       },
@@ -221,22 +281,44 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   });
   // Fleets from before this setting existed have none in their spec.
   const checkEveryMs = settings.serverCheckInterval ?? DEFAULT_SERVER_CHECK_INTERVAL;
+  /** How often one inherited server that said it finished is checked again while Temporal still shows it open. */
+  const confirmTries = new Map<string, number>();
   const watchInherited = async (inherited: string[]): Promise<void> => {
     for (;;) {
       // The schedule is carried across continue-as-new, so short runs do not keep putting the check off.
       carry.nextServerCheckAt ??= Date.now() + checkEveryMs;
-      await wf.sleep(Math.max(1, carry.nextServerCheckAt - Date.now()));
-      carry.nextServerCheckAt = Date.now() + checkEveryMs;
-      const open = inherited.filter((fqdn) => inFlight.has(fqdn));
-      if (open.length === 0) return;
+      const asked = await wf.condition(
+        () => confirmRequests.size > 0,
+        Math.max(1, carry.nextServerCheckAt - Date.now())
+      );
+      let open: string[];
+      if (asked) {
+        // A server signals just before it closes; and a flood of signals costs one check a second at most.
+        await wf.sleep(CONFIRM_DELAY_MS);
+        // Kept in the set until checked, so a run that continues as new meanwhile carries them on.
+        for (const fqdn of confirmRequests) if (!inFlight.has(fqdn)) confirmRequests.delete(fqdn);
+        open = [...confirmRequests];
+      } else {
+        carry.nextServerCheckAt = Date.now() + checkEveryMs;
+        open = inherited.filter((fqdn) => inFlight.has(fqdn));
+        if (open.length === 0) return;
+      }
+      if (open.length === 0) continue;
       try {
         for (const closed of await findClosedServers(open.map((fqdn) => ({ fqdn, runId: runIds[fqdn] })))) {
-          wf.log.warn('a server workflow closed without reporting to the fleet', { ...closed });
+          if (!asked) wf.log.warn('a server workflow closed without reporting to the fleet', { ...closed });
           settle(closed.fqdn, closed.phase);
         }
       } catch (err) {
         if (wf.isCancellation(err)) return;
         wf.log.warn('could not check on servers started by an earlier run', { error: String(err) });
+      }
+      if (!asked) continue;
+      // Still open after saying it finished: look again a few times, then leave it to the regular check.
+      for (const fqdn of open) {
+        const tries = (confirmTries.get(fqdn) ?? 0) + 1;
+        confirmTries.set(fqdn, tries);
+        if (!inFlight.has(fqdn) || tries >= MAX_CONFIRM_TRIES) confirmRequests.delete(fqdn);
       }
     }
   };

@@ -14,7 +14,7 @@ import { STEP_MODULES, STEPS, stepDefinition, type StepId } from '../domain/step
 import { installApprovalGate } from './approval-gate';
 import { resolveStepSignal, resolveStepUpdate, serverPhaseSignal, serverStatusQuery } from './messages';
 import { describeOutcome, renderServerDetails } from './render';
-import { stepActivity, stepFailureOf } from './step-activities';
+import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
 
 class AbortServer extends Error {}
 
@@ -38,6 +38,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     pendingApprovals: [],
     decisions: [],
     refused: [],
+    refusedCount: 0,
     notes: [],
   };
   let operatorDecision: OperatorDecisionInput | undefined;
@@ -53,7 +54,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     return `${d.action} accepted for ${status.awaitingOperator?.step ?? 'the current step'}`;
   };
   const operatorRefusal = (raw: unknown): string | null => {
-    const parsed = parseMessage(operatorDecisionInputSchema, raw);
+    const parsed = parseMessage(operatorDecisionInputSchema, raw, 'resolveStep');
     if (!parsed.ok) return parsed.refusal;
     if (status.phase !== 'awaiting-operator')
       return `${server.fqdn} is not waiting for an operator (phase ${status.phase})`;
@@ -91,7 +92,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   const activityFor = (step: StepId) =>
     stepActivity(step, {
       startToCloseTimeout: '10 minutes',
-      heartbeatTimeout: '5 minutes',
+      heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
       retry,
       summary: `${server.computerName}: ${stepDefinition(step).title}`,
     });

@@ -2,6 +2,15 @@
 import type { StepOutcome } from '../domain/onboarding';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { stepDefinition } from '../domain/steps';
+import { cleanText } from '../domain/validators';
+
+/**
+ * Text from people or scripts (descriptions, reasons, notes, error messages) as one line of Markdown
+ * that renders as the text itself: no line breaks, no links, images, HTML, emphasis or table cells.
+ */
+export function markdownText(text: string): string {
+  return cleanText(text).replace(/[\\`*_{}[\]()<>#!|~]/g, (c) => `\\${c}`);
+}
 
 export function describeOutcome(outcome: StepOutcome): string {
   if (outcome.change && outcome.changed) return `${outcome.change.text} (approved)`;
@@ -25,23 +34,23 @@ export function renderServerDetails(status: ServerStatus): string {
     '',
     '| step | status | summary |',
     '|---|---|---|',
-    ...status.steps.map(
-      (s) => `| ${stepDefinition(s.step).title} | ${s.status} | ${s.summary.replace(/\|/g, '\\|')} |`
-    ),
+    ...status.steps.map((s) => `| ${stepDefinition(s.step).title} | ${s.status} | ${markdownText(s.summary)} |`),
   ];
   if (status.pendingApprovals.length > 0) {
     lines.push(
       '',
       '**Waiting for approval** (signal `decideChange` with `{"changeId","decision","approver","reason"}`):'
     );
-    for (const p of status.pendingApprovals) lines.push(`- \`${p.change.id}\`: ${p.change.text} — ${p.change.reason}`);
+    for (const p of status.pendingApprovals) {
+      lines.push(`- \`${p.change.id}\`: ${markdownText(p.change.text)} — ${markdownText(p.change.reason)}`);
+    }
   }
   if (status.awaitingOperator) {
     const { step, error } = status.awaitingOperator;
-    lines.push('', `**Waiting for an operator** at ${step}: ${error.type}: ${error.message}`);
+    lines.push('', `**Waiting for an operator** at ${step}: ${markdownText(`${error.type}: ${error.message}`)}`);
     lines.push('Signal `resolveStep` with `{"action":"retry|skip|abort","operator","reason"}`.');
   }
-  if (status.notes.length > 0) lines.push('', ...status.notes.map((n) => `- ${n}`));
+  if (status.notes.length > 0) lines.push('', ...status.notes.map((n) => `- ${markdownText(n)}`));
   return lines.join('\n');
 }
 
@@ -53,7 +62,7 @@ export function renderFleetDetails(status: FleetStatus): string {
     `Fleet \`${status.fleetId}\`, started by ${status.requestedBy}: ${status.counts.started}/${status.counts.total} started`,
     '',
     phases,
-    ...(status.stoppedReason ? ['', `**Stopped starting new servers:** ${status.stoppedReason}`] : []),
+    ...(status.stoppedReason ? ['', `**Stopped starting new servers:** ${markdownText(status.stoppedReason)}`] : []),
   ].join('\n');
 }
 

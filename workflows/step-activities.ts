@@ -11,6 +11,13 @@ import { stepDefinition, type StepId } from '../domain/steps';
 
 export type StepActivityOptions = Omit<wf.ActivityOptions, 'taskQueue'>;
 
+/**
+ * How long a step activity may go without a heartbeat before Temporal retries it elsewhere. The
+ * activity beats every third of this while a script runs, so only a dead worker misses it, and an
+ * attempt lost with its worker is retried within this time instead of at the 10-minute start-to-close.
+ */
+export const STEP_HEARTBEAT_TIMEOUT = '30 seconds';
+
 export function stepActivity(step: StepId, options: StepActivityOptions): (req: StepRequest) => Promise<StepOutcome> {
   const routed = stepDefinition(step).runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {};
   return wf.proxyActivities<OnboardingActivities>({ ...options, ...routed })[step];

@@ -5,6 +5,7 @@ import type { CliContext } from '../connect';
 import { fleetListUrl, workflowUrl } from '../connect';
 import { fleetClosed, fleetStatus, serversWaiting, serverStatuses, startFleetWorkflow } from '../fleet-handles';
 import { readFleetFile } from '../fleet-file';
+import { retryWhileUnavailable, WAIT_OUTAGE_POLICY, type OutagePolicy } from '../outage';
 import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
 
@@ -13,6 +14,8 @@ interface OnboardOptions {
   wait: boolean;
   /** Poll interval while waiting. */
   pollMs?: number;
+  /** How long and how often to try again while Temporal is unreachable (tests shorten it). */
+  outage?: OutagePolicy;
 }
 
 export async function onboardCommand(ctx: CliContext, file: string, opts: OnboardOptions): Promise<number> {
@@ -30,35 +33,64 @@ export async function onboardCommand(ctx: CliContext, file: string, opts: Onboar
     `  server workflows: ${serverWorkflowId('<fqdn>')}  ${fleetListUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, spec.fleetId)}`
   );
   if (!opts.wait) return 0;
+  // The fleet goes on while Temporal restarts: so does following it (told on stderr, not the exit code).
+  const outage: OutagePolicy = {
+    ...WAIT_OUTAGE_POLICY,
+    onOutage: (err) =>
+      console.error(
+        `\nTemporal is unreachable (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the fleet runs on, trying again...`
+      ),
+    onRecovered: (ms) => console.error(`Temporal answers again after ${Math.round(ms / 1000)} s`),
+    ...opts.outage,
+  };
   const final = await follow(
     ctx,
     spec.fleetId,
     opts.pollMs ?? 1000,
-    spec.approvers.find((a) => a !== opts.requestedBy) ?? '<approver>'
+    spec.approvers.find((a) => a !== opts.requestedBy) ?? '<approver>',
+    outage
   );
-  console.log(statusTable(final, await serverStatuses(client, final)));
+  console.log(statusTable(final, await retryWhileUnavailable(() => serverStatuses(client, final), outage)));
   console.log(fleetSummary(final));
   const bad = Object.values(final.servers).filter((p) => ['failed', 'aborted'].includes(p)).length;
   return bad > 0 || final.stoppedReason ? 1 : 0;
 }
 
 /** A live progress bar until the fleet is done; pending approvals are printed once each. */
-async function follow(ctx: CliContext, fleetId: string, pollMs: number, approverHint: string): Promise<FleetStatus> {
+async function follow(
+  ctx: CliContext,
+  fleetId: string,
+  pollMs: number,
+  approverHint: string,
+  outage: OutagePolicy
+): Promise<FleetStatus> {
   const bar = progress();
   let status: FleetStatus;
   const shown = new Set<string>();
   try {
     for (;;) {
-      status = await fleetStatus(ctx.client, fleetId);
+      const polled = await retryWhileUnavailable(async () => {
+        const current = await fleetStatus(ctx.client, fleetId);
+        const closed = current.done || (await fleetClosed(ctx.client, fleetId)) !== undefined;
+        return {
+          current,
+          closed,
+          waiting: closed ? new Set<string>() : new Set(await serversWaiting(ctx.client, fleetId)),
+        };
+      }, outage);
+      status = polled.current;
       const done = Object.values(status.servers).filter((p) => FINAL_PHASES.includes(p)).length;
       const phases = Object.entries(status.counts.byPhase)
         .map(([p, n]) => `${p} ${n}`)
         .join(', ');
       bar.update(done, status.counts.total, phases);
-      if (status.done || (await fleetClosed(ctx.client, fleetId))) break;
-      const waiting = new Set(await serversWaiting(ctx.client, fleetId));
+      if (polled.closed) break;
+      const { waiting } = polled;
       if (waiting.size > 0) {
-        const details = await serverStatuses(ctx.client, status, (fqdn) => waiting.has(fqdn));
+        const details = await retryWhileUnavailable(
+          () => serverStatuses(ctx.client, status, (fqdn) => waiting.has(fqdn)),
+          outage
+        );
         const lines: string[] = [];
         for (const s of details) {
           const fresh = s.pendingApprovals.filter((p) => !shown.has(p.change.id));

@@ -4,6 +4,7 @@ import { stepDefinition } from '../../domain/steps';
 import type { FleetStatus, ServerStatus } from '../../domain/status';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatuses } from '../fleet-handles';
+import { markdownText } from '../../workflows/render';
 
 function markdownReport(fleet: FleetStatus, servers: ServerStatus[]): string {
   const lines = [
@@ -12,7 +13,7 @@ function markdownReport(fleet: FleetStatus, servers: ServerStatus[]): string {
     `Requested by ${fleet.requestedBy}. ${fleet.counts.started}/${fleet.counts.total} servers started.`,
     '',
   ];
-  if (fleet.stoppedReason) lines.push(`**Stopped starting new servers:** ${fleet.stoppedReason}`, '');
+  if (fleet.stoppedReason) lines.push(`**Stopped starting new servers:** ${markdownText(fleet.stoppedReason)}`, '');
   lines.push(
     '| server | phase |',
     '|---|---|',
@@ -22,17 +23,22 @@ function markdownReport(fleet: FleetStatus, servers: ServerStatus[]): string {
   for (const s of servers) {
     lines.push(`## ${s.computerName} (${s.fqdn}): ${s.phase}`, '', '| step | status | summary |', '|---|---|---|');
     for (const r of s.steps)
-      lines.push(`| ${stepDefinition(r.step).title} | ${r.status} | ${r.summary.replace(/\|/g, '\\|')} |`);
+      lines.push(`| ${stepDefinition(r.step).title} | ${r.status} | ${markdownText(r.summary)} |`);
     if (s.decisions.length > 0) {
       lines.push('', 'Decisions:');
       for (const d of s.decisions)
-        lines.push(`- ${d.changeId}: ${d.decision} by ${d.approver} at ${d.at} via ${d.via}: ${d.reason}`);
+        lines.push(
+          `- ${d.changeId}: ${d.decision} by ${d.approver} at ${d.at} via ${d.via}: ${markdownText(d.reason)}`
+        );
     }
-    if (s.refused.length > 0) {
-      lines.push('', 'Refused decisions:');
-      for (const r of s.refused) lines.push(`- ${r.at} via ${r.via}: ${r.refusal}`);
+    // Results from before refusals were counted carry no count: the list was all of them then.
+    const refusedCount = s.refusedCount ?? s.refused.length;
+    if (refusedCount > 0) {
+      const latest = refusedCount > s.refused.length ? ` (the latest ${s.refused.length} shown)` : '';
+      lines.push('', `Refused messages: ${refusedCount}${latest}`);
+      for (const r of s.refused) lines.push(`- ${r.at} via ${r.via}: ${markdownText(r.refusal)}`);
     }
-    if (s.notes.length > 0) lines.push('', ...s.notes.map((n) => `- ${n}`));
+    if (s.notes.length > 0) lines.push('', ...s.notes.map((n) => `- ${markdownText(n)}`));
     lines.push('');
   }
   return lines.join('\n');
