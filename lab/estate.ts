@@ -12,6 +12,7 @@ import { STEPS, type ScriptName } from '../domain/steps';
 import { serverOf, targetLabel } from '../runner/port';
 import { DAY_MS } from './certificates';
 import { takeFault } from './faults';
+import { updateStateFile, writeFileAtomically } from './state-file';
 import { faultError, CONNECTION_DROPPED } from './fault-errors';
 import { accountSid, downLevelName, normaliseFqdn } from './identity';
 import {
@@ -30,6 +31,7 @@ import { buildHost, type ProfileName } from './profiles';
 import { errorClass, failed, type HandlerContext, type HandlerResult } from './state-step';
 import { MODEL_OF_SCRIPT } from './step-models';
 import { runRemotingTask } from '../steps/Enable-Remoting/lab';
+import { transportErrorText } from './session-text';
 
 export type LabOutcome = { kind: 'envelope'; envelope: StepEnvelope } | { kind: 'hang'; delayMs?: number };
 
@@ -67,8 +69,11 @@ const WINRM_RESTARTING = {
 export class LabEstate {
   /** Computer name → FQDN over hosts and assignments; rebuilt on demand, never persisted. */
   private computerIndex: Map<string, string> | null = null;
+  /** The file this estate shares with other processes (`LabEstate.shared`); null for one held in memory. */
+  private sharedFile: string | null = null;
 
-  private constructor(private readonly state: LabState) {}
+  // Not readonly: a shared estate takes the file's latest state before each call.
+  private constructor(private state: LabState) {}
 
   static create(options: LabCreateOptions = {}): LabEstate {
     const settings: LabSettings = { ...DEFAULT_LAB_SETTINGS, ...options.settings };
@@ -106,10 +111,39 @@ export class LabEstate {
 
   /** Readers in other processes see the old or the new file, never half of one. */
   save(file: string): void {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.state));
-    fs.renameSync(tmp, file);
+    writeFileAtomically(file, JSON.stringify(this.state));
+  }
+
+  /**
+   * The estate in `file` as worker processes share it (FLEET_LAB_STATE): every call that reads or changes
+   * the estate (`execute`, `winrmRefusal`) takes the file's lock, reads its latest state, and writes the
+   * result back before the lock is released, so concurrent processes never lose each other's updates and
+   * a killed process loses at most the call it was in. A missing file starts as a new estate. Other
+   * readers (`host`, `counters`, `toJSON`) see the state as of this process's last call: for the file's
+   * latest, `LabEstate.load` it.
+   */
+  static shared(file: string, options: LabCreateOptions = {}): LabEstate {
+    const estate = updateStateFile(file, (text) => {
+      if (text !== null) return { value: LabEstate.fromJSON(JSON.parse(text) as LabState) };
+      const created = LabEstate.create(options);
+      return { text: JSON.stringify(created.state), value: created };
+    });
+    estate.sharedFile = path.resolve(file);
+    return estate;
+  }
+
+  /** Runs `fn` on the shared file's latest state under its lock and saves what it changed. */
+  private transact<T>(fn: () => T): T {
+    const file = this.sharedFile;
+    if (file === null) return fn();
+    return updateStateFile(file, (text) => {
+      if (text !== null) {
+        this.state = LabEstate.fromJSON(JSON.parse(text) as LabState).state;
+        this.computerIndex = null;
+      }
+      const value = fn();
+      return { text: JSON.stringify(this.state), value };
+    });
   }
 
   toJSON(): LabState {
@@ -217,6 +251,20 @@ export class LabEstate {
   }
 
   /**
+   * How many times each step's change was applied, per server (read-only checks and calls that changed
+   * nothing do not count): the evidence that a retried or replayed step did not apply its change twice.
+   */
+  applications(): Record<string, Partial<Record<ScriptName, number>>> {
+    const out: Record<string, Partial<Record<ScriptName, number>>> = {};
+    for (const [fqdn, scripts] of Object.entries(this.state.counters)) {
+      for (const [script, counter] of Object.entries(scripts) as [ScriptName, ScriptCounter][]) {
+        if (counter.changes > 0) (out[fqdn] ??= {})[script] = counter.changes;
+      }
+    }
+    return out;
+  }
+
+  /**
    * The server a call is about: the port's answer (`serverOf`: the Exchange target or the worker's
    * `onBehalfOf`), else, for an AD call, the host of the computer object it names.
    */
@@ -229,29 +277,65 @@ export class LabEstate {
   }
 
   /**
-   * Whether WinRM on the Exchange host a session is about to reach answers. A one-shot task the
-   * Enable-Remoting step started runs now (the script that started it has returned), restarting WinRM;
-   * from then on `winrmRestartRefuses` sessions (default 2) fail to connect, as they do while WinRM
-   * restarts, and the next one gets through. Returns the connection failure, or null when WinRM answers.
-   * Called by the lab runner before a session opens; `execute` alone (the script contract) never fires it.
+   * Whether the Exchange host a session is about to reach accepts it, as Windows decides before any script
+   * runs. Returns the printed refusal (Invoke-Command's error record), or null when the session opens:
+   * - a one-shot task the Enable-Remoting step started runs now (the script that started it has returned),
+   *   restarting WinRM: sessions already open are dropped (`droppedSince`), and from then on
+   *   `winrmRestartRefuses` sessions (default 2) fail to connect, as they do while WinRM restarts;
+   * - 'Allow remote server management through WinRM' with both filters empty: WinRM listens on no address;
+   * - a host outside the domain (Edge Transport, workgroup): Kerberos cannot find it;
+   * - UAC remote restrictions on a local non-built-in administrator: 'Access is denied.'.
+   * Called by the lab runner when a session opens; `execute` alone (the script contract) never refuses.
    */
   winrmRefusal(call: ScriptCall): { code: string; message: string } | null {
+    return this.transact(() => this.winrmRefusalNow(call));
+  }
+
+  private winrmRefusalNow(call: ScriptCall): { code: string; message: string } | null {
     if (call.target.host !== 'exchange') return null;
     const fqdn = normaliseFqdn(call.target.fqdn);
-    const host = this.state.hosts[fqdn];
-    if (!host) return null;
-    if (runRemotingTask(host)) host.winrmRestart = { unanswered: host.winrmRestartRefuses ?? 2 };
-    const left = host.winrmRestart?.unanswered ?? 0;
-    if (left <= 0) return null;
-    if (left > 1) host.winrmRestart = { unanswered: left - 1 };
-    else delete host.winrmRestart;
+    // Built on first touch like any host: a server's first session is refused as much as its later ones.
+    const refused = sessionRefusal(this.host(fqdn));
+    if (!refused) return null;
     const counter = this.counter(fqdn, call.script);
     counter.calls += 1;
     counter.faults += 1;
-    return { code: WINRM_RESTARTING.code, message: WINRM_RESTARTING.message(fqdn) };
+    return refused;
+  }
+
+  /**
+   * How many times WinRM on the call's Exchange host has restarted; null for calls that open no session there.
+   * Read from the state in hand, without the shared file's lock: called right after `winrmRefusal`, it sees
+   * the state that call read under the lock, the moment the session opened.
+   */
+  winrmRestartsOf(call: ScriptCall): number | null {
+    if (call.target.host !== 'exchange') return null;
+    return this.state.hosts[normaliseFqdn(call.target.fqdn)]?.winrmRestarts ?? 0;
+  }
+
+  /**
+   * A session opened when WinRM had restarted `opened` times returns now: if WinRM restarted since, the
+   * restart ended its shell mid-call and the script's end never came back (995, ConnectionDropped).
+   */
+  droppedSince(call: ScriptCall, opened: number | null): { code: string; message: string } | null {
+    if (opened === null) return null;
+    return this.transact(() => this.droppedSinceNow(call, opened));
+  }
+
+  private droppedSinceNow(call: ScriptCall, opened: number): { code: string; message: string } | null {
+    const now = this.winrmRestartsOf(call);
+    if (now === null || now === opened || call.target.host !== 'exchange') return null;
+    const counter = this.counter(normaliseFqdn(call.target.fqdn), call.script);
+    counter.calls += 1;
+    counter.faults += 1;
+    return { code: CONNECTION_DROPPED.code, message: transportErrorText(CONNECTION_DROPPED.code, call.target.fqdn) };
   }
 
   execute(call: ScriptCall): LabOutcome {
+    return this.transact(() => this.executeNow(call));
+  }
+
+  private executeNow(call: ScriptCall): LabOutcome {
     const subject = this.subjectOf(call);
     const counter = this.counter(subject, call.script);
     counter.calls += 1;
@@ -339,6 +423,33 @@ export class LabEstate {
     }
     return this.computerIndex.get(short) ?? `${short.toLowerCase()}.${this.state.settings.domain}`;
   }
+}
+
+/** Host properties that refuse a session before any script runs (see `LabEstate.winrmRefusal`). */
+function sessionRefusal(host: LabHost): { code: string; message: string } | null {
+  if (runRemotingTask(host)) {
+    host.winrmRestart = { unanswered: host.winrmRestartRefuses ?? 2 };
+    host.winrmRestarts = (host.winrmRestarts ?? 0) + 1;
+  }
+  const left = host.winrmRestart?.unanswered ?? 0;
+  if (left > 0) {
+    if (left > 1) host.winrmRestart = { unanswered: left - 1 };
+    else delete host.winrmRestart;
+    return { code: WINRM_RESTARTING.code, message: WINRM_RESTARTING.message(host.fqdn) };
+  }
+  const policy = host.winrmListenerPolicy;
+  // Both filters empty: WinRM listens on no address of either family, so the client's connect to 5985/5986
+  // finds nobody; WinRM reports it as 0x80338126 ('WinRM cannot complete the operation...').
+  if (policy && policy.ipv4Filter.trim() === '' && policy.ipv6Filter.trim() === '') {
+    return { code: '0x80338126', message: transportErrorText('0x80338126', host.fqdn) };
+  }
+  if (!host.domainJoined) {
+    return { code: 'KerberosUnreachable', message: transportErrorText('KerberosUnreachable', host.fqdn) };
+  }
+  if (host.onboardingAccount === 'local-administrator' && host.localAccountTokenFilterPolicy !== 1) {
+    return { code: '5', message: transportErrorText('5', host.fqdn) };
+  }
+  return null;
 }
 
 /** The directory of a new estate holds its service account: an ordinary user, delegatable. */

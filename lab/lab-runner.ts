@@ -78,15 +78,16 @@ export class LabRunner implements PowerShellRunner {
     const server = this.estate.subjectOf(call);
     this.enter(server, call);
     try {
-      await this.wait(this.latency(call));
-      // A host whose WinRM restarts (Enable-Remoting's scheduled task) refuses the session outright.
-      // It prints Invoke-Command's error record, which the production parser reads like any other.
+      // The session opens first: a host whose WinRM restarts (Enable-Remoting's scheduled task), listens
+      // nowhere, is outside the domain or filters the account's token refuses it outright. It prints
+      // Invoke-Command's error record, which the production parser reads like any other.
       const refused = this.estate.winrmRefusal(call);
-      if (refused) {
-        const printed: SessionText = { stdout: '', stderr: refused.message };
-        this.options.onSessionText?.(printed, call);
-        throw failureFromErrorText(printed.stderr, call);
-      }
+      if (refused) this.printFailure(refused.message, call);
+      const opened = this.estate.winrmRestartsOf(call);
+      await this.wait(this.latency(call));
+      // WinRM restarted while this session was open (another session ran the task): its shell is gone.
+      const dropped = this.estate.droppedSince(call, opened);
+      if (dropped) this.printFailure(dropped.message, call);
       const outcome = this.estate.execute(call);
       if (outcome.kind === 'hang') {
         // What Invoke-Command prints when the WinRM operation outlives its OperationTimeout.
@@ -105,6 +106,13 @@ export class LabRunner implements PowerShellRunner {
       this.leave(server, call);
       if (session !== null) this.closeSession(session);
     }
+  }
+
+  /** A call that failed in the transport: the error record on stderr, through the production parser. */
+  private printFailure(stderr: string, call: ScriptCall): never {
+    const printed: SessionText = { stdout: '', stderr };
+    this.options.onSessionText?.(printed, call);
+    throw failureFromErrorText(printed.stderr, call);
   }
 
   private latency(call: ScriptCall): number {

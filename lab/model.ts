@@ -73,6 +73,10 @@ export interface LabHost {
   fqdn: string;
   computerName: string;
   profile: ProfileName;
+  /**
+   * False for an Edge Transport or workgroup server: no KDC of the worker's forest knows it, so every
+   * Kerberos session the lab runner opens to it is refused (KerberosUnreachable, lab/estate.ts winrmRefusal).
+   */
   domainJoined: boolean;
   isDomainController: boolean;
   isEdgeTransport: boolean;
@@ -124,6 +128,20 @@ export interface LabHost {
   winrmRestart?: { unanswered: number };
   /** How many sessions one WinRM restart refuses on this host, the lab's stand-in for its seconds; default 2. */
   winrmRestartRefuses?: number;
+  /**
+   * How many times WinRM on this host restarted under the lab runner: a session opened before a restart is
+   * dropped mid-call when it returns (the restart ends every shell). Left out = none.
+   */
+  winrmRestarts?: number;
+  /**
+   * The account the onboarding connects with, as this host sees it. 'local-administrator': a local account
+   * of the host in its Administrators group that is not the built-in Administrator (RID 500), so UAC remote
+   * restrictions give its network logon a filtered token and WinRM refuses every session ('Access is
+   * denied.') unless `localAccountTokenFilterPolicy` is 1. Left out = a domain account, not filtered.
+   */
+  onboardingAccount?: 'domain' | 'local-administrator';
+  /** HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System LocalAccountTokenFilterPolicy; left out = 0. */
+  localAccountTokenFilterPolicy?: 0 | 1;
   listeners: LabListener[];
   certificates: LabCertificate[];
   /**

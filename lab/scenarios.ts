@@ -57,17 +57,18 @@ export function largeFleetEstate(spec: FleetSpec, options: LabCreateOptions = {}
 }
 
 /**
- * Windows situations no local setting of the lab host expresses: they happen in the WinRM transport,
- * before any script runs, and reach the worker as Invoke-Command's error record (lab/session-text.ts).
+ * Windows situations that refuse a WinRM session before any script runs, set as properties of the lab host
+ * (lab/model.ts): the lab runner refuses every session to it (lab/estate.ts winrmRefusal) with Invoke-Command's
+ * error record (lab/session-text.ts), which the production parser classifies.
  */
 export const TRANSPORT_SCENARIOS = {
   /**
-   * An Edge Transport or workgroup server: no KDC of the worker's forest knows it, so Kerberos cannot
-   * authenticate to it at all ('Cannot find the computer <fqdn>'). Every WinRM call to it fails the same
-   * way, which waiting does not change.
+   * A workgroup server (the 'edge' profile is the Edge Transport one): no KDC of the worker's forest knows
+   * it, so Kerberos cannot authenticate to it at all ('Cannot find the computer <fqdn>'). Every WinRM call
+   * to it fails the same way, which waiting does not change: the fleet reports it not applicable.
    */
   kerberosUnreachable(estate: LabEstate, fqdn: string): void {
-    estate.injectFault({ kind: 'error', code: 'KerberosUnreachable', host: fqdn, runsOn: 'exchange' });
+    estate.host(fqdn).domainJoined = false;
   },
   /**
    * UAC remote restrictions: the onboarding identity is a local administrator of the server that is
@@ -76,7 +77,19 @@ export const TRANSPORT_SCENARIOS = {
    * 1 on the server. The product reports it and leaves that policy alone.
    */
   uacRemoteRestrictions(estate: LabEstate, fqdn: string): void {
-    estate.injectFault({ kind: 'error', code: '5', host: fqdn, runsOn: 'exchange' });
+    estate.host(fqdn).onboardingAccount = 'local-administrator';
+  },
+  /**
+   * 'Allow remote server management through WinRM' enabled with both the IPv4 and the IPv6 filter empty:
+   * WinRM listens on no address at all (its GPO listener replaces the local one), so every connection
+   * fails as if WinRM were not there.
+   */
+  winrmListensNowhere(estate: LabEstate, fqdn: string): void {
+    const host = estate.host(fqdn);
+    host.winrmListenerPolicy = { ipv4Filter: '', ipv6Filter: '' };
+    host.listeners = [
+      { address: '*', transport: 'HTTP', port: 5985, hostname: '', thumbprint: '', enabled: true, source: 'GPO' },
+    ];
   },
 } as const;
 

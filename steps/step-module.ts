@@ -68,6 +68,11 @@ export interface StepHooks<State> {
   probeAfterChange?(server: ServerSpec, context: OnboardingContext): ChangeProbe;
   /** A read-only step's finding that this server must not be onboarded, e.g. an Edge Transport server. */
   notApplicable?(after: State): string | null;
+  /**
+   * A failure of this read-only step that says the same without a state to read: the server cannot even be
+   * reached the way onboarding reaches members of the domain (e.g. Kerberos cannot find an Edge Transport server).
+   */
+  notApplicableWhenFailed?(failureType: string): string | null;
   /** Acceptance problems in a read-only check's result (the server still ends as needs-attention). */
   acceptanceProblems?(after: State, context: OnboardingContext): string[];
   /** Compliant for onboarding, yet not what the policy asks for: an audit finding. */

@@ -32,6 +32,15 @@ void describe('PowerShell scripts', () => {
     for (const script of SCRIPT_NAMES) assert.ok(fs.existsSync(stepScriptPath(script)));
   });
 
+  void it('are each tested in their folder: Pester tests of the script and the lab-versus-script contract', () => {
+    const missing = SCRIPT_NAMES.flatMap((script) =>
+      [`${script}.Tests.ps1`, 'contract.test.ts']
+        .map((f) => path.join(script, f))
+        .filter((f) => !fs.existsSync(path.join(STEPS_DIR, f)))
+    );
+    assert.deepEqual(missing, [], 'every step folder needs its Pester tests and its contract test');
+  });
+
   for (const script of SCRIPT_NAMES) {
     void it(`${script} parses cleanly as a standalone script and declares its contract`, async () => {
       const text = standaloneScript(script);

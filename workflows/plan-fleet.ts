@@ -48,6 +48,12 @@ export async function planServer(server: ServerSpec, context: OnboardingContext,
     } catch (err) {
       const failure = stepFailureOf(err);
       if (!failure) throw err;
+      const outside = STEP_MODULES[def.id].hooks.notApplicableWhenFailed?.(failure.type);
+      if (outside) {
+        steps.push({ step: def.id, status: 'skipped', summary: `not applicable: ${failure.type}: ${failure.message}` });
+        note = `${outside}: not onboarded`;
+        continue;
+      }
       steps.push({ step: def.id, status: 'failed', summary: `${failure.type}: ${failure.message}` });
     }
   }

@@ -12,6 +12,7 @@ const file = (servers: unknown[]) => ({
   serviceAccount: 'CORP\\monosync_svc',
   monosyncServers: ['10.0.0.10'],
   approvers: ['alice'],
+  approvals: 'unsigned',
   servers,
 });
 

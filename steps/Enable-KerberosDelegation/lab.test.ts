@@ -40,6 +40,7 @@ void describe('Enable-KerberosDelegation in the lab', () => {
       serviceAccount: 'CORP\\monosync_svc',
       monosyncServers: ['10.0.0.10'],
       approvers: ['alice'],
+      approvals: 'unsigned',
       servers: [
         'exchange-mailbox-01.corp.example',
         { fqdn: 'exchange-mailbox-02.corp.example', computerName: 'exchmbx02' },

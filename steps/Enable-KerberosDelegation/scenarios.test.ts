@@ -34,6 +34,7 @@ function spec(servers: unknown[]): FleetSpec {
     domain: 'corp.example',
     monosyncServers: ['10.20.30.41'],
     approvers: ['alice', 'bob'],
+    approvals: 'unsigned',
     policy: DELEGATION_ONLY,
     settings: { stepRetry: FAST_RETRY, maxFailurePercent: 100 },
     servers,

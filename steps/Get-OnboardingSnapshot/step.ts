@@ -54,5 +54,11 @@ export const step = defineStep({
       if (!snapshot.domainJoined) return 'not a domain member';
       return null;
     },
+    // Such a server usually refuses the snapshot's own session: no KDC of the worker's forest knows it.
+    notApplicableWhenFailed(failureType) {
+      return failureType === 'KerberosUnreachable'
+        ? 'an Edge Transport or workgroup server (Kerberos cannot reach it: not a member of a domain the worker trusts)'
+        : null;
+    },
   },
 });
