@@ -3,6 +3,7 @@ import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { connectionSettings, readEnv, type WorkerEnv } from '../config/environment';
 import { personSchema } from '../domain/validators';
+import { payloadCodecsFromEnv } from '../config/codec';
 import { usageError } from './cli-error';
 
 export interface CliContext {
@@ -21,10 +22,25 @@ export function cliEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   }
 }
 
+/** The configured payload codecs; a bad key ring is a usage error (exit 2) naming the variable. */
+export function cliCodecs(env: WorkerEnv): ReturnType<typeof payloadCodecsFromEnv> {
+  try {
+    return payloadCodecsFromEnv(env);
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 export async function connect(): Promise<CliContext> {
   const env = cliEnv();
+  // The same key ring as the workers, or the CLI could neither write inputs they read nor read their results.
+  const payloadCodecs = cliCodecs(env);
   const connection = await Connection.connect({ ...connectionSettings(env), connectTimeout: '10s' });
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
+  });
   return {
     client,
     env,

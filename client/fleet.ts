@@ -8,7 +8,9 @@ import { RISK_KINDS } from '../domain/steps';
 import { explain } from './cli-error';
 import { connect, currentPerson, type CliContext } from './connect';
 import { approvalsCommand, decideCommand } from './commands/approvals';
+import { signDecisionCommand } from './commands/sign-decision';
 import { cancelCommand } from './commands/cancel';
+import { codecServerCommand, type CodecServerCommandOptions } from './commands/codec-server';
 import { failureTable } from './commands/failures';
 import { onboardCommand } from './commands/onboard';
 import { operatorCommand } from './commands/operator';
@@ -82,11 +84,35 @@ function buildProgram(): Command {
         new Option('--kind <kind>', 'decide one kind of change for all (or --servers) servers').choices([...RISK_KINDS])
       )
       .option('--servers <fqdns>', 'with --kind: comma-separated servers instead of all')
+      .option('--key <file>', 'your Ed25519 private key (OpenSSH or PEM) to sign with; default FLEET_APPROVER_KEY_FILE')
       .action(
-        (fleetId: string, changeIds: string[], o: { as?: string; reason?: string; kind?: string; servers?: string }) =>
+        (
+          fleetId: string,
+          changeIds: string[],
+          o: { as?: string; reason?: string; kind?: string; servers?: string; key?: string }
+        ) =>
           withClient((ctx) => decideCommand(ctx, fleetId, changeIds, { ...o, decision, approver: currentPerson(o.as) }))
       );
   }
+
+  program
+    .command('sign-decision')
+    .description('print a signed decideChange to paste as a signal in the Temporal Web UI')
+    .argument('<fleetId>')
+    .argument('<changeId>')
+    .addOption(
+      new Option('--decision <decision>', 'approve or reject').choices(['approve', 'reject']).default('approve')
+    )
+    .addOption(as())
+    .option('--reason <text>', 'why (recorded with your name); required')
+    .option('--key <file>', 'your Ed25519 private key (OpenSSH or PEM); default FLEET_APPROVER_KEY_FILE')
+    .action(
+      (
+        fleetId: string,
+        changeId: string,
+        o: { decision: 'approve' | 'reject'; as?: string; reason?: string; key?: string }
+      ) => withClient((ctx) => signDecisionCommand(ctx, fleetId, changeId, { ...o, approver: currentPerson(o.as) }))
+    );
 
   for (const action of ['retry', 'skip', 'abort'] as const) {
     const what = {
@@ -101,9 +127,10 @@ function buildProgram(): Command {
       .argument('<fqdn>')
       .addOption(as())
       .option('--reason <text>', 'why (recorded with your name); required')
-      .action((fleetId: string, fqdn: string, o: { as?: string; reason?: string }) =>
+      .option('--key <file>', 'your Ed25519 private key to sign with; default FLEET_APPROVER_KEY_FILE')
+      .action((fleetId: string, fqdn: string, o: { as?: string; reason?: string; key?: string }) =>
         withClient((ctx) =>
-          operatorCommand(ctx, action, fleetId, fqdn, { operator: currentPerson(o.as), reason: o.reason })
+          operatorCommand(ctx, action, fleetId, fqdn, { operator: currentPerson(o.as), reason: o.reason, key: o.key })
         )
       );
   }
@@ -133,6 +160,17 @@ function buildProgram(): Command {
     .option('--out <file>', 'write to a file instead of stdout')
     .action((step: string, o: { out?: string }) => {
       process.exitCode = scriptCommand(step, o);
+    });
+
+  program
+    .command('codec-server')
+    .description("decrypt payloads for the Web UI: Temporal's codec server protocol (POST /encode, /decode)")
+    .requiredOption('--ui-origin <url>', 'the Web UI origin allowed by CORS, e.g. http://localhost:8233')
+    .option('--port <port>', 'port to listen on', '8888')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--auth-token-file <file>', 'require `Authorization: Bearer <token>` with the token in this file')
+    .action(async (o: CodecServerCommandOptions) => {
+      process.exitCode = await codecServerCommand(o);
     });
 
   program

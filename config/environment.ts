@@ -30,6 +30,10 @@ const envSchema = z.object({
   FLEET_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(500).default(32),
   /** Activities against the domain controllers at once: the AD budget. */
   FLEET_AD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Payload encryption (config/codec.ts): a key ring file, or one key and its id; off when none is set. */
+  FLEET_CODEC_KEYS_FILE: filePath.optional(),
+  FLEET_CODEC_KEY: z.string().min(1).optional(),
+  FLEET_CODEC_KEY_ID: z.string().min(1).optional(),
 });
 
 export type WorkerEnv = z.output<typeof envSchema>;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { formatIssues } from './issues';
 import type { PlannedChange } from './risk';
 import { RISK_KINDS, type RiskKind } from './steps';
+import { signatureSchema, type DecisionSignature, type SignaturePolicy } from './signatures';
 import { fqdnSchema, personSchema, reasonSchema } from './validators';
 
 export const decisionInputSchema = z.strictObject({
@@ -13,6 +14,8 @@ export const decisionInputSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   approver: personSchema,
   reason: reasonSchema,
+  /** Required when the fleet's approvals are signed (the default): see domain/signatures.ts. */
+  signature: signatureSchema.optional(),
 });
 export type DecisionInput = z.output<typeof decisionInputSchema>;
 
@@ -23,6 +26,7 @@ export const kindDecisionInputSchema = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   approver: personSchema,
   reason: reasonSchema,
+  signature: signatureSchema.optional(),
 });
 export type KindDecisionInput = z.output<typeof kindDecisionInputSchema>;
 
@@ -33,6 +37,7 @@ export const operatorDecisionInputSchema = z.strictObject({
   action: z.enum(['retry', 'skip', 'abort']),
   operator: personSchema,
   reason: reasonSchema,
+  signature: signatureSchema.optional(),
 });
 export type OperatorDecisionInput = z.output<typeof operatorDecisionInputSchema>;
 
@@ -49,6 +54,8 @@ export interface RecordedDecision {
   /** ISO time from the workflow clock (deterministic). */
   at: string;
   via: DecisionVia;
+  /** The approver's signature, when the fleet's approvals are signed (its nonce is never taken twice). */
+  signature?: DecisionSignature;
 }
 
 export interface RefusedDecision {
@@ -73,12 +80,19 @@ export interface StandingDecision extends KindDecisionInput {
 /** The rules' people in the form decisions are compared in (trimmed, lower case). */
 export function normaliseRules(rules: ApprovalRules): ApprovalRules {
   const person = (p: string) => personSchema.safeParse(p).data ?? p.trim().toLowerCase();
-  return { approvers: rules.approvers.map(person), requestedBy: person(rules.requestedBy) };
+  return { ...rules, approvers: rules.approvers.map(person), requestedBy: person(rules.requestedBy) };
 }
 
 export interface ApprovalRules {
   approvers: readonly string[];
   requestedBy: string;
+  /** Signed approvals (keys per approver) or `unsigned` (a lab); absent in histories older than signing. */
+  signing?: SignaturePolicy;
+}
+
+/** What a workflow uses when its input predates signed approvals (recorded histories replay with it). */
+export function signingOf(rules: ApprovalRules, fleetId: string): SignaturePolicy {
+  return rules.signing ?? { approvals: 'unsigned', fleetId, keys: {} };
 }
 
 /**
@@ -165,7 +179,9 @@ export function kindDecisionCovers(d: KindDecisionInput, kind: RiskKind, fqdn: s
  */
 export function decisionForServer(d: StandingDecision, fqdn: string): StandingDecision | undefined {
   if (d.servers === 'all') return d;
-  return d.servers.includes(fqdn) ? { ...d, servers: [fqdn] } : undefined;
+  if (!d.servers.includes(fqdn)) return undefined;
+  // A signed decision keeps its whole list: the server verifies the signature over exactly what was signed.
+  return d.signature ? d : { ...d, servers: [fqdn] };
 }
 
 /**

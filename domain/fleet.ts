@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { formatIssues } from './issues';
+import { parsePublicKey, type SignaturePolicy } from './signatures';
 import {
   accountSchema,
   computerNameSchema,
@@ -194,7 +195,12 @@ const fleetFileSchema = z
     /** Domain controller that takes (and is read back for) the delegation change. */
     domainController: fqdnSchema.optional(),
     monosyncServers: z.array(ipAddressSchema).min(1, { error: 'list at least one Monosync server address' }),
-    approvers: z.array(personSchema).min(1, { error: 'name at least one approver for risky changes' }),
+    /** `alice`, or `{ name: alice, key: "ssh-ed25519 AAAA..." }`: the key verifies alice's signed decisions. */
+    approvers: z
+      .array(z.union([personSchema, z.strictObject({ name: personSchema, key: z.string().max(2000) })]))
+      .min(1, { error: 'name at least one approver for risky changes' }),
+    /** `signed` (default): every decision carries its approver's signature. `unsigned`: a lab, and says so. */
+    approvals: z.enum(['signed', 'unsigned']).default('signed'),
     policy: policySchema.default(policySchema.parse({})),
     settings: settingsSchema.default(settingsSchema.parse({})),
     servers: z.array(serverSchema).min(1, { error: 'list at least one Exchange server' }),
@@ -247,6 +253,10 @@ export interface FleetSpec {
   domainController?: string;
   monosyncServers: string[];
   approvers: string[];
+  /** Whether decisions must be signed; absent in specs recorded before signing (then unsigned). */
+  approvals: 'signed' | 'unsigned';
+  /** Approver → raw Ed25519 public key in base64 (those given a key in the fleet file). */
+  approverKeys: Record<string, string>;
   policy: FleetPolicy;
   settings: FleetSettings;
   servers: ServerSpec[];
@@ -301,6 +311,21 @@ export function validateFleet(document: unknown): FleetValidation {
       `servers[${i}].computerName: ${s.fqdn} and ${servers[first].fqdn} (servers[${first}]) both map to the computer object ${s.computerName}$ (a computer name keeps the first 15 characters of the host name): set computerName: for each of them to its own sAMAccountName without the $`
     );
   });
+  const approverKeys: Record<string, string> = {};
+  const approverNames = f.approvers.map((a, i) => {
+    if (typeof a === 'string') {
+      if (f.approvals === 'signed') {
+        problems.push(
+          `approvers[${i}]: ${a} has no key, and this fleet's approvals are signed: write { name: ${a}, key: "ssh-ed25519 AAAA..." }, or say approvals: unsigned (a lab only)`
+        );
+      }
+      return a;
+    }
+    const key = parsePublicKey(a.key);
+    if (key.ok) approverKeys[a.name] = key.key;
+    else problems.push(`approvers[${i}].key: ${key.problem}`);
+    return a.name;
+  });
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -311,7 +336,9 @@ export function validateFleet(document: unknown): FleetValidation {
       domain: f.domain ?? commonSuffix(servers.map((s) => s.fqdn)),
       domainController: f.domainController,
       monosyncServers: [...new Set(f.monosyncServers)],
-      approvers: [...new Set(f.approvers)],
+      approvers: [...new Set(approverNames)],
+      approvals: f.approvals,
+      approverKeys,
       policy: f.policy,
       settings: f.settings,
       servers,
@@ -330,4 +357,11 @@ export function trustedHostsEntries(
   if (v === 'monosync-servers') return [...spec.monosyncServers];
   if (v === 'this-server') return [server.fqdn];
   return v;
+}
+
+/** How the workflows of this fleet check decisions (specs recorded before signing count as unsigned). */
+export function signingPolicyOf(
+  spec: Pick<FleetSpec, 'fleetId'> & Partial<Pick<FleetSpec, 'approvals' | 'approverKeys'>>
+): SignaturePolicy {
+  return { approvals: spec.approvals ?? 'unsigned', fleetId: spec.fleetId, keys: spec.approverKeys ?? {} };
 }

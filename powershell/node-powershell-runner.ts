@@ -52,7 +52,9 @@ export class NodePowerShellRunner implements PowerShellRunner {
     const env: NodeJS.ProcessEnv = Object.fromEntries(
       Object.entries(baseEnv).filter(
         ([name]) =>
-          !/^(TEMPORAL_API_KEY|TEMPORAL_TLS_KEY|FLEET_ADMIN_PASSWORD|FLEET_SERVICE_ACCOUNT_PASSWORD)/.test(name)
+          !/^(TEMPORAL_API_KEY|TEMPORAL_TLS_KEY|FLEET_ADMIN_PASSWORD|FLEET_SERVICE_ACCOUNT_PASSWORD|FLEET_CODEC_KEY)/.test(
+            name
+          )
       )
     );
     delete env[CREDENTIAL_ENV.user];

@@ -13,6 +13,7 @@ const BASE = {
   serviceAccount: 'CORP\\monosync_svc',
   monosyncServers: ['10.20.30.41'],
   approvers: ['alice'],
+  approvals: 'unsigned',
   servers: ['exch01.corp.example'],
 };
 

@@ -61,6 +61,7 @@ describe('fleet file validation', () => {
       serviceAccount: 'CORP\\monosync_svc',
       monosyncServers: ['10.0.0.1'],
       approvers: ['alice'],
+      approvals: 'unsigned',
       servers,
     });
 
@@ -96,6 +97,7 @@ describe('fleet file validation', () => {
       serviceAccount: 'CORP\\monosync_svc',
       monosyncServers: ['10.0.0.1'],
       approvers: ['alice'],
+      approvals: 'unsigned',
       servers: ['exch01.corp.example'],
     });
     assert.ok(result.ok);
@@ -111,6 +113,7 @@ const VALID_LINES = [
   'serviceAccount: CORP\\monosync_svc',
   'monosyncServers: [10.20.30.41]',
   'approvers: [alice, bob]',
+  'approvals: unsigned',
   'servers: [exch01.corp.example]',
 ];
 /** Text that stands for a file's private contents: no error may print it back. */
@@ -256,6 +259,7 @@ describe('fleet onboard with an invalid file', () => {
         'serviceAccount: CORP\\monosync_svc',
         'monosyncServers: [10.20.30.41]',
         'approvers: [alice]',
+        'approvals: unsigned',
         'servers:',
         '  - exch01.corp.example',
         '  - exch02.corp.example',

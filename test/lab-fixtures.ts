@@ -15,6 +15,7 @@ export function fleet(servers: string[], policy: Record<string, unknown> = {}): 
     serviceAccount: 'CORP\\monosync_svc',
     monosyncServers: MONOSYNC,
     approvers: ['alice'],
+    approvals: 'unsigned',
     policy,
     servers,
   });

@@ -62,6 +62,7 @@ describe('policy defaults', () => {
       serviceAccount: 'CORP\\monosync_svc',
       monosyncServers: ['10.0.0.10'],
       approvers: ['alice'],
+      approvals: 'unsigned',
       policy: { firewall: { profiles: ['Domain', 'Domain'] } },
       servers: [FQDN],
     });

@@ -9,9 +9,14 @@ import { rotationWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
 import { rotateCertificates } from '../workflows';
 import { decideChangeUpdate, rotationStatusQuery } from '../workflows/messages';
+import { readPrivateKeySeed, signFields } from '../client/commands/sign-decision';
+import { testApproverKey } from './support/approver-keys';
 import { estateFor } from './support/fleet-files';
+import { expectRefused } from './support/server-status';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
 import { waitFor } from './support/wait';
+
+const keys = { alice: testApproverKey('alice'), bob: testApproverKey('bob') };
 
 describe('self-signed rotation', () => {
   let env: TestEnv;
@@ -23,7 +28,15 @@ describe('self-signed rotation', () => {
   it('is applied only after a second person approves it; a rejected one leaves the listener alone', async () => {
     // One trusted self-signed certificate per server, imported on the Monosync side beforehand.
     const trusted = ['E'.repeat(40), 'F'.repeat(40)];
-    const spec = testFleet(2, { policy: { certificate: { allowSelfSigned: true, trustedSelfSigned: trusted } } });
+    // Approvals are signed here, as in production: alice and bob hold keys.
+    const spec = testFleet(2, {
+      approvers: [
+        { name: 'alice', key: keys.alice.publicKey },
+        { name: 'bob', key: keys.bob.publicKey },
+      ],
+      approvals: 'signed',
+      policy: { certificate: { allowSelfSigned: true, trustedSelfSigned: trusted } },
+    });
     const [approved, rejected] = spec.servers.map((s) => s.fqdn);
     const estate = estateFor(spec);
     const listenerOf = (fqdn: string) => estate.host(fqdn).listeners.find((l) => l.transport === 'HTTPS')?.thumbprint;
@@ -57,16 +70,36 @@ describe('self-signed rotation', () => {
       const pending = (await handle.query(rotationStatusQuery)).pendingApprovals;
       assert.ok(pending.every((p) => p.change.kind === 'self-signed-certificate'));
       assert.equal(listenerOf(approved), old[approved], 'nothing changes before the approval');
-      const idOf = (fqdn: string) => pending.find((p) => p.change.fqdn === fqdn)?.change.id ?? '';
+      const changeOf = (fqdn: string) => {
+        const change = pending.find((p) => p.change.fqdn === fqdn)?.change;
+        assert.ok(change, `a change pends for ${fqdn}`);
+        return change;
+      };
+      const signed = (fqdn: string, decision: 'approve' | 'reject', approver: 'alice' | 'bob', reason: string) => {
+        const change = changeOf(fqdn);
+        const signature = signFields(readPrivateKeySeed(keys[approver].keyFile), {
+          kind: 'change',
+          fleetId: spec.fleetId,
+          server: fqdn,
+          changeId: change.id,
+          changeText: change.text,
+          decision,
+          signer: approver,
+          reason,
+        });
+        return { changeId: change.id, decision, approver, reason, signature };
+      };
+      const { signature: _unsigned, ...unsigned } = signed(approved, 'approve', 'bob', 'CA outage, renew next week');
+      await expectRefused(
+        handle.executeUpdate(decideChangeUpdate, { args: [unsigned] }),
+        'DecisionRefused',
+        /unsigned decision/
+      );
       await handle.executeUpdate(decideChangeUpdate, {
-        args: [
-          { changeId: idOf(approved), decision: 'approve', approver: 'bob', reason: 'CA outage, renew next week' },
-        ],
+        args: [signed(approved, 'approve', 'bob', 'CA outage, renew next week')],
       });
       await handle.executeUpdate(decideChangeUpdate, {
-        args: [
-          { changeId: idOf(rejected), decision: 'reject', approver: 'alice', reason: 'enrol from the CA instead' },
-        ],
+        args: [signed(rejected, 'reject', 'alice', 'enrol from the CA instead')],
       });
       const report = await handle.result();
       assert.equal(report.results[approved].outcome, 'rotated');

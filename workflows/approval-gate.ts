@@ -23,14 +23,22 @@ import {
   type RefusedDecision,
   type RefusedVia,
   type StandingDecision,
+  signingOf,
+  type KindDecisionInput,
 } from '../domain/approvals';
 import type { PlannedChange } from '../domain/risk';
+import { signatureRefusal, VerificationBudget, type SignaturePolicy } from '../domain/signatures';
 import { decideChangeSignal, decideChangeUpdate, standingDecisionSignal } from './messages';
 
 function describeDuration(ms: number): string {
   if (ms >= 3_600_000) return `${Math.round(ms / 3_600_000)} hours`;
   if (ms >= 60_000) return `${Math.round(ms / 60_000)} minutes`;
   return `${Math.round(ms / 1000)} seconds`;
+}
+
+/** The approval timer's summary in the Web UI: the exact change, and what happens when nobody decides. */
+export function approvalWaitSummary(change: PlannedChange, timeoutMs: number): string {
+  return `Waiting for approval of ${change.text} (rejected if undecided within ${describeDuration(timeoutMs)})`;
 }
 
 export interface ApprovalLedger {
@@ -58,15 +66,53 @@ export interface ApprovalGate {
 export function installApprovalGate(
   ledger: ApprovalLedger,
   given: ApprovalRules,
-  options: { timeoutMs: number; standing: StandingDecision[]; fqdnOf: (change: PlannedChange) => string }
+  options: {
+    fleetId: string;
+    /** Shared with the workflow's other signed messages (operator actions), so all count against one task. */
+    budget?: VerificationBudget;
+    timeoutMs: number;
+    standing: StandingDecision[];
+    fqdnOf: (change: PlannedChange) => string;
+    /** Called after a refusal is recorded, to show it where people look (details, search attribute). */
+    onRefused?: () => void;
+  }
 ): ApprovalGate {
   // Inputs may come from outside the CLI (the Web UI, another client): compare people in one form.
   const rules = normaliseRules(given);
+  const signing = signingOf(rules, options.fleetId);
+  const budget = options.budget ?? new VerificationBudget();
+  // Standing decisions handed over at start were verified by the fleet when it took them; expiry is
+  // not checked again here, as a server may start hours after the decision.
   const standing = options.standing.filter((d) => approverRefusal(d.approver, rules) === null);
   // The workflow clock is deterministic (the time of the current workflow task).
   const now = (): string => new Date().toISOString();
   const decided = (): Set<string> => new Set(ledger.decisions.map((d) => d.changeId));
   const pending = (): Set<string> => new Set(ledger.pendingApprovals.map((p) => p.change.id));
+  const usedNonces = (): Set<string> =>
+    new Set([...ledger.decisions, ...standing].flatMap((d) => (d.signature ? [d.signature.nonce] : [])));
+  /** Every rule for one decision on one change: pending and undecided, four eyes, and its signature. */
+  const refusalOf = (d: DecisionInput): string | null => {
+    const ruleRefusal = decisionRefusal(d, rules, pending(), decided());
+    if (ruleRefusal) return ruleRefusal;
+    const change = ledger.pendingApprovals.find((p) => p.change.id === d.changeId)?.change as PlannedChange;
+    return signatureRefusal(
+      signing,
+      {
+        kind: 'change',
+        fleetId: signing.fleetId,
+        server: options.fqdnOf(change),
+        changeId: d.changeId,
+        changeText: change.text,
+        decision: d.decision,
+        signer: d.approver,
+        reason: d.reason,
+      },
+      d.signature,
+      Date.now(),
+      usedNonces(),
+      budget
+    );
+  };
   const record = (d: DecisionInput, via: DecisionVia): RecordedDecision => {
     const entry: RecordedDecision = { ...d, at: now(), via };
     ledger.decisions.push(entry);
@@ -80,11 +126,21 @@ export function installApprovalGate(
     if (ledger.refusedCount <= KEPT_REFUSALS || ledger.refusedCount % 100 === 0) {
       wf.log.warn('refused a message', { refusal, via, refusedSoFar: ledger.refusedCount });
     }
+    options.onRefused?.();
   };
   const applyStanding = (d: StandingDecision): void => {
     for (const p of [...ledger.pendingApprovals]) {
       if (kindDecisionCovers(d, p.change.kind, options.fqdnOf(p.change))) {
-        record({ changeId: p.change.id, decision: d.decision, approver: d.approver, reason: d.reason }, 'fleet');
+        record(
+          {
+            changeId: p.change.id,
+            decision: d.decision,
+            approver: d.approver,
+            reason: d.reason,
+            signature: d.signature,
+          },
+          'fleet'
+        );
       }
     }
   };
@@ -94,7 +150,7 @@ export function installApprovalGate(
     validator: (raw) => {
       const parsed = parseMessage(decisionInputSchema, raw, 'decideChange');
       if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      const refusal = refusalOf(parsed.value);
       if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
     },
     description: 'Approve or reject one pending risky change (four eyes: not the requester, on the approvers list)',
@@ -104,7 +160,7 @@ export function installApprovalGate(
     (raw) => {
       const parsed = parseMessage(decisionInputSchema, raw, 'decideChange');
       if (!parsed.ok) return refuse(raw, parsed.refusal, 'signal');
-      const refusal = decisionRefusal(parsed.value, rules, pending(), decided());
+      const refusal = refusalOf(parsed.value);
       if (refusal) return refuse(raw, refusal, 'signal');
       record(parsed.value, 'signal');
     },
@@ -114,7 +170,9 @@ export function installApprovalGate(
   wf.setHandler(standingDecisionSignal, (raw) => {
     const parsed = parseMessage(standingDecisionSchema, raw, 'standingDecision');
     if (!parsed.ok) return refuse(raw, parsed.refusal, 'fleet');
-    const refusal = approverRefusal(parsed.value.approver, rules);
+    const refusal =
+      approverRefusal(parsed.value.approver, rules) ??
+      kindSignatureRefusal(signing, parsed.value, Date.now(), usedNonces(), budget);
     if (refusal) return refuse(raw, refusal, 'fleet');
     if (standing.length >= MAX_STANDING_DECISIONS) {
       return refuse(
@@ -143,7 +201,10 @@ export function installApprovalGate(
       const isDecided = () => decided().has(change.id);
       if (!isDecided()) {
         await hooks.waiting?.();
-        const inTime = await wf.condition(isDecided, options.timeoutMs);
+        // Named, so the Web UI shows what the timer waits for instead of a bare "Timer 3 days".
+        const inTime = await wf.condition(isDecided, options.timeoutMs, {
+          summary: approvalWaitSummary(change, options.timeoutMs),
+        });
         if (!inTime) {
           record(
             {
@@ -160,4 +221,34 @@ export function installApprovalGate(
       return ledger.decisions.find((d) => d.changeId === change.id) as RecordedDecision;
     },
   };
+}
+
+/**
+ * The signature check of a fleet-level decision, made by the fleet (against its clock) and again by
+ * each server it reaches (against the time the fleet took it), so one sent straight to a server is
+ * held to the same proof.
+ */
+export function kindSignatureRefusal(
+  signing: SignaturePolicy,
+  d: KindDecisionInput,
+  now: number,
+  usedNonces: ReadonlySet<string>,
+  budget: VerificationBudget
+): string | null {
+  return signatureRefusal(
+    signing,
+    {
+      kind: 'fleet-kind',
+      fleetId: signing.fleetId,
+      riskKind: d.kind,
+      servers: d.servers,
+      decision: d.decision,
+      signer: d.approver,
+      reason: d.reason,
+    },
+    d.signature,
+    now,
+    usedNonces,
+    budget
+  );
 }

@@ -13,6 +13,7 @@ import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { approvalLines } from '../views';
+import { keyFileOf, readPrivateKeySeed, signedChangeDecision, signFields } from './sign-decision';
 
 export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
   const fleet = await fleetStatus(ctx.client, fleetId);
@@ -70,6 +71,8 @@ interface DecideOptions {
   reason?: string;
   kind?: string;
   servers?: string;
+  /** The approver's private key file (--key, else FLEET_APPROVER_KEY_FILE): decisions are signed with it. */
+  key?: string;
 }
 
 export async function decideCommand(
@@ -91,9 +94,25 @@ export async function decideCommand(
     });
     if (!parsed.success) throw new CliError(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`, 2);
     await fleetStatus(ctx.client, fleetId); // a clear "no fleet" before the update
+    const keyFile = keyFileOf(opts.key);
+    const d = parsed.data;
+    const signed = keyFile
+      ? {
+          ...d,
+          signature: signFields(readPrivateKeySeed(keyFile), {
+            kind: 'fleet-kind',
+            fleetId,
+            riskKind: d.kind,
+            servers: d.servers,
+            decision: d.decision,
+            signer: d.approver,
+            reason: d.reason,
+          }),
+        }
+      : d;
     const recorded = await ctx.client.workflow
       .getHandle(fleetWorkflowId(fleetId))
-      .executeUpdate(decideKindUpdate, { args: [parsed.data] });
+      .executeUpdate(decideKindUpdate, { args: [signed] });
     const scope = recorded.servers === 'all' ? 'all servers' : recorded.servers.join(', ');
     console.log(`${PAST[recorded.decision]} ${recorded.kind} for ${scope} of fleet ${fleetId} as ${recorded.approver}`);
     return 0;
@@ -119,9 +138,11 @@ export async function decideCommand(
       continue;
     }
     try {
+      const keyFile = keyFileOf(opts.key);
+      const decision = keyFile ? await signedChangeDecision(ctx, fleetId, parsed.data, keyFile) : parsed.data;
       const recorded = await ctx.client.workflow
         .getHandle(serverWorkflowId(fqdn))
-        .executeUpdate(decideChangeUpdate, { args: [parsed.data] });
+        .executeUpdate(decideChangeUpdate, { args: [decision] });
       console.log(`${changeId}: ${PAST[recorded.decision]} by ${recorded.approver} at ${recorded.at}`);
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause;

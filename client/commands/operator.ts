@@ -6,13 +6,14 @@ import { resolveStepUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatus } from '../fleet-handles';
+import { keyFileOf, readPrivateKeySeed, signFields } from './sign-decision';
 
 export async function operatorCommand(
   ctx: CliContext,
   action: 'retry' | 'skip' | 'abort',
   fleetId: string,
   fqdn: string,
-  opts: { operator: string; reason?: string }
+  opts: { operator: string; reason?: string; key?: string }
 ): Promise<number> {
   const parsed = operatorDecisionInputSchema.safeParse({ action, operator: opts.operator, reason: opts.reason ?? '' });
   if (!parsed.success)
@@ -24,9 +25,24 @@ export async function operatorCommand(
   if (server.phase !== 'awaiting-operator') {
     throw new CliError(`${fqdn} is not waiting for an operator (phase ${server.phase}); nothing to ${action}`, 1);
   }
+  const keyFile = keyFileOf(opts.key);
+  const d = parsed.data;
+  const input = keyFile
+    ? {
+        ...d,
+        signature: signFields(readPrivateKeySeed(keyFile), {
+          kind: 'operator',
+          fleetId,
+          server: fqdn,
+          action: d.action,
+          signer: d.operator,
+          reason: d.reason,
+        }),
+      }
+    : d;
   const answer = await ctx.client.workflow
     .getHandle(serverWorkflowId(fqdn))
-    .executeUpdate(resolveStepUpdate, { args: [parsed.data] });
+    .executeUpdate(resolveStepUpdate, { args: [input] });
   console.log(`${fqdn}: ${answer}`);
   return 0;
 }

@@ -47,7 +47,10 @@ export function writeFleetFile(spec: FleetSpec): string {
       fleet: spec.fleetId,
       serviceAccount: spec.serviceAccount,
       monosyncServers: spec.monosyncServers,
-      approvers: spec.approvers,
+      approvers: spec.approvers.map((name) =>
+        spec.approverKeys[name] ? { name, key: spec.approverKeys[name] } : name
+      ),
+      approvals: spec.approvals,
       policy: spec.policy,
       settings: {
         ...spec.settings,

@@ -104,6 +104,8 @@ export function testFleet(servers: number, overrides: Record<string, unknown> = 
     domain: 'corp.example',
     monosyncServers: ['10.20.30.41', '10.20.30.42'],
     approvers: ['alice', 'bob'],
+    // Tests about approvals sign (test/support/approver-keys.ts); the rest run as a lab.
+    approvals: 'unsigned',
     settings: { stepRetry: FAST_RETRY },
     servers: Array.from({ length: servers }, (_, i) => `x${t}${String(i + 1).padStart(2, '0')}.corp.example`),
     ...overrides,
