@@ -38,7 +38,7 @@ export async function startFleetWorkflow(
       typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
       staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
       // The description is free text from the fleet file, rendered by the Web UI as Markdown.
-      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}.${spec.description ? `\n\n${markdownText(spec.description)}` : ''}`,
+      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}${spec.approvals === 'signed' ? ' (signed decisions)' : '; approvals unsigned (a lab): decisions are not verified'}.${spec.description ? `\n\n${markdownText(spec.description)}` : ''}`,
     });
     return { handle, started: true };
   } catch (err) {

@@ -8,10 +8,15 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type Workflow,
 } from '@temporalio/client';
+import { FleetKey } from '../domain/search-attributes';
 import { CliError } from './cli-error';
 
 interface MonthlySchedule {
   scheduleId: string;
+  /** Set on every workflow the schedule starts (MonosyncFleet), so the UI's fleet filter finds them. */
+  fleetId: string;
+  /** The started workflows' summary in the Web UI. */
+  summary: string;
   dayOfMonth: number;
   hour: number;
   timezone: string;
@@ -33,13 +38,18 @@ export function checkTimezone(timezone: string): string {
 /** Returns whether the schedule was created (true) or updated (false). */
 export async function upsertMonthlySchedule(client: Client, s: MonthlySchedule): Promise<boolean> {
   const spec = { calendars: [{ dayOfMonth: s.dayOfMonth, hour: s.hour, minute: 0 }], timezone: s.timezone };
+  const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
+    ...s.action,
+    typedSearchAttributes: [{ key: FleetKey, value: s.fleetId }],
+    staticSummary: s.summary,
+  };
   // Skip, not buffer: a rotation still running (waiting for an approval) must not be stacked.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow };
   try {
     await client.schedule.create({
       scheduleId: s.scheduleId,
       spec,
-      action: s.action,
+      action,
       policies,
       state: { note: s.note },
     });
@@ -50,7 +60,7 @@ export async function upsertMonthlySchedule(client: Client, s: MonthlySchedule):
   await client.schedule.getHandle(s.scheduleId).update((previous) => ({
     ...previous,
     spec,
-    action: s.action,
+    action,
     policies: { ...previous.policies, ...policies },
   }));
   return false;
@@ -65,6 +75,34 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
     }
     throw err;
   }
+}
+
+/** A duration in the largest whole unit that fits: `1 day`, `36 hours`, `90 minutes`, `45 seconds`. */
+export function humanDuration(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+    ['second', 1000],
+  ];
+  for (const [unit, size] of units) {
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size;
+      return `${n} ${unit}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${ms} ms`;
+}
+
+/** The schedule's own page in the Web UI. */
+export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
+}
+
+/** The Web UI's list of the workflows a schedule started (Temporal sets TemporalScheduledById on them). */
+export function scheduledRunsUrl(uiUrl: string, namespace: string, scheduleId: string): string {
+  const query = `TemporalScheduledById="${scheduleId}"`;
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
 }
 
 /** A described calendar field (ranges like `[{ start: 1, end: 1, step: 1 }]`) as `1`, `1-5` or `1,15`. */
@@ -86,7 +124,7 @@ export function scheduleSummary(d: ScheduleDescription): string {
     : 'custom';
   return [
     `schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
-    `  when: ${when} ${d.spec.timezone ?? 'UTC'}, overlap ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow} ms`,
+    `  when: ${when} ${d.spec.timezone ?? 'UTC'}, overlap ${d.policies.overlap}, catch-up window ${humanDuration(Number(d.policies.catchupWindow))}`,
     `  next: ${
       d.info.nextActionTimes
         .slice(0, 3)

@@ -18,6 +18,9 @@ const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
   'skipped-by-operator': 'skipped',
 };
 
+/** Said wherever a fleet without signed approvals is reported. */
+export const UNSIGNED_NOTE = "approvals: unsigned (a lab): decisions are not verified against approvers' keys";
+
 export function fleetSummary(status: FleetStatus): string {
   const phases = Object.entries(status.counts.byPhase)
     .map(([phase, n]) => `${phase} ${n}`)
@@ -26,7 +29,9 @@ export function fleetSummary(status: FleetStatus): string {
     `fleet ${status.fleetId} (started by ${status.requestedBy}, run ${status.run}): ${status.counts.started}/${status.counts.total} started${status.done ? ', done' : ''}`,
     `  ${phases}`,
   ];
+  if (status.approvals !== 'signed') lines.push(`  ${UNSIGNED_NOTE}`);
   if (status.stoppedReason) lines.push(`  stopped starting new servers: ${status.stoppedReason}`);
+  for (const [fqdn, what] of Object.entries(status.waiting ?? {})) lines.push(`  waiting: ${fqdn}: ${what}`);
   return lines.join('\n');
 }
 

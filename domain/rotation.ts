@@ -3,7 +3,15 @@ import type { PendingApproval, RecordedDecision, RefusedDecision } from './appro
 import type { FleetSpec } from './fleet';
 
 type RotationOutcome =
-  'rotated' | 'still-valid' | 'failed-rolled-back' | 'unreachable' | 'failed' | 'rejected' | 'no-listener';
+  | 'rotated'
+  | 'still-valid'
+  | 'failed-rolled-back'
+  | 'unreachable'
+  | 'failed'
+  | 'rejected'
+  | 'no-listener'
+  /** A server onboarding leaves alone (Edge Transport, DC, workgroup): nothing to rotate, not a failure. */
+  | 'not-applicable';
 
 export interface ServerRotation {
   outcome: RotationOutcome;

@@ -6,6 +6,7 @@ import type { OnboardingContext, StepStatus } from './onboarding';
 import type { PlannedChange } from './risk';
 import type { StepId } from './steps';
 import { fqdnSchema } from './validators';
+import type { SignaturePolicy } from './signatures';
 
 /**
  * Every phase a server can be in, in the order tables list them: whether its workflow has ended
@@ -32,6 +33,11 @@ export const FINAL_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => 
 /** Phases that count against the fleet's failure budget. */
 export const FAILED_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) => PHASES[p].failed);
 
+/** How much of what a server waits on the fleet keeps (its details list every waiting server). */
+export const MAX_WAITING_FOR_CHARS = 300;
+/** Phases in which a server waits for a person: the fleet lists them with what they wait on. */
+export const WAITING_PHASES: readonly ServerPhase[] = ['awaiting-approval', 'awaiting-operator'];
+
 /**
  * The `serverPhase` signal a server sends its fleet. Anyone who can signal the fleet can send it too,
  * so it is parsed like any message; a final phase in it is only a hint the fleet confirms with Temporal.
@@ -39,6 +45,8 @@ export const FAILED_PHASES: readonly ServerPhase[] = SERVER_PHASES.filter((p) =>
 export const serverPhaseMessageSchema = z.strictObject({
   fqdn: fqdnSchema,
   phase: z.enum(SERVER_PHASES as [ServerPhase, ...ServerPhase[]]),
+  /** What a waiting server waits on (the change texts, or the failed step), shown in the fleet's details. */
+  waitingFor: z.string().max(MAX_WAITING_FOR_CHARS).optional(),
 });
 export type ServerPhaseMessage = z.output<typeof serverPhaseMessageSchema>;
 
@@ -85,6 +93,8 @@ export interface ServerRunInput {
   stepRetry: { initialIntervalMs: number; maximumAttempts: number };
   /** Fleet-level decisions already taken when this server starts. */
   standingDecisions: StandingDecision[];
+  /** How decisions are checked (signed, with the approvers' keys, or a lab's unsigned); absent before signing. */
+  signing?: SignaturePolicy;
 }
 
 interface FleetCounts {
@@ -96,11 +106,15 @@ interface FleetCounts {
 export interface FleetStatus {
   fleetId: string;
   requestedBy: string;
+  /** Whether decisions must be signed; `unsigned` (a lab) is shown wherever the fleet is reported. */
+  approvals?: 'signed' | 'unsigned';
   counts: FleetCounts;
   servers: Record<string, ServerPhase>;
   inFlight: string[];
   /** Set when the fleet stopped starting new servers (failure budget, cancellation). */
   stoppedReason?: string;
+  /** Servers waiting for an approval or an operator, and what they wait on (absent in older runs). */
+  waiting?: Record<string, string>;
   standingDecisions: StandingDecision[];
   /** The latest refused `serverPhase` signals of this run (a few), and how many were refused in all runs. */
   refused: RefusedDecision[];
@@ -127,6 +141,8 @@ export interface FleetCarry {
   nextServerCheckAt?: number;
   standingDecisions: StandingDecision[];
   stoppedReason?: string;
+  /** What waiting servers wait on (see FleetStatus.waiting). */
+  waiting?: Record<string, string>;
   /** Refused messages over the earlier runs (absent in runs from before it was counted). */
   refusedCount?: number;
   /** Inherited servers that said they finished and are still to be confirmed with Temporal. */

@@ -96,6 +96,11 @@ async function main(): Promise<void> {
   console.log(`  fleet:   ${workflowUrl(uiUrl, server.namespace, workflowId)}`);
   console.log(`  servers: ${fleetListUrl(uiUrl, server.namespace, spec.fleetId)}`);
   console.log(`  schedules and more: ${uiUrl}/namespaces/${server.namespace}/schedules\n`);
+  if (spec.approvals === 'unsigned') {
+    console.log(
+      `  approvals are unsigned in this demo (${opts.file} says approvals: unsigned); a real fleet gives each approver a key and approves with --key\n`
+    );
+  }
 
   const phases = new Map<string, ServerPhase>();
   const shown = new Set<string>();
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
           `            approve: npm run fleet -- approve ${spec.fleetId} ${p.change.id} --as ${approver ?? '<approver>'} --reason "..."`
         );
         console.log(
-          `            or in the Web UI: ${workflowUrl(uiUrl, server.namespace, serverWorkflowId(fqdn))} → Send a signal "decideChange"`
+          `            or in the Web UI: ${workflowUrl(uiUrl, server.namespace, serverWorkflowId(fqdn))} → Workflow actions → Send an Update "decideChange"`
         );
         if (opts.once && approver) {
           await client.workflow.getHandle(serverWorkflowId(fqdn)).executeUpdate(decideChangeUpdate, {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
+import { ensureChromium } from './browser-tools';
 import { runPowerShellTests } from './test-ps';
 
 function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   console.log('\n== Temporal dev server for the suite');
   const server = await startDevServer({
     port,
+    // With its Web UI, for the browser tests.
+    uiPort: await freePort(),
     dbFile,
     log: (l) => console.log(l),
     logFile: path.join(outDir, 'temporal-server.log'),
@@ -59,6 +62,10 @@ async function main(): Promise<void> {
         .map((f) => path.join(dir, f))
         .sort();
     const files = requested.length > 0 ? requested : [...testsIn('test'), ...testsIn('steps')];
+    // The browser tests drive Debian's Chromium (installed here once per machine); without it they skip.
+    const browser = files.some((f) => /(^|[\\/])browser-[^\\/]*\.test\.ts$/.test(f))
+      ? ensureChromium({ required: process.env.CI === 'true' })
+      : null;
     console.log(`\n== ${files.length} test files against ${server.address}`);
     const r = spawnSync(
       process.execPath,
@@ -71,6 +78,8 @@ async function main(): Promise<void> {
           TEMPORAL_ADDRESS: server.address,
           TEMPORAL_NAMESPACE: server.namespace,
           FLEET_TEST_WORKFLOW_BUNDLE: bundlePath,
+          FLEET_TEST_UI_URL: server.uiUrl,
+          FLEET_TEST_BROWSER: browser ?? '',
           FLEET_USER: 'ci-runner',
         },
       }

@@ -84,8 +84,8 @@ describe('messages that cannot wedge, fake or bloat a workflow', () => {
         return s && s.refusedCount >= 3 ? s : undefined;
       }, 'the fleet took in the forged phases');
       assert.match(afterForged.refused[2].refusal, /never reports queued/);
-      // The fleet hears of a server's phase only when it matters (operator, end); waiting for approval is `running`.
-      assert.equal(afterForged.servers[fqdn], 'running', 'a forged final phase is not recorded');
+      // The fleet hears of a server's phase when it matters (waiting for a person, end): it waits for approval.
+      assert.equal(afterForged.servers[fqdn], 'awaiting-approval', 'a forged final phase is not recorded');
       assert.deepEqual(afterForged.inFlight, [fqdn]);
       assert.equal(afterForged.done, false);
 
@@ -109,7 +109,7 @@ describe('messages that cannot wedge, fake or bloat a workflow', () => {
         return (history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes);
       }, 'the fleet checked the server with Temporal');
       const afterCheck = await status();
-      assert.equal(afterCheck?.servers[fqdn], 'running');
+      assert.equal(afterCheck?.servers[fqdn], 'awaiting-approval');
       assert.deepEqual(afterCheck?.inFlight, [fqdn]);
       assert.equal(afterCheck?.refusedCount, before, 'a well-formed message is not counted as refused');
 

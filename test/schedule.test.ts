@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { rotationScheduleId, rotationWorkflowId } from '../domain/ids';
 import type { RotationReport } from '../domain/rotation';
+import { FleetKey } from '../domain/search-attributes';
 import { LabRunner } from '../lab/lab-runner';
 import { runCli } from './support/cli';
 import { estateFor, writeFleetFile } from './support/fleet-files';
@@ -118,7 +119,11 @@ describe('rotation schedule through the CLI', () => {
         `${workflowId} is a rotation of ${spec.fleetId}`
       );
       const run = env.client.workflow.getHandle(workflowId);
-      assert.equal((await run.describe()).type, 'rotateCertificates');
+      const described = await run.describe();
+      assert.equal(described.type, 'rotateCertificates');
+      // The schedule names its runs and tags them with the fleet, so the UI's fleet filter finds them.
+      assert.equal(described.typedSearchAttributes.get(FleetKey), spec.fleetId);
+      assert.equal((await described.staticSummary()) ?? '', `Certificate rotation of fleet ${spec.fleetId}`);
       return (await run.result()) as RotationReport;
     });
     assert.equal(report.fleetId, spec.fleetId);
@@ -145,7 +150,13 @@ describe('rotation schedule through the CLI', () => {
     const active = await cli('rotation', 'status', spec.fleetId);
     assert.equal(active.code, 0, active.stderr);
     assert.match(active.stdout, /: active/);
-    assert.match(active.stdout, /when: day 1 at 05:00 Europe\/Berlin, overlap SKIP, catch-up window 43200000 ms/);
+    assert.match(active.stdout, /when: day 1 at 05:00 Europe\/Berlin, overlap SKIP, catch-up window 12 hours/);
+    // Links to the schedule's own page and to the runs it started, not to the list of all schedules.
+    assert.match(
+      active.stdout,
+      new RegExp(`schedule: http\\S+/schedules/${encodeURIComponent(rotationScheduleId(spec.fleetId))}\\n`)
+    );
+    assert.match(active.stdout, /its runs: http\S+\/workflows\?query=TemporalScheduledById/);
     assert.match(active.stdout, new RegExp(`recent: .*${workflowIdPattern(rotationWorkflowId(spec.fleetId))}`));
     assert.doesNotMatch(active.stdout, /PAUSED/);
 

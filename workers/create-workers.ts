@@ -1,12 +1,28 @@
 /**
  * Builds the two workers: the main one (workflows + Exchange/worker-side activities) and the AD one
  * (the delegation step, with the AD budget as its concurrency). Used by the entry points, `npm start`
- * and the tests, so all run the same wiring.
+ * and the tests, so all run the same wiring. The benchmark's bare-SDK baseline takes its settings from
+ * `mainWorkerSettings`/`adWorkerSettings` too, so product and baseline always run with the same knobs.
  */
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { countStepFailures } from '../activities/metrics';
 import { adTaskQueueFor, TASK_QUEUE } from '../domain/ids';
 import type { PowerShellRunner } from '../runner/port';
+import { pinDomainController } from '../steps/Enable-KerberosDelegation/pin-domain-controller';
+
+/** The worker knobs that bear on throughput, for the benchmark to try (README "Benchmark"). */
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentWorkflowTaskPolls'
+  | 'maxConcurrentActivityTaskPolls'
+  | 'nonStickyToStickyPollRatio'
+  | 'workflowThreadPoolSize'
+  | 'reuseV8Context'
+>;
 
 export interface WorkerWiring {
   connection: NativeConnection;
@@ -17,31 +33,71 @@ export interface WorkerWiring {
   adConcurrency?: number;
   /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Overrides of the SDK's defaults; none by default. */
+  tuning?: WorkerTuning;
+  /** Payload encryption (config/codec.ts `payloadCodecsFromEnv`); none (plain payloads) when absent or empty. */
+  payloadCodecs?: PayloadCodec[];
 }
+
+type WorkerSettings = Pick<
+  WorkerOptions,
+  'connection' | 'namespace' | 'taskQueue' | 'maxConcurrentActivityTaskExecutions' | 'shutdownGraceTime'
+> &
+  WorkerTuning;
 
 const workflowSource = (w: WorkerWiring): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> =>
   w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
 
-export async function createMainWorker(w: WorkerWiring): Promise<Worker> {
-  return Worker.create({
+/** Everything about the main worker but what it runs (workflows, activities). */
+export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
+  return {
     connection: w.connection,
     namespace: w.namespace,
     taskQueue: w.taskQueue ?? TASK_QUEUE,
-    ...workflowSource(w),
-    activities: createActivities(w.runner),
     maxConcurrentActivityTaskExecutions: w.maxActivities ?? 32,
     // Let a running PowerShell step finish on shutdown instead of cancelling it mid-change.
     shutdownGraceTime: '30s',
+    ...w.tuning,
+  };
+}
+
+/** Everything about the AD worker but its activities. It runs no workflows, so workflow knobs stay out. */
+export function adWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
+  return {
+    connection: w.connection,
+    namespace: w.namespace,
+    taskQueue: adTaskQueueFor(w.taskQueue ?? TASK_QUEUE),
+    maxConcurrentActivityTaskExecutions: w.adConcurrency ?? 8,
+    shutdownGraceTime: '30s',
+    ...(w.tuning?.maxConcurrentActivityTaskPolls !== undefined
+      ? { maxConcurrentActivityTaskPolls: w.tuning.maxConcurrentActivityTaskPolls }
+      : {}),
+  };
+}
+
+/** The product's own step-failure metric (README "Metrics"); the benchmark's bare-SDK baseline has none. */
+const productInterceptors: WorkerOptions['interceptors'] = { activity: [countStepFailures] };
+
+/** Both workers encode and decode with the same codecs, or one could not read what the other wrote. */
+const dataConverter = (w: WorkerWiring): Pick<WorkerOptions, 'dataConverter'> =>
+  w.payloadCodecs?.length ? { dataConverter: { payloadCodecs: w.payloadCodecs } } : {};
+
+export async function createMainWorker(w: WorkerWiring): Promise<Worker> {
+  return Worker.create({
+    ...mainWorkerSettings(w),
+    ...workflowSource(w),
+    activities: createActivities(w.runner),
+    interceptors: productInterceptors,
+    ...dataConverter(w),
   });
 }
 
 export async function createAdWorker(w: WorkerWiring): Promise<Worker> {
+  // Plan, change and verify of the delegation step on one DC (the fleet's, else the first one found).
   return Worker.create({
-    connection: w.connection,
-    namespace: w.namespace,
-    taskQueue: adTaskQueueFor(w.taskQueue ?? TASK_QUEUE),
-    activities: createActivities(w.runner),
-    maxConcurrentActivityTaskExecutions: w.adConcurrency ?? 8,
-    shutdownGraceTime: '30s',
+    ...adWorkerSettings(w),
+    activities: createActivities(pinDomainController(w.runner)),
+    interceptors: productInterceptors,
+    ...dataConverter(w),
   });
 }

@@ -2,13 +2,20 @@
  * Runs one worker until SIGINT/SIGTERM. The SDK's runtime turns those signals into a graceful
  * shutdown (running activities get the grace time to finish); then the runner and connection close.
  */
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { connectionSettings, readEnv } from '../config/environment';
+import { payloadCodecsFromEnv } from '../config/codec';
 import type { WorkerWiring } from './create-workers';
+import { metricsBindAddress, metricsRuntimeOptions } from './metrics';
 import { runnerFromEnv } from './runner-from-env';
 
 export async function runWorker(name: string, create: (w: WorkerWiring) => Promise<Worker>): Promise<void> {
   const env = readEnv();
+  // Before connecting: a bad key ring stops the worker at once, naming the variable.
+  const payloadCodecs = payloadCodecsFromEnv(env);
+  const metricsAddress = metricsBindAddress();
+  // Before the first connection: the runtime is created once per process, with its exporter.
+  if (metricsAddress) Runtime.install(metricsRuntimeOptions(metricsAddress));
   const connection = await NativeConnection.connect(connectionSettings(env));
   const runner = runnerFromEnv(env);
   try {
@@ -19,9 +26,11 @@ export async function runWorker(name: string, create: (w: WorkerWiring) => Promi
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       maxActivities: env.FLEET_MAX_ACTIVITIES,
       adConcurrency: env.FLEET_AD_CONCURRENCY,
+      payloadCodecs,
     });
+    if (metricsAddress) console.log(`${name} worker metrics: http://${metricsAddress}/metrics`);
     console.log(
-      `${name} worker polling ${worker.options.taskQueue} on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}, runner ${env.FLEET_RUNNER}); Ctrl-C stops it gracefully`
+      `${name} worker polling ${worker.options.taskQueue} on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}, runner ${env.FLEET_RUNNER}, payloads ${payloadCodecs.length ? 'encrypted' : 'plain'}); Ctrl-C stops it gracefully`
     );
     await worker.run();
     console.log(`${name} worker stopped`);

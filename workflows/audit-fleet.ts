@@ -9,6 +9,8 @@ import type { AuditReport, AuditRunInput } from '../domain/rotation';
 import { planServer } from './plan-fleet';
 import { inLanes } from '../lib/lanes';
 import { continueAsNewDue } from './history-budget';
+import { FleetKey, ServerKey } from '../domain/search-attributes';
+import { code } from './render';
 
 export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
   const { spec } = input;
@@ -19,6 +21,11 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
     compliant: [],
     notApplicable: [],
   };
+  // Findable by the fleet filter of the Web UI however it was started; behind a patch, as runs
+  // recorded before it have no such command.
+  if (wf.workflowInfo().typedSearchAttributes.get(FleetKey) === undefined && wf.patched('audit-fleet-attribute')) {
+    wf.upsertSearchAttributes([{ key: FleetKey, value: spec.fleetId }]);
+  }
   // Plan ids carry the first run's id, so a scheduled audit and a manual one never collide.
   const runTag = input.carry?.runTag ?? wf.workflowInfo().runId.slice(0, 8);
   const next = await inLanes(
@@ -32,7 +39,11 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
       const plan = await wf.executeChild(planServer, {
         workflowId: `${auditWorkflowId(spec.fleetId)}/${runTag}/${server.fqdn}`,
         args: [server, context, spec.fleetId],
-        staticSummary: `Audit ${server.computerName} (${server.fqdn})`,
+        staticSummary: `Audit ${server.computerName} (${server.fqdn}) for fleet ${spec.fleetId}: read only`,
+        typedSearchAttributes: [
+          { key: FleetKey, value: spec.fleetId },
+          { key: ServerKey, value: server.fqdn },
+        ],
       });
       if (!plan.applicable) {
         report.notApplicable.push(server.fqdn);
@@ -49,7 +60,7 @@ export async function auditFleet(input: AuditRunInput): Promise<AuditReport> {
     return wf.continueAsNew<typeof auditFleet>({ spec, carry: { cursor: next, runTag, report } });
   }
   wf.setCurrentDetails(
-    `Audit of ${spec.fleetId}: ${Object.keys(report.drifted).length} drifted, ${report.compliant.length} compliant, ${report.notApplicable.length} not applicable`
+    `Audit of fleet ${code(spec.fleetId)}: ${Object.keys(report.drifted).length} drifted, ${report.compliant.length} compliant, ${report.notApplicable.length} not applicable`
   );
   return report;
 }

@@ -25,12 +25,13 @@ import {
 } from '../domain/approvals';
 import { contextOf } from '../domain/onboarding';
 import { serverWorkflowId } from '../domain/ids';
-import { DEFAULT_SERVER_CHECK_INTERVAL } from '../domain/fleet';
+import { DEFAULT_SERVER_CHECK_INTERVAL, signingPolicyOf } from '../domain/fleet';
 import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
 import {
   FAILED_PHASES,
   FINAL_PHASES,
   serverPhaseMessageSchema,
+  WAITING_PHASES,
   type FleetCarry,
   type FleetRunInput,
   type FleetStatus,
@@ -38,8 +39,10 @@ import {
   type ServerRunInput,
 } from '../domain/status';
 import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecisionSignal } from './messages';
+import { VerificationBudget } from '../domain/signatures';
+import { kindSignatureRefusal } from './approval-gate';
 import { onboardServer } from './onboard-server';
-import { renderFleetDetails } from './render';
+import { renderFleetDetails, renderServerStaticDetails } from './render';
 import { continueAsNewDue } from './history-budget';
 import { PhaseTally } from './phase-tally';
 
@@ -70,11 +73,14 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const refused: RefusedDecision[] = [];
   let refusedCount = carry.refusedCount ?? 0;
   const phases = new PhaseTally(carry.servers);
+  /** Servers waiting for an approval or an operator, and what on (from their `serverPhase` signals). */
+  const waiting: Record<string, string> = { ...carry.waiting };
   // A server waiting for an operator puts no load on anything: it gives its slot to the next server
   // instead of stalling the fleet (and counts against the failure budget meanwhile). Only servers in
   // flight can be waiting for an operator, so the difference is the number of busy slots.
   const active = (): number => inFlight.size - phases.count(['awaiting-operator']);
-  const rules = normaliseRules({ approvers: spec.approvers, requestedBy });
+  const verificationBudget = new VerificationBudget();
+  const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing: signingPolicyOf(spec) });
 
   // Defined before any handler: a signal can arrive in the very first activation.
   const historyTooLong = (): boolean => continueAsNewDue(settings.historyEventBudget);
@@ -97,10 +103,12 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     return {
       fleetId: spec.fleetId,
       requestedBy,
+      approvals: signingPolicyOf(spec).approvals,
       counts: { total: spec.servers.length, started: carry.cursor, byPhase: phases.byPhase() },
       servers: carry.servers,
       inFlight: [...inFlight],
       stoppedReason: carry.stoppedReason ?? pausedReason(),
+      waiting,
       standingDecisions: carry.standingDecisions,
       refused,
       refusedCount,
@@ -108,7 +116,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       done: inFlight.size === 0 && (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
     };
   };
-  const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status()));
+  const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
 
   /** Sends a fleet decision to a running server, if it covers that server. */
   const relay = async (fqdn: string, decision: StandingDecision): Promise<void> => {
@@ -142,7 +150,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       // every workflow task that replays it.
       const parsed = parseMessage(serverPhaseMessageSchema, raw, 'serverPhase');
       if (!parsed.ok) return refuse(raw, parsed.refusal);
-      const { fqdn, phase } = parsed.value;
+      const { fqdn, phase, waitingFor } = parsed.value;
       // Only servers in flight: a leftover from a terminated earlier run must not count.
       if (!inFlight.has(fqdn)) return;
       if (FINAL_PHASES.includes(phase)) {
@@ -150,11 +158,13 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         confirmRequests.add(fqdn);
         return;
       }
-      // A server reports only these two on the way (see onboardServer's setPhase calls); `queued` and the like are forged.
-      if (phase !== 'awaiting-operator' && phase !== 'running') {
+      // A server reports only these on the way (see onboardServer's setPhase calls); `queued` and the like are forged.
+      if (!WAITING_PHASES.includes(phase) && phase !== 'running') {
         return refuse(raw, `serverPhase: a server never reports ${phase} while it runs`);
       }
       phases.set(fqdn, phase);
+      if (WAITING_PHASES.includes(phase)) waiting[fqdn] = waitingFor ?? phase;
+      else delete waiting[fqdn];
       refreshDetails();
     },
     {
@@ -177,7 +187,10 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       validator: (raw) => {
         const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
         if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-        const refusal = approverRefusal(parsed.value.approver, rules);
+        const usedNonces = new Set(carry.standingDecisions.flatMap((d) => d.signature?.nonce ?? []));
+        const refusal =
+          approverRefusal(parsed.value.approver, rules) ??
+          kindSignatureRefusal(signingPolicyOf(spec), parsed.value, Date.now(), usedNonces, verificationBudget);
         if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
         const unknown = parsed.value.servers === 'all' ? [] : parsed.value.servers.filter((s) => !phases.has(s));
         if (unknown.length > 0) {
@@ -195,6 +208,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     const current = phases.phaseOf(fqdn);
     if (!inFlight.has(fqdn) || (current && FINAL_PHASES.includes(current))) return;
     phases.set(fqdn, phase);
+    delete waiting[fqdn];
     inFlight.delete(fqdn);
     confirmRequests.delete(fqdn);
     refreshDetails();
@@ -215,6 +229,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         maximumAttempts: settings.stepRetry.maximumAttempts,
       },
       standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),
+      signing: signingPolicyOf(spec),
     };
     const known = carry.standingDecisions.length;
     try {
@@ -223,6 +238,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         args: [childInput],
         parentClosePolicy: wf.ParentClosePolicy.ABANDON,
         staticSummary: `Onboard ${server.computerName} (${server.fqdn}) for fleet ${spec.fleetId}`,
+        staticDetails: renderServerStaticDetails(spec.fleetId, server.fqdn, server.computerName),
         typedSearchAttributes: [
           { key: FleetKey, value: spec.fleetId },
           { key: ServerKey, value: server.fqdn },
@@ -262,6 +278,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       carry: {
         ...carry,
         inFlight: stillInFlight,
+        waiting: Object.fromEntries(Object.entries(waiting).filter(([fqdn]) => inFlight.has(fqdn))),
         refusedCount,
         // A server that said it finished just before this run ended is confirmed by the next one.
         toConfirm: [...confirmRequests].filter((fqdn) => inFlight.has(fqdn)),

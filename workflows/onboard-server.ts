@@ -4,19 +4,29 @@
  * abort) instead of failing the fleet.
  */
 import * as wf from '@temporalio/workflow';
-import { operatorDecisionInputSchema, parseMessage, type OperatorDecisionInput } from '../domain/approvals';
+import { operatorDecisionInputSchema, parseMessage, signingOf, type OperatorDecisionInput } from '../domain/approvals';
+import { signatureRefusal, VerificationBudget } from '../domain/signatures';
 import { stepRetryPolicy } from '../domain/failures';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
-import { PhaseKey } from '../domain/search-attributes';
-import type { ServerPhase, ServerRunInput, ServerStatus, StepRecord } from '../domain/status';
+import { PhaseKey, RefusedKey } from '../domain/search-attributes';
+import {
+  MAX_WAITING_FOR_CHARS,
+  type ServerPhase,
+  type ServerRunInput,
+  type ServerStatus,
+  type StepRecord,
+} from '../domain/status';
 import { STEP_MODULES, STEPS, stepDefinition, type StepId } from '../domain/steps';
 import { installApprovalGate } from './approval-gate';
 import { resolveStepSignal, resolveStepUpdate, serverPhaseSignal, serverStatusQuery } from './messages';
+import { reportServerPhase } from './metrics';
 import { describeOutcome, renderServerDetails } from './render';
 import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
 
 class AbortServer extends Error {}
+/** A step found that onboarding does not apply to this server (its hooks); the message says what the server is. */
+class NotApplicableServer extends Error {}
 
 /**
  * The workflow's result: the status without each step's full before/after state (the `status` query
@@ -26,9 +36,17 @@ function resultOf(status: ServerStatus): ServerStatus {
   return { ...status, steps: status.steps.map(({ before: _before, after: _after, ...rest }) => rest) };
 }
 
+/** The step activity's summary: a check (that applies safe changes), or the apply of an approved change. */
+export function stepActivitySummary(computerName: string, step: StepId, approved?: PlannedChange): string {
+  const title = stepDefinition(step).title;
+  return approved
+    ? `${computerName}: ${title}: apply approved ${approved.text}`
+    : `${computerName}: ${title}: check and apply`;
+}
+
 export async function onboardServer(input: ServerRunInput): Promise<ServerStatus> {
   const { server } = input;
-  const rules = { approvers: input.approvers, requestedBy: input.requestedBy };
+  const rules = { approvers: input.approvers, requestedBy: input.requestedBy, signing: input.signing };
   const status: ServerStatus = {
     fleetId: input.fleetId,
     fqdn: server.fqdn,
@@ -44,12 +62,45 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   let operatorDecision: OperatorDecisionInput | undefined;
 
   wf.setHandler(serverStatusQuery, () => status);
+  // One budget of signature checks per workflow task for decisions and operator actions together.
+  const budget = new VerificationBudget();
   const gate = installApprovalGate(status, rules, {
+    fleetId: input.fleetId,
+    budget,
     timeoutMs: input.approvalTimeoutMs,
     standing: input.standingDecisions,
     fqdnOf: () => server.fqdn,
+    // A refused decision is shown where an auditor looks: the details, and `MonosyncRefusedDecisions > 0`.
+    // Behind a patch: runs recorded before it upserted nothing when they refused a message.
+    onRefused: () => {
+      if (wf.patched('refused-decision-attribute')) {
+        wf.upsertSearchAttributes([{ key: RefusedKey, value: status.refusedCount }]);
+      }
+      wf.setCurrentDetails(renderServerDetails(status));
+    },
   });
+  // Operator actions are signed like approvals (the operator must hold an approver's key); nonces are
+  // kept so one signed retry cannot be replayed.
+  const signing = signingOf(rules, input.fleetId);
+  const operatorNonces = new Set<string>();
+  const operatorSignatureRefusal = (d: OperatorDecisionInput): string | null =>
+    signatureRefusal(
+      signing,
+      {
+        kind: 'operator',
+        fleetId: input.fleetId,
+        server: server.fqdn,
+        action: d.action,
+        signer: d.operator,
+        reason: d.reason,
+      },
+      d.signature,
+      Date.now(),
+      operatorNonces,
+      budget
+    );
   const resolve = (d: OperatorDecisionInput): string => {
+    if (d.signature) operatorNonces.add(d.signature.nonce);
     operatorDecision = d;
     return `${d.action} accepted for ${status.awaitingOperator?.step ?? 'the current step'}`;
   };
@@ -58,7 +109,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     if (!parsed.ok) return parsed.refusal;
     if (status.phase !== 'awaiting-operator')
       return `${server.fqdn} is not waiting for an operator (phase ${status.phase})`;
-    return null;
+    return operatorSignatureRefusal(parsed.value);
   };
   wf.setHandler(resolveStepUpdate, resolve, {
     validator: (raw) => {
@@ -73,14 +124,30 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     resolve(raw);
   });
 
+  /** What this server waits on, for the fleet's list of servers waiting for a person. */
+  const waitingFor = (phase: ServerPhase): string | undefined => {
+    let text: string | undefined;
+    if (phase === 'awaiting-approval')
+      text = `approval of ${status.pendingApprovals.map((p) => p.change.text).join('; ')}`;
+    if (phase === 'awaiting-operator' && status.awaitingOperator) {
+      const { step, error } = status.awaitingOperator;
+      text = `an operator at ${stepDefinition(step).title}: ${error.type}: ${error.message}`;
+    }
+    return text === undefined ? undefined : text.slice(0, MAX_WAITING_FOR_CHARS);
+  };
+
   const setPhase = async (phase: ServerPhase, notifyFleet = false): Promise<void> => {
+    reportServerPhase(status, phase);
     status.phase = phase;
     wf.upsertSearchAttributes([{ key: PhaseKey, value: phase }]);
     wf.setCurrentDetails(renderServerDetails(status));
     const parent = wf.workflowInfo().parent;
     if (notifyFleet && parent) {
       try {
-        await wf.getExternalWorkflowHandle(parent.workflowId).signal(serverPhaseSignal, { fqdn: server.fqdn, phase });
+        const waiting = waitingFor(phase);
+        await wf
+          .getExternalWorkflowHandle(parent.workflowId)
+          .signal(serverPhaseSignal, { fqdn: server.fqdn, phase, ...(waiting ? { waitingFor: waiting } : {}) });
       } catch (err) {
         // The fleet may have been cancelled or finished; the server's own result still tells the story.
         wf.log.warn('could not tell the fleet', { fqdn: server.fqdn, phase, error: String(err) });
@@ -89,12 +156,13 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   };
 
   const retry = stepRetryPolicy(input.stepRetry.initialIntervalMs, input.stepRetry.maximumAttempts);
-  const activityFor = (step: StepId) =>
+  // The check and the apply after an approval are told apart in the Web UI's event list.
+  const activityFor = (step: StepId, approved?: PlannedChange) =>
     stepActivity(step, {
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
       retry,
-      summary: `${server.computerName}: ${stepDefinition(step).title}`,
+      summary: stepActivitySummary(server.computerName, step, approved),
     });
 
   const recordOf = (step: StepId): StepRecord => status.steps.find((s) => s.step === step) as StepRecord;
@@ -106,8 +174,14 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     ...(approvedChange ? { approvedChange: { id: approvedChange.id, to: approvedChange.to } } : {}),
   });
 
-  const awaitApproval = (change: PlannedChange) =>
-    gate.awaitApproval(change, { waiting: () => setPhase('awaiting-approval'), resumed: () => setPhase('running') });
+  // The fleet hears of the wait (behind a patch: runs recorded before it sent no signal here).
+  const awaitApproval = (change: PlannedChange) => {
+    const tellFleet = wf.patched('tell-fleet-awaiting-approval');
+    return gate.awaitApproval(change, {
+      waiting: () => setPhase('awaiting-approval', tellFleet),
+      resumed: () => setPhase('running', tellFleet),
+    });
+  };
 
   /** Waits for an operator after a permanent failure; returns their action. */
   const awaitOperator = async (
@@ -134,7 +208,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     let approved: PlannedChange | undefined;
     for (;;) {
       try {
-        const outcome = await activityFor(step)(request(approved));
+        const outcome = await activityFor(step, approved)(request(approved));
         if (outcome.status === 'approval-required' && outcome.change) {
           const decision = await awaitApproval(outcome.change);
           rec.change = outcome.change;
@@ -164,6 +238,12 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         const error = stepFailureOf(err);
         // Cancellation of the server is not a step failure: let it end the workflow.
         if (!error) throw err;
+        // A server outside the domain refuses even the snapshot: not applicable, not an operator's retry.
+        const outside = STEP_MODULES[step].hooks.notApplicableWhenFailed?.(error.type);
+        if (outside) {
+          Object.assign(rec, { status: 'skipped', error, summary: `not applicable: ${error.type}: ${error.message}` });
+          throw new NotApplicableServer(outside);
+        }
         rec.status = 'failed';
         rec.error = error;
         rec.summary = `${error.type}: ${error.message}`;
@@ -194,17 +274,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       if (!outcome) continue;
       const { hooks } = STEP_MODULES[def.id];
       const notApplicable = hooks.notApplicable?.(outcome.after);
-      if (notApplicable) {
-        status.notes.push(
-          `${server.fqdn} is ${notApplicable}; not onboarded. Connect it over HTTPS with explicit credentials instead.`
-        );
-        for (const rec of status.steps.filter((s) => s.status === 'pending')) {
-          rec.status = 'skipped';
-          rec.summary = 'not applicable';
-        }
-        await setPhase('not-applicable', true);
-        return resultOf(status);
-      }
+      if (notApplicable) throw new NotApplicableServer(notApplicable);
       const problems = hooks.acceptanceProblems?.(outcome.after, input.context) ?? [];
       acceptanceProblems.push(...problems);
       status.notes.push(...problems);
@@ -216,6 +286,18 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     await setPhase(attention ? 'needs-attention' : 'onboarded', true);
     return resultOf(status);
   } catch (err) {
+    if (err instanceof NotApplicableServer) {
+      status.currentStep = undefined;
+      status.notes.push(
+        `${server.fqdn} is ${err.message}; not onboarded. Configure it by hand over HTTPS with explicit credentials instead.`
+      );
+      for (const rec of status.steps.filter((s) => s.status === 'pending')) {
+        rec.status = 'skipped';
+        rec.summary = 'not applicable';
+      }
+      await setPhase('not-applicable', true);
+      return resultOf(status);
+    }
     if (err instanceof AbortServer) {
       status.notes.push(err.message);
       await setPhase('aborted', true);

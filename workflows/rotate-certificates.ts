@@ -9,29 +9,57 @@
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import { stepRetryPolicy } from '../domain/failures';
-import type { ServerSpec } from '../domain/fleet';
-import { contextOf, type StepRequest } from '../domain/onboarding';
+import { signingPolicyOf, type ServerSpec } from '../domain/fleet';
+import { contextOf, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
 import type { RotationReport, RotationRunInput, ServerRotation } from '../domain/rotation';
+import { FleetKey, RefusedKey } from '../domain/search-attributes';
+import { STEP_MODULES } from '../domain/steps';
 import { inLanes } from '../lib/lanes';
 import { step as listenerStep } from '../steps/Set-HttpsListener/step';
 import { installApprovalGate, type ApprovalLedger } from './approval-gate';
 import { continueAsNewDue } from './history-budget';
 import { rotationStatusQuery } from './messages';
-import { stepActivity, stepFailureOf } from './step-activities';
+import { renderRotationDetails } from './render';
+import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
 
 type ListenerState = z.infer<typeof listenerStep.state>;
 
 const UNREACHABLE = ['WinRMUnavailable', 'WinRMTimeout', 'ConnectionDropped', 'ShellQuotaExceeded', 'FirewallBlocked'];
 
+/** What one listener call does, for the Web UI: check (plan), renew (apply) or apply an approved change. */
+export function rotationActivitySummary(req: StepRequest): string {
+  const name = req.server.computerName;
+  if (req.mode === 'plan') return `${name}: check the listener certificate`;
+  if (req.approvedChange) return `${name}: apply approved change ${req.approvedChange.id}`;
+  return `${name}: renew the listener certificate`;
+}
+
 export async function rotateCertificates(input: RotationRunInput): Promise<RotationReport> {
   const { spec } = input;
   // The fleet's own retry settings, as onboarding uses them (transient WinRM failures back off).
-  const ensureListener = stepActivity(listenerStep.definition.id, {
+  const activityOptions = {
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '5 minutes',
+    heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
     retry: stepRetryPolicy(spec.settings.stepRetry.initialInterval, spec.settings.stepRetry.maximumAttempts),
-  });
+  } as const;
+  // Each call says what it does for which server in the Web UI's event list (check, renew, apply approved).
+  const ensureListener = (req: StepRequest): Promise<StepOutcome> =>
+    stepActivity(listenerStep.definition.id, {
+      ...activityOptions,
+      summary: rotationActivitySummary(req),
+    })(req);
+  /** Onboarding's first read of a server, to tell a server rotation does not apply to (Edge) from a failure. */
+  const readSnapshot = (req: StepRequest): Promise<StepOutcome> =>
+    stepActivity('preflight', {
+      ...activityOptions,
+      summary: `${req.server.computerName}: read the server (is rotation applicable?)`,
+    })(req);
+  // Findable by the fleet filter of the Web UI however the run was started (schedule, CLI, by hand);
+  // behind a patch, as runs recorded before it have no such command.
+  if (wf.workflowInfo().typedSearchAttributes.get(FleetKey) === undefined && wf.patched('rotation-fleet-attribute')) {
+    wf.upsertSearchAttributes([{ key: FleetKey, value: spec.fleetId }]);
+  }
   const context = contextOf(spec);
   const results: Record<string, ServerRotation> = { ...(input.carry?.results ?? {}) };
   const run = input.carry?.run ?? 1;
@@ -41,13 +69,22 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
     decisions: [...(input.carry?.decisions ?? [])],
     refused: [...(input.carry?.refused ?? [])],
   };
+  // Set once the report exists: a signal buffered before the workflow started reaches the gate at once.
+  let showDetails = (): void => undefined;
   const gate = installApprovalGate(
     ledger,
-    { approvers: spec.approvers, requestedBy: input.requestedBy },
+    { approvers: spec.approvers, requestedBy: input.requestedBy, signing: signingPolicyOf(spec) },
     {
+      fleetId: spec.fleetId,
       timeoutMs: spec.settings.approvalTimeout,
       standing: [],
       fqdnOf: (change) => change.fqdn,
+      onRefused: () => {
+        if (wf.patched('refused-decision-attribute')) {
+          wf.upsertSearchAttributes([{ key: RefusedKey, value: ledger.refusedCount ?? ledger.refused.length }]);
+        }
+        showDetails();
+      },
     }
   );
   const report = (): RotationReport => {
@@ -63,6 +100,22 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
     };
   };
   wf.setHandler(rotationStatusQuery, report);
+  showDetails = () => wf.setCurrentDetails(renderRotationDetails(report(), spec.servers.length));
+  showDetails();
+
+  /** A reachable server without a listener that onboarding leaves alone (DC, Edge): reported so, not failed. */
+  const notApplicable = async (server: ServerSpec): Promise<ServerRotation | undefined> => {
+    try {
+      const snapshot = await readSnapshot({ fleetId: spec.fleetId, server, context, mode: 'plan' });
+      const why = STEP_MODULES.preflight.hooks.notApplicable?.(
+        snapshot.after as Parameters<NonNullable<typeof STEP_MODULES.preflight.hooks.notApplicable>>[0]
+      );
+      return why ? { outcome: 'not-applicable', message: `${server.fqdn} is ${why}; not rotated` } : undefined;
+    } catch (err) {
+      if (!stepFailureOf(err)) throw err;
+      return undefined;
+    }
+  };
 
   const rotateOne = async (server: ServerSpec): Promise<ServerRotation> => {
     const request = (approved?: PlannedChange): StepRequest => ({
@@ -77,13 +130,23 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       const plan = await ensureListener({ ...request(), mode: 'plan' });
       const before = plan.before as ListenerState;
       // Rotation keeps listeners fresh; creating one is onboarding's job (and its approvals).
-      if (!before.listener) return { outcome: 'no-listener', message: 'no HTTPS listener: onboard the server first' };
+      if (!before.listener) {
+        return (
+          (await notApplicable(server)) ?? {
+            outcome: 'no-listener',
+            message: 'no HTTPS listener: onboard the server first',
+          }
+        );
+      }
       from = before.listener.thumbprint;
       if (plan.status === 'compliant')
         return { outcome: 'still-valid', from, to: from, notAfter: before.certificate?.notAfter };
       let outcome = await ensureListener(request());
       if (outcome.status === 'approval-required' && outcome.change) {
-        const decision = await gate.awaitApproval(outcome.change);
+        const decision = await gate.awaitApproval(outcome.change, {
+          waiting: async () => showDetails(),
+          resumed: async () => showDetails(),
+        });
         if (decision.decision === 'reject') {
           return {
             outcome: 'rejected',
@@ -115,6 +178,9 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       const failure = stepFailureOf(err);
       if (!failure) throw err;
       const { type } = failure;
+      // Onboarding's own rule: Kerberos cannot reach an Edge Transport or workgroup server at all.
+      const outside = STEP_MODULES.preflight.hooks.notApplicableWhenFailed?.(type);
+      if (outside) return { outcome: 'not-applicable', message: `${server.fqdn} is ${outside}; not rotated (${type})` };
       const message = `${type}: ${failure.message}`;
       if (type === 'VerificationFailed') return { outcome: 'failed-rolled-back', from, to: from, message };
       if (UNREACHABLE.includes(type)) return { outcome: 'unreachable', message };
@@ -131,9 +197,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
     },
     async (server) => {
       results[server.fqdn] = await rotateOne(server);
-      wf.setCurrentDetails(
-        `Rotation of ${spec.fleetId}: ${Object.keys(results).length}/${spec.servers.length} servers checked`
-      );
+      showDetails();
     }
   );
   if (cursor < spec.servers.length) {

@@ -10,7 +10,20 @@ import { durationSchema } from '../../domain/validators';
 import { usageError } from '../cli-error';
 import { currentPerson, type CliContext } from '../connect';
 import { readFleetFile } from '../fleet-file';
-import { checkTimezone, describeSchedule, scheduleSummary, upsertMonthlySchedule } from '../schedules';
+import {
+  checkTimezone,
+  describeSchedule,
+  scheduledRunsUrl,
+  scheduleSummary,
+  scheduleUrl,
+  upsertMonthlySchedule,
+} from '../schedules';
+
+/** The schedule's own page and the list of the runs it started, in the Web UI. */
+function printScheduleLinks(ctx: CliContext, scheduleId: string): void {
+  console.log(`  schedule: ${scheduleUrl(ctx.uiUrl, ctx.env.TEMPORAL_NAMESPACE, scheduleId)}`);
+  console.log(`  its runs: ${scheduledRunsUrl(ctx.uiUrl, ctx.env.TEMPORAL_NAMESPACE, scheduleId)}`);
+}
 
 type WithClient = (action: (ctx: CliContext) => Promise<number>) => Promise<void>;
 
@@ -83,6 +96,8 @@ export function registerRotationCommands(program: Command, withClient: WithClien
       const spec = readFleetFile(file);
       const created = await upsertMonthlySchedule(ctx.client, {
         scheduleId: rotationScheduleId(spec.fleetId),
+        fleetId: spec.fleetId,
+        summary: `Certificate rotation of fleet ${spec.fleetId}`,
         dayOfMonth: o.day,
         hour: o.hour,
         timezone: checkTimezone(o.timezone),
@@ -99,7 +114,7 @@ export function registerRotationCommands(program: Command, withClient: WithClien
       });
       console.log(`${created ? 'created' : 'updated'} schedule ${rotationScheduleId(spec.fleetId)}`);
       console.log(scheduleSummary(await describeSchedule(ctx.client, rotationScheduleId(spec.fleetId))));
-      console.log(`  UI: ${ctx.uiUrl}/namespaces/${ctx.env.TEMPORAL_NAMESPACE}/schedules`);
+      printScheduleLinks(ctx, rotationScheduleId(spec.fleetId));
       return 0;
     })
   );
@@ -111,6 +126,7 @@ export function registerRotationCommands(program: Command, withClient: WithClien
     .action((fleetId: string) =>
       withClient(async (ctx) => {
         console.log(scheduleSummary(await describeSchedule(ctx.client, rotationScheduleId(fleetId))));
+        printScheduleLinks(ctx, rotationScheduleId(fleetId));
         return 0;
       })
     );
@@ -175,6 +191,8 @@ export function registerRotationCommands(program: Command, withClient: WithClien
       const id = auditScheduleId(spec.fleetId);
       const created = await upsertMonthlySchedule(ctx.client, {
         scheduleId: id,
+        fleetId: spec.fleetId,
+        summary: `Drift audit of fleet ${spec.fleetId} (read only)`,
         dayOfMonth: o.day,
         hour: o.hour,
         timezone: checkTimezone(o.timezone),
@@ -190,6 +208,7 @@ export function registerRotationCommands(program: Command, withClient: WithClien
       });
       console.log(`${created ? 'created' : 'updated'} schedule ${id}`);
       console.log(scheduleSummary(await describeSchedule(ctx.client, id)));
+      printScheduleLinks(ctx, id);
       return 0;
     })
   );

@@ -1,7 +1,16 @@
-/** `fleet status <fleetId>`: the fleet's counts and a table of servers × steps. */
-import type { CliContext } from '../connect';
+/** `fleet status <fleetId>`: the fleet's counts and a table of servers × steps, with links into the Web UI. */
+import { fleetWorkflowId } from '../../domain/ids';
+import { WAITING_PHASES } from '../../domain/status';
+import { fleetListUrl, workflowUrl, type CliContext } from '../connect';
 import { fleetStatus, serverStatuses } from '../fleet-handles';
 import { fleetSummary, statusTable } from '../views';
+
+/** The Web UI's list of this fleet's servers that wait for a person (approval or operator). */
+export function waitingServersUrl(uiUrl: string, namespace: string, fleetId: string): string {
+  const phases = WAITING_PHASES.map((p) => `"${p}"`).join(', ');
+  const query = `MonosyncFleet="${fleetId}" AND MonosyncPhase IN (${phases})`;
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
+}
 
 export async function statusCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
   const fleet = await fleetStatus(ctx.client, fleetId);
@@ -12,5 +21,11 @@ export async function statusCommand(ctx: CliContext, fleetId: string, opts: { js
   }
   console.log(fleetSummary(fleet));
   console.log(statusTable(fleet, servers));
+  const namespace = ctx.env.TEMPORAL_NAMESPACE;
+  console.log(`fleet:   ${workflowUrl(ctx.uiUrl, namespace, fleetWorkflowId(fleetId))}`);
+  console.log(`servers: ${fleetListUrl(ctx.uiUrl, namespace, fleetId)}`);
+  if (Object.keys(fleet.waiting ?? {}).length > 0) {
+    console.log(`waiting: ${waitingServersUrl(ctx.uiUrl, namespace, fleetId)}`);
+  }
   return 0;
 }
