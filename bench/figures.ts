@@ -1,0 +1,152 @@
+/**
+ * The benchmark's arithmetic, kept pure so test/bench-figures.test.ts can check it without a server:
+ * the remote-call floor, ratios, servers in flight over time (from samples), and what a workflow
+ * history says about its workflow tasks and events.
+ */
+import { temporal } from '@temporalio/proto';
+import { tsToMs } from '@temporalio/common/lib/time';
+
+type History = temporal.api.history.v1.IHistory;
+const { EventType } = temporal.api.enums.v1;
+
+export interface FloorShape {
+  servers: number;
+  maxParallel: number;
+  adBudget: number;
+  /** Script calls per server, all targets (AD included): each one costs `latencyMs` of remote time. */
+  callsPerServer: number;
+  /** Of those, the calls against the domain controllers, which only `adBudget` may run at once. */
+  adCallsPerServer: number;
+  latencyMs: number;
+}
+
+/**
+ * The least wall time the shape allows if the orchestration cost nothing: servers go through in
+ * waves of `maxParallel`, each spending its calls back to back, and AD calls go through in waves of
+ * `adBudget`. Whichever limit is tighter sets the floor: max(ceil(N/C)·calls·L, ceil(N/C_AD)·AD calls·L).
+ */
+export function remoteCallFloorMs(s: FloorShape): number {
+  const byServers = Math.ceil(s.servers / s.maxParallel) * s.callsPerServer * s.latencyMs;
+  const byAd = s.adCallsPerServer > 0 ? Math.ceil(s.servers / s.adBudget) * s.adCallsPerServer * s.latencyMs : 0;
+  return Math.max(byServers, byAd);
+}
+
+/** a / b, or null when b is zero (a floor of 0 ms at latency 0 has no meaningful ratio). */
+export function ratio(a: number, b: number): number | null {
+  return b > 0 ? a / b : null;
+}
+
+export interface InFlightSample {
+  /** Milliseconds since the run started. */
+  atMs: number;
+  count: number;
+}
+
+export interface InFlightStats {
+  /** Time-weighted mean: each sample holds until the next one (the last until `endMs`). */
+  mean: number;
+  max: number;
+  /** The time-weighted mean in each of `buckets` equal slices of the run, to show the shape over time. */
+  series: number[];
+}
+
+export function inFlightStats(samples: InFlightSample[], endMs: number, buckets = 10): InFlightStats {
+  const sorted = [...samples].sort((a, b) => a.atMs - b.atMs);
+  const max = sorted.reduce((m, s) => Math.max(m, s.count), 0);
+  if (sorted.length === 0 || endMs <= 0) return { mean: 0, max, series: Array.from({ length: buckets }, () => 0) };
+  const weighted = (from: number, to: number): number => {
+    let area = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const start = Math.max(sorted[i].atMs, from);
+      const end = Math.min(i + 1 < sorted.length ? sorted[i + 1].atMs : endMs, to);
+      if (end > start) area += sorted[i].count * (end - start);
+    }
+    return to > from ? area / (to - from) : 0;
+  };
+  const slice = endMs / buckets;
+  return {
+    mean: weighted(0, endMs),
+    max,
+    series: Array.from({ length: buckets }, (_, i) => weighted(i * slice, (i + 1) * slice)),
+  };
+}
+
+export interface WorkflowTaskTimes {
+  /** WorkflowTaskStarted -> WorkflowTaskCompleted, per completed task: the worker's time on it. */
+  runMs: number[];
+  /** WorkflowTaskScheduled -> WorkflowTaskStarted: how long the task waited for a worker slot/poller. */
+  waitMs: number[];
+}
+
+/** Workflow task times from a history's event timestamps (a task that failed or timed out is left out). */
+export function workflowTaskTimes(history: History): WorkflowTaskTimes {
+  const times = new Map<string, number>();
+  const out: WorkflowTaskTimes = { runMs: [], waitMs: [] };
+  for (const e of history.events ?? []) {
+    const at = tsToMs(e.eventTime);
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) times.set(`s${String(e.eventId)}`, at);
+    const started = e.workflowTaskStartedEventAttributes;
+    if (started) {
+      times.set(`t${String(e.eventId)}`, at);
+      const scheduled = times.get(`s${String(started.scheduledEventId)}`);
+      if (scheduled !== undefined) out.waitMs.push(at - scheduled);
+    }
+    const completed = e.workflowTaskCompletedEventAttributes;
+    if (completed) {
+      const start = times.get(`t${String(completed.startedEventId)}`);
+      if (start !== undefined) out.runMs.push(at - start);
+    }
+  }
+  return out;
+}
+
+/** How many events of each type a history holds, by the type's short name (`ActivityTaskScheduled`). */
+export function eventTypeCounts(history: History): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    const name = (EventType[e.eventType ?? 0] ?? String(e.eventType))
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+export interface Spread {
+  count: number;
+  mean: number;
+  p95: number;
+  max: number;
+}
+
+export function spread(values: number[]): Spread {
+  if (values.length === 0) return { count: 0, mean: 0, p95: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+  return {
+    count: sorted.length,
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    p95,
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/** CPU seconds (user + system) from the text of /proc/<pid>/stat, given clock ticks per second. */
+export function cpuSecondsFromProcStat(stat: string, ticksPerSecond = 100): number {
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime) and 15 (stime) counted from 1; `after` starts at field 3.
+  return (Number(after[11]) + Number(after[12])) / ticksPerSecond;
+}
+
+/** Resident memory in bytes from the text of /proc/<pid>/status (`field` VmRSS now, VmHWM peak). */
+export function memoryFromProcStatus(status: string, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}

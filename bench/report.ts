@@ -1,0 +1,150 @@
+/**
+ * What a benchmark run leaves behind: the figures (JSON, read back through `benchResultSchema`), the
+ * Markdown report, and the README table of the latest run (`npm run bench -- --readme`).
+ */
+import { z } from 'zod';
+
+const spreadSchema = z.object({ count: z.number(), mean: z.number(), p95: z.number(), max: z.number() });
+const usageSchema = z.object({ cpuSeconds: z.number(), peakRssMB: z.number() });
+
+export const phaseFiguresSchema = z.object({
+  wallSeconds: z.number(),
+  serversPerSecond: z.number(),
+  inFlight: z.object({ mean: z.number(), max: z.number(), series: z.array(z.number()) }),
+  historyEventsPerServer: spreadSchema,
+  historyEventsPerFleetRun: z.array(z.number()),
+  /** Mean events of each type in one server's history. */
+  eventsPerServerByType: z.record(z.string(), z.number()),
+  /** Events of each type over all fleet (parent) runs. */
+  eventsPerFleetByType: z.record(z.string(), z.number()),
+  workflowTaskRunMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
+  workflowTaskWaitMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
+  /** The bench process: the workers, the lab (or the baseline's sleeps) and the client. */
+  worker: usageSchema,
+  devServer: usageSchema.nullable(),
+});
+export type PhaseFigures = z.infer<typeof phaseFiguresSchema>;
+
+export const benchResultSchema = z.object({
+  date: z.string(),
+  commit: z.string(),
+  machine: z.object({ cpus: z.number(), loadAverageAtStart: z.array(z.number()) }),
+  shape: z.object({
+    servers: z.number(),
+    maxParallel: z.number(),
+    adBudget: z.number(),
+    latencyMs: z.number(),
+    callsPerServer: z.number(),
+    adCallsPerServer: z.number(),
+  }),
+  baselineSteps: z.array(z.object({ name: z.string(), sleepMs: z.number(), ad: z.boolean() })),
+  tuning: z.record(z.string(), z.unknown()),
+  floorSeconds: z.number(),
+  product: phaseFiguresSchema,
+  baseline: phaseFiguresSchema.nullable(),
+  ratios: z.object({
+    productToBaseline: z.number().nullable(),
+    productToFloor: z.number().nullable(),
+    baselineToFloor: z.number().nullable(),
+  }),
+  failures: z.array(z.string()),
+});
+export type BenchResult = z.infer<typeof benchResultSchema>;
+
+const n = (v: number, digits = 0): string =>
+  v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)} ×`);
+
+/** The figures side by side: one row per figure, product and baseline columns. */
+export function figuresTable(r: BenchResult): string {
+  const rows: Array<[string, (p: PhaseFigures) => string]> = [
+    ['wall time', (p) => `${n(p.wallSeconds, 1)} s`],
+    ['servers/s', (p) => n(p.serversPerSecond, 1)],
+    ['servers in flight: mean / max', (p) => `${n(p.inFlight.mean, 1)} / ${p.inFlight.max} of ${r.shape.maxParallel}`],
+    [
+      'history events per server: mean / max',
+      (p) => `${n(p.historyEventsPerServer.mean, 1)} / ${p.historyEventsPerServer.max}`,
+    ],
+    [
+      'history events per fleet run (runs)',
+      (p) =>
+        `${p.historyEventsPerFleetRun.length > 0 ? Math.max(...p.historyEventsPerFleetRun) : 0} max (${p.historyEventsPerFleetRun.length})`,
+    ],
+    [
+      'slowest workflow task: fleet / server',
+      (p) => `${n(p.workflowTaskRunMs.fleet.max)} / ${n(p.workflowTaskRunMs.server.max)} ms`,
+    ],
+    [
+      'workflow task wait p95: fleet / server',
+      (p) => `${n(p.workflowTaskWaitMs.fleet.p95)} / ${n(p.workflowTaskWaitMs.server.p95)} ms`,
+    ],
+    ['worker process: CPU / peak RSS', (p) => `${n(p.worker.cpuSeconds, 1)} s / ${n(p.worker.peakRssMB)} MB`],
+    [
+      'dev server: CPU / peak RSS',
+      (p) => (p.devServer ? `${n(p.devServer.cpuSeconds, 1)} s / ${n(p.devServer.peakRssMB)} MB` : 'n/a'),
+    ],
+  ];
+  const lines = ['| figure | product | bare-SDK baseline |', '| --- | --- | --- |'];
+  for (const [name, cell] of rows)
+    lines.push(`| ${name} | ${cell(r.product)} | ${r.baseline ? cell(r.baseline) : 'not run'} |`);
+  lines.push(
+    `| ratio to the remote-call floor (${n(r.floorSeconds, 1)} s) | ${x(r.ratios.productToFloor)} | ${x(r.ratios.baselineToFloor)} |`
+  );
+  lines.push(`| product / baseline | ${x(r.ratios.productToBaseline)} | |`);
+  return lines.join('\n');
+}
+
+export function shapeLine(r: BenchResult): string {
+  const s = r.shape;
+  return (
+    `N = ${n(s.servers)} servers, C = ${s.maxParallel}, AD budget ${s.adBudget}, L = ${s.latencyMs} ms; ` +
+    `${n(s.callsPerServer, 1)} calls per server (${n(s.adCallsPerServer, 1)} against AD). ` +
+    `${r.date}, commit ${r.commit.slice(0, 10)}, ${r.machine.cpus} CPUs, load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')}.`
+  );
+}
+
+function typeTable(title: string, counts: Record<string, number>, digits: number): string {
+  const sorted = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  return [`| ${title} | count |`, '| --- | --- |', ...sorted.map(([k, v]) => `| ${k} | ${n(v, digits)} |`)].join('\n');
+}
+
+export function renderMarkdown(r: BenchResult): string {
+  const series = (p: PhaseFigures | null): string =>
+    p ? p.inFlight.series.map((v) => v.toFixed(0)).join(' ') : 'not run';
+  return [
+    `# Benchmark: product against a bare-SDK baseline`,
+    '',
+    shapeLine(r),
+    '',
+    figuresTable(r),
+    '',
+    `Servers in flight, mean per tenth of the run: product ${series(r.product)}; baseline ${series(r.baseline)}.`,
+    '',
+    `Baseline steps (sleep per server): ${r.baselineSteps.map((s) => `${s.name} ${s.sleepMs} ms${s.ad ? ' (AD)' : ''}`).join(', ')}.`,
+    '',
+    `Worker tuning: ${Object.keys(r.tuning).length > 0 ? JSON.stringify(r.tuning) : 'SDK defaults'}.`,
+    '',
+    '## Product events per server (mean)',
+    '',
+    typeTable('event', r.product.eventsPerServerByType, 1),
+    '',
+    '## Product events over all fleet runs',
+    '',
+    typeTable('event', r.product.eventsPerFleetByType, 0),
+    '',
+    r.failures.length > 0 ? `## Checks FAILED\n\n${r.failures.map((f) => `- ${f}`).join('\n')}` : 'All checks passed.',
+    '',
+  ].join('\n');
+}
+
+export const README_START = '<!-- bench-table:start (npm run bench -- --readme) -->';
+export const README_END = '<!-- bench-table:end -->';
+
+/** The README with the table between the markers replaced by the given run's; throws if a marker is missing. */
+export function withReadmeTable(readme: string, r: BenchResult): string {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no "${README_START}" … "${README_END}" block`);
+  const block = `${README_START}\n${shapeLine(r)}\n\n${figuresTable(r)}\n${README_END}`;
+  return readme.slice(0, start) + block + readme.slice(end + README_END.length);
+}
