@@ -713,20 +713,31 @@ function Get-WinRMListenerPolicyProblem {
     return ("the Group Policy 'Windows Remote Management (WinRM) > WinRM Service > Allow remote server management through WinRM' sets an empty IPv4 filter (IPv6 filter $ipv6): WinRM listens on no IPv4 address of this server, whatever listener is configured here. Set that policy's IPv4 filter to * (or to ranges that hold this server's addresses), or set the policy to Not Configured; then run gpupdate /force on the server and retry")
 }
 
-function Get-WinRMStartPolicy {
-    # A Group Policy 'System Services' entry for the WinRM service (precedence 1), from RSoP: $null when none
-    # (or no Group Policy data at all), else {startType (Automatic, Manual, Disabled), gpo}.
+function Get-WinningRsopEntry {
+    # The RSoP entries of one class that take effect (precedence 1, or no precedence given), read by the seam
+    # function given. No Group Policy data at all (RSoP namespace 0x8004100e or class 0x80041010 missing, as on a
+    # server no policy has reached): none, so no policy owns the setting.
+    param([scriptblock]$Read)
     $entries = @()
     try {
-        $entries = Get-WinSystemServicePolicy
+        $entries = & $Read
     } catch {
         $fqid = [string]$_.FullyQualifiedErrorId
-        if ($fqid.StartsWith('HRESULT 0x8004100e,', [System.StringComparison]::OrdinalIgnoreCase) -or $fqid.StartsWith('HRESULT 0x80041010,', [System.StringComparison]::OrdinalIgnoreCase)) { return $null }
+        if ($fqid.StartsWith('HRESULT 0x8004100e,', [System.StringComparison]::OrdinalIgnoreCase) -or $fqid.StartsWith('HRESULT 0x80041010,', [System.StringComparison]::OrdinalIgnoreCase)) { return , @() }
         throw
     }
-    foreach ($entry in @($entries)) {
-        $precedence = $entry.PSObject.Properties['precedence']
-        if ($null -ne $precedence -and $null -ne $precedence.Value -and [int]$precedence.Value -ne 1) { continue }
+    $winning = @(foreach ($entry in @($entries)) {
+            $precedence = $entry.PSObject.Properties['precedence']
+            if ($null -ne $precedence -and $null -ne $precedence.Value -and [int]$precedence.Value -ne 1) { continue }
+            $entry
+        })
+    return , $winning
+}
+
+function Get-WinRMStartPolicy {
+    # A Group Policy 'System Services' entry for the WinRM service, from RSoP: $null when none (or no Group
+    # Policy data at all), else {startType (Automatic, Manual, Disabled), gpo}.
+    foreach ($entry in (Get-WinningRsopEntry -Read { Get-WinSystemServicePolicy })) {
         if (-not [string]::Equals([string]$entry.Service, 'WinRM', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
         $modes = @{ 2 = 'Automatic'; 3 = 'Manual'; 4 = 'Disabled' }
         $startType = $modes[[int]$entry.StartupMode]

@@ -85,18 +85,7 @@ function Get-RestrictedGroupsEntry {
     # The Restricted Groups entry (precedence 1) that sets the members of this group, or $null. An entry that
     # only makes the group a member of others ('This group is a member of') sets no members.
     param([string]$GroupName)
-    $entries = @()
-    try {
-        $entries = Get-WinRestrictedGroupPolicy
-    } catch {
-        # No Group Policy data at all: no policy restricts the group.
-        $fqid = [string]$_.FullyQualifiedErrorId
-        if ($fqid.StartsWith('HRESULT 0x8004100e,', [System.StringComparison]::OrdinalIgnoreCase) -or $fqid.StartsWith('HRESULT 0x80041010,', [System.StringComparison]::OrdinalIgnoreCase)) { return $null }
-        throw
-    }
-    foreach ($entry in @($entries)) {
-        $precedence = $entry.PSObject.Properties['precedence']
-        if ($null -ne $precedence -and $null -ne $precedence.Value -and [int]$precedence.Value -ne 1) { continue }
+    foreach ($entry in (Get-WinningRsopEntry -Read { Get-WinRestrictedGroupPolicy })) {
         $name = [string]$entry.GroupName
         $short = $name.Substring($name.IndexOf('\') + 1)
         $isGroup = ([string]::Equals($name.TrimStart('*'), $RemoteManagementUsersSid, [System.StringComparison]::OrdinalIgnoreCase) -or [string]::Equals($short, $GroupName, [System.StringComparison]::OrdinalIgnoreCase))
