@@ -1,0 +1,209 @@
+/**
+ * `npm run record-histories`: records the workflow histories test/histories-replay.test.ts replays on
+ * every `npm test`, so a change to workflow code that would break fleets in flight (a
+ * non-determinism error on a deploy) fails the suite instead. It runs, on a dev server of its own
+ * and the lab:
+ * - onboarding with approvals and an operator retry: two servers each need an approval (TrustedHosts
+ *   '*'), one of them first fails permanently (a certificate without its key) and waits until an
+ *   operator retries it;
+ * - a certificate rotation where one server fails verification and is rolled back;
+ * - a fleet that continues as new (the smallest history budget), every run of it.
+ * Each history is written as `{ workflowId, runId, workflowType, history }` under test/histories/,
+ * with a README saying which release recorded them. Re-record after a deliberate, versioned
+ * change to workflow code, and commit the new files with it.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as prettier from 'prettier';
+import { freePort, startDevServer } from '../devserver/dev-server';
+import { PROJECT_ROOT } from '../devserver/temporal-cli';
+import { fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
+import { LabRunner } from '../lab/lab-runner';
+import { rotateCertificates } from '../workflows';
+import { decideChangeUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
+import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from '../test/support/fleet-files';
+import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from '../test/support/temporal';
+import { historyToStoredJson } from '../test/support/stored-history';
+import { waitFor } from '../test/support/wait';
+
+export const HISTORIES_DIR = path.join(PROJECT_ROOT, 'test', 'histories');
+
+/** One recorded run, as stored in test/histories/<name>.json. */
+interface RecordedRun {
+  name: string;
+  workflowId: string;
+  runId?: string;
+}
+
+async function writeHistory(env: TestEnv, run: RecordedRun): Promise<string> {
+  const handle = env.client.workflow.getHandle(run.workflowId, run.runId);
+  const description = await handle.describe();
+  const history = await handle.fetchHistory();
+  const file = path.join(HISTORIES_DIR, `${run.name}.json`);
+  const doc = {
+    workflowId: run.workflowId,
+    runId: description.runId,
+    workflowType: description.type,
+    history: historyToStoredJson(history),
+  };
+  // Formatted as the repository's `prettier --check .` expects, so the lint step passes on them.
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  fs.writeFileSync(file, await prettier.format(JSON.stringify(doc), { ...options, filepath: file }));
+  return file;
+}
+
+/** Two servers needing an approval each; the second fails permanently once and an operator retries it. */
+async function onboardingWithApprovalsAndRetry(env: TestEnv): Promise<RecordedRun[]> {
+  const spec = testFleet(2, {
+    policy: ONE_APPROVAL_POLICY,
+    settings: { maxFailurePercent: 100, stepRetry: FAST_RETRY },
+  });
+  const [approved, retried] = spec.servers.map((s) => s.fqdn);
+  const estate = estateFor(spec);
+  estate.injectFault({ kind: 'error', code: 'CertNoPrivateKey', host: retried, script: 'Set-HttpsListener' });
+  let operatorRetried = false;
+  await withWorkers(env, new LabRunner(estate), async () => {
+    const fleet = await startFleet(env, spec, 'alice');
+    await waitFor(
+      async () => {
+        for (const fqdn of [approved, retried]) {
+          const server = env.client.workflow.getHandle(serverWorkflowId(fqdn));
+          const status = await server.query(serverStatusQuery).catch(() => undefined);
+          if (!status) continue;
+          for (const pending of status.pendingApprovals) {
+            await server.executeUpdate(decideChangeUpdate, {
+              args: [{ changeId: pending.change.id, decision: 'approve', approver: 'bob', reason: 'CAB-7' }],
+            });
+          }
+          if (status.awaitingOperator) {
+            estate.clearFaults();
+            await server.executeUpdate(resolveStepUpdate, {
+              args: [{ action: 'retry', operator: 'dave', reason: 'enrolled a certificate with its key' }],
+            });
+            operatorRetried = true;
+          }
+        }
+        const { status } = await fleet.describe();
+        return status.name !== 'RUNNING';
+      },
+      'the onboarding fleet ends',
+      300_000
+    );
+    const result = await fleet.result();
+    const phases = Object.values(result.servers);
+    if (!operatorRetried || phases.some((p) => p !== 'onboarded')) {
+      throw new Error(
+        `the onboarding did not go as recorded (retried: ${operatorRetried}): ${JSON.stringify(result.servers)}`
+      );
+    }
+  });
+  return [
+    { name: 'onboarding-fleet', workflowId: fleetWorkflowId(spec.fleetId) },
+    { name: 'onboarding-server-approved', workflowId: serverWorkflowId(approved) },
+    { name: 'onboarding-server-approved-and-retried', workflowId: serverWorkflowId(retried) },
+  ];
+}
+
+/** One server rotated, one rolled back after its new listener failed verification. */
+async function rotationWithRollback(env: TestEnv): Promise<RecordedRun[]> {
+  const spec = testFleet(2);
+  const [, failing] = spec.servers.map((s) => s.fqdn);
+  const estate = estateFor(spec, ['expiring-cert', 'expiring-cert']);
+  estate.injectFault({ kind: 'tls-verify-fails', host: failing });
+  const workflowId = rotationWorkflowId(spec.fleetId);
+  const report = await withWorkers(env, new LabRunner(estate), () =>
+    env.client.workflow.execute(rotateCertificates, {
+      workflowId,
+      taskQueue: env.taskQueue,
+      args: [{ spec, requestedBy: 'carol' }],
+    })
+  );
+  if (report.results[failing]?.outcome !== 'failed-rolled-back' || report.counts.rotated !== 1) {
+    throw new Error(`the rotation did not go as recorded: ${JSON.stringify(report.counts)}`);
+  }
+  return [{ name: 'rotation-with-rollback', workflowId }];
+}
+
+/** A fleet whose history outgrows the smallest budget, so it continues as new; every run is recorded. */
+async function fleetThatContinuedAsNew(env: TestEnv): Promise<RecordedRun[]> {
+  const spec = testFleet(24, {
+    policy: SAFE_POLICY,
+    settings: { maxParallel: 4, historyEventBudget: 200, stepRetry: FAST_RETRY },
+  });
+  const workflowId = fleetWorkflowId(spec.fleetId);
+  const result = await withWorkers(env, new LabRunner(estateFor(spec)), async () =>
+    (await startFleet(env, spec, 'carol')).result()
+  );
+  if (result.run < 2) throw new Error('the fleet did not continue as new: raise the server count');
+  const runs: { runId: string; startTime: Date }[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runs.push({ runId: wf.runId, startTime: wf.startTime });
+  }
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  return runs.map((r, i) => ({ name: `continued-fleet-run-${i + 1}`, workflowId, runId: r.runId }));
+}
+
+function release(): string {
+  const { version } = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const commit = git(['rev-parse', '--short', 'HEAD']) || 'unknown commit';
+  const dirty = git(['status', '--porcelain']) ? ' plus uncommitted changes' : '';
+  return `exchange-fleet-onboarding ${version} (tree at ${commit}${dirty})`;
+}
+
+async function main(): Promise<void> {
+  // A server of its own: recordings never mix with a developer's fleets or a running suite.
+  const port = await freePort();
+  const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'record-histories-')), 'temporal.db');
+  const server = await startDevServer({ port, dbFile });
+  process.env.TEMPORAL_ADDRESS = server.address;
+  const env = await testEnv();
+  try {
+    fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+    // Files are overwritten by name; the continued fleet's run count may differ from the last recording.
+    for (const old of fs.readdirSync(HISTORIES_DIR)) {
+      if (/^continued-fleet-run-\d+\.json$/.test(old)) fs.rmSync(path.join(HISTORIES_DIR, old));
+    }
+    const runs = [
+      ...(await onboardingWithApprovalsAndRetry(env)),
+      ...(await rotationWithRollback(env)),
+      ...(await fleetThatContinuedAsNew(env)),
+    ];
+    for (const run of runs) console.log(`wrote ${path.relative(PROJECT_ROOT, await writeHistory(env, run))}`);
+    fs.writeFileSync(
+      path.join(HISTORIES_DIR, 'README.md'),
+      [
+        '# Recorded workflow histories',
+        '',
+        `Recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories\`.`,
+        '',
+        'test/histories-replay.test.ts replays every `*.json` here against the current workflow code on every',
+        '`npm test`: a change that would break fleets in flight fails the suite. Each file is',
+        '`{ workflowId, runId, workflowType, history }`, `history` in the form test/support/stored-history.ts reads.',
+        'Re-record (and commit) only with a deliberate, versioned workflow change; keep older files that fleets in',
+        'flight may still have.',
+        '',
+      ].join('\n')
+    );
+  } finally {
+    await env.close();
+    await server.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
