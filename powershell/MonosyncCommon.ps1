@@ -626,21 +626,35 @@ function Get-RequestMember {
     return , $property.Value
 }
 
-function Test-RequestParam {
-    param($Request, [string]$Name)
-    return ($null -ne (Get-RequestMember -Object $Request -Name 'params') -and @($Request.params.PSObject.Properties.Name) -contains $Name)
+function Test-RequestMember {
+    # Whether a decoded JSON object has the member at all, null or not: an optional parameter that is present
+    # must hold a value ("absent" and "null" are not the same to the contract's zod schemas).
+    param($Object, [string]$Name)
+    return ($Object -is [System.Management.Automation.PSCustomObject] -and $null -ne $Object.PSObject.Properties[$Name])
 }
 
 function Get-RequestString {
-    # A member that must be a JSON string: $null when absent or null, InvalidInput for any other JSON type
-    # (an array, a number, an object would otherwise be turned into text by [string]) and for control
-    # characters and line breaks, which no value of the contract holds (powershell/command.ts refuses the
-    # same in literals).
-    param($Object, [string]$Name, [string]$Label = $Name)
+    # A member that must be a JSON string: $null when absent or null (-Required: InvalidInput '<Label> is
+    # required'), InvalidInput for any other JSON type (an array, a number, an object would otherwise be
+    # turned into text by [string]) and for control characters and line breaks, which no value of the
+    # contract holds (powershell/command.ts refuses the same in literals).
+    param($Object, [string]$Name, [string]$Label = $Name, [switch]$Required)
     $value = Get-RequestMember -Object $Object -Name $Name
-    if ($null -eq $value) { return $null }
+    if ($null -eq $value) {
+        if ($Required) { throw (New-InvalidInput -Message "$Label is required") }
+        return $null
+    }
     if ($value -isnot [string]) { throw (New-InvalidInput -Message "$Label must be a string") }
     if ($value -match '[\x00-\x1F\x7F\x85\u2028\u2029]') { throw (New-InvalidInput -Message "$Label holds a control character or a line break") }
+    return $value
+}
+
+function Get-RequestBoolean {
+    # A member that must be a JSON boolean: [bool] would turn the string 'false' (or any text) into $true, and a
+    # missing value would read as $false.
+    param($Object, [string]$Name, [string]$Label = $Name)
+    $value = Get-RequestMember -Object $Object -Name $Name
+    if ($value -isnot [bool]) { throw (New-InvalidInput -Message "$Label must be true or false") }
     return $value
 }
 
@@ -659,11 +673,47 @@ function Find-OrdinalMatch {
 
 function Resolve-StepMode {
     # The mode spelled canonically, compared ordinally: ValidateSet compares with the culture and lets
-    # 'apply' + U+200B through, which the envelope could not carry. A caller reports a refused mode as plan.
+    # 'apply' + U+200B through, which the envelope could not carry. Write-StepResult reports a refused mode as plan.
     param([AllowNull()][string]$Mode)
     $canonical = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $Mode -IgnoreCase
     if ($null -eq $canonical) { throw (New-InvalidInput -Message 'Mode must be plan, apply or rollback') }
     return $canonical
+}
+
+function Read-StepRequest {
+    # What a step is asked to do, read the same way by every step script. From the worker: -Encoded, base64 of
+    # UTF-8 JSON {mode, params, rollbackTo}. From a run by hand: the script's own -Mode and -RollbackToJson.
+    # Returns Mode (resolved: canonical, or InvalidInput), RollbackTo (the saved state, unchecked: the step's
+    # rollback checks it), and the request for Get-MonosyncRequestParams. The params are checked there, after
+    # the script has taken the mode, so a refused parameter is reported in the mode that was asked for.
+    # -Mode has the ValidateSet every script puts on its own -Mode: the request's mode is assigned to it below.
+    param([string]$Encoded, [ValidateSet('plan', 'apply', 'rollback')][string]$Mode = 'plan', [string]$RollbackToJson)
+    if (-not $Encoded) {
+        $resolved = Resolve-StepMode -Mode $Mode
+        $rollbackTo = $null
+        if ($RollbackToJson) { $rollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson }
+        return [pscustomobject]@{ Mode = $resolved; RollbackTo = $rollbackTo; Request = $null }
+    }
+    $request = Read-MonosyncRequest -Encoded $Encoded
+    # Assigning re-runs the ValidateSet, as a run by hand meets it when binding: a bad mode throws InvalidInput here.
+    $Mode = Get-RequestString -Object $request -Name 'mode'
+    $resolved = Resolve-StepMode -Mode $Mode
+    return [pscustomobject]@{ Mode = $resolved; RollbackTo = (Get-RequestMember -Object $request -Name 'rollbackTo'); Request = $request }
+}
+
+function Get-MonosyncRequestParams {
+    # The params of the worker's request (Read-StepRequest): a JSON object holding only the parameters the
+    # step takes ($Names, compared ordinally), as the step's zod schema (a strict object) sends them. $null on
+    # a run by hand: the script's named parameters hold the values then.
+    param([Parameter(Mandatory = $true)]$Step, [string[]]$Names = @())
+    if ($null -eq $Step.Request) { return $null }
+    $shape = '{' + ($Names -join ', ') + '}'
+    $params = Get-RequestMember -Object $Step.Request -Name 'params'
+    if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message "params must be a JSON object $shape") }
+    foreach ($property in $params.PSObject.Properties) {
+        if ($null -eq (Find-OrdinalMatch -Set $Names -Value $property.Name)) { throw (New-InvalidInput -Message "params holds a member $($script:ScriptName) does not take (params is $shape)") }
+    }
+    return $params
 }
 
 function Get-RemoteManagementAccess {
@@ -902,11 +952,14 @@ function Get-StepErrorInfo {
 
 function Write-StepResult {
     param([string]$StepMode, [bool]$Ok = $true, [bool]$Compliant, [bool]$Changed, $Before, $After, $ErrorInfo = $null)
+    # The envelope carries only a valid mode: one refused before the script took it in is reported as plan.
+    $mode = Find-OrdinalMatch -Set @('plan', 'apply', 'rollback') -Value $StepMode -IgnoreCase
+    if ($null -eq $mode) { $mode = 'plan' }
     $envelope = [ordered]@{
         schema    = 'monosync.onboard.step/v1'
         script    = $script:ScriptName
         target    = $script:Target
-        mode      = $StepMode
+        mode      = $mode
         ok        = $Ok
         compliant = $Compliant
         changed   = $Changed

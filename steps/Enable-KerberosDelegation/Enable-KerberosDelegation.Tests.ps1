@@ -27,9 +27,7 @@ BeforeAll {
 
     function Invoke-Kd {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Enable-KerberosDelegation' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Enable-KerberosDelegation' -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Enable-KerberosDelegation' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Enable-KerberosDelegation' -Request $Request -RequestJson $RequestJson)
     }
 
     function Use-KdDirectory {

@@ -65,7 +65,7 @@ $UserProperties = [string[]]@('AccountNotDelegated', 'tokenGroups')
 $ComputerNamePattern = '^(?!\d+\z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,13}[A-Za-z0-9])?\z'
 $AccountPattern = '^(?:[A-Za-z0-9][A-Za-z0-9-]{0,14}\\[A-Za-z0-9](?:[A-Za-z0-9._-]{0,18}[A-Za-z0-9_-])?|[A-Za-z0-9](?:[A-Za-z0-9._-]{0,18}[A-Za-z0-9_-])?@(?=[A-Za-z0-9.-]{1,253}\z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)\z'
 $FqdnPattern = '^(?=.{1,253}\z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?!\d+\z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\z'
-$KnownParams = @('ComputerName', 'Fqdn', 'ServiceAccount', 'DomainController', 'TrustedForDelegation')
+$RequestParams = @('ComputerName', 'Fqdn', 'ServiceAccount', 'DomainController', 'TrustedForDelegation')
 # Protected Users has this RID in every domain (Windows Server 2012 R2 and later).
 $ProtectedUsersRid = '525'
 
@@ -129,41 +129,29 @@ function Assert-DelegatableAccount {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    $params = Get-MonosyncRequestParams -Step $step -Names $RequestParams
+    if ($null -ne $params) {
         # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $params = Get-RequestMember -Object $request -Name 'params'
-        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be an object') }
-        foreach ($name in @($params.PSObject.Properties.Name)) {
-            if ($null -eq (Find-OrdinalMatch -Set $KnownParams -Value $name)) { throw (New-InvalidInput -Message "params holds an unknown parameter ($($KnownParams -join ', ') only)") }
-        }
         $ComputerName = Get-RequestString -Object $params -Name 'ComputerName'
-        # Only a value is assigned: $null would fail the variable's ValidatePattern before the mode is checked.
+        # Only a value is assigned: $null would fail the variable's ValidatePattern, not say Fqdn is required.
         $value = Get-RequestString -Object $params -Name 'Fqdn'
         if ($null -ne $value) { $Fqdn = $value }
-        if (Test-RequestParam -Request $request -Name 'ServiceAccount') {
+        if (Test-RequestMember -Object $params -Name 'ServiceAccount') {
             $account = Get-RequestString -Object $params -Name 'ServiceAccount'
             if ($null -eq $account) { throw (New-InvalidInput -Message 'ServiceAccount must be DOMAIN\user or user@dns.domain') }
             $ServiceAccount = $account
         }
-        if (Test-RequestParam -Request $request -Name 'DomainController') {
+        if (Test-RequestMember -Object $params -Name 'DomainController') {
             # Present means a DNS name: null is not "absent" (the contract's zod schema refuses it too).
             $dc = Get-RequestString -Object $params -Name 'DomainController'
             if ($null -eq $dc) { throw (New-InvalidInput -Message 'DomainController must be a DNS name') }
             $DomainController = $dc
         }
-        # A JSON boolean only: [bool]'false' is $true, and a missing value would have cleared the flag.
-        $wanted = Get-RequestMember -Object $params -Name 'TrustedForDelegation'
-        if ($wanted -isnot [bool]) { throw (New-InvalidInput -Message 'TrustedForDelegation must be true or false') }
-        $TrustedForDelegation = $wanted
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
+        $TrustedForDelegation = Get-RequestBoolean -Object $params -Name 'TrustedForDelegation'
     }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if (-not $ComputerName) { throw (New-InvalidInput -Message 'ComputerName is required') }
     if ($ComputerName -cnotmatch $ComputerNamePattern) { throw (New-InvalidInput -Message "ComputerName must be 1-15 letters, digits or '-', not only digits") }
     if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required (the DNSHostName the computer object must carry)') }

@@ -23,10 +23,12 @@ BeforeAll {
 
     function Invoke-Remoting {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Enable-Remoting' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Enable-Remoting' -Request $Request }
-        $script:LastLine = [string]@($output)[0]
-        return (ConvertFrom-StepEnvelope -Script 'Enable-Remoting' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Enable-Remoting' -Request $Request -RequestJson $RequestJson)
+    }
+
+    function Get-LastLine {
+        # The envelope line itself, to see how a value was serialised.
+        return [string](Get-LastStepOutput)[0]
     }
 
     function Use-RemotingHost {
@@ -180,7 +182,7 @@ Describe 'Enable-Remoting.ps1' {
             $apply = Invoke-Remoting (New-RemotingRequest -Mode apply)
             $apply.ok | Should -BeTrue
             $apply.evidence.actions | Should -Be @('Set-Service -StartupType Automatic')
-            $script:LastLine | Should -Match '"actions":\["Set-Service -StartupType Automatic"\]'
+            Get-LastLine | Should -Match '"actions":\["Set-Service -StartupType Automatic"\]'
             @(Get-Writes).Name | Should -Be @('Set-WinServiceStartType')
             $machine.winrm.startType | Should -Be 'Automatic'
         }
@@ -440,7 +442,7 @@ Describe 'Enable-Remoting.ps1' {
             Use-RemotingHost -Listeners @($listeners) | Out-Null
             $envelope = Invoke-Remoting (New-RemotingRequest -Mode plan)
             $envelope.ok | Should -BeTrue
-            $script:LastLine | Should -Match ('"before":\{[^}]*' + $Pattern)
+            Get-LastLine | Should -Match ('"before":\{[^}]*' + $Pattern)
             @($envelope.before.listeners).Count | Should -Be $Count
         }
 
@@ -453,7 +455,7 @@ Describe 'Enable-Remoting.ps1' {
             Set-SeamFake -Name Get-WinWsmanListener -ScriptBlock $Fake
             $envelope = Invoke-Remoting (New-RemotingRequest -Mode plan)
             $envelope.ok | Should -BeTrue
-            $script:LastLine | Should -Match '"before":\{[^}]*"listeners":\[\]'
+            Get-LastLine | Should -Match '"before":\{[^}]*"listeners":\[\]'
             $envelope.after.listeners[0].port | Should -Be 5985
         }
 
@@ -489,7 +491,7 @@ Describe 'Enable-Remoting.ps1' {
         It 'a one-element warnings list is a JSON array' {
             Use-RemotingHost -Status 'Stopped' | Out-Null
             Invoke-Remoting (New-RemotingRequest -Mode plan) | Out-Null
-            $script:LastLine | Should -Match '"warnings":\["WinRM is not running[^"]*"\]'
+            Get-LastLine | Should -Match '"warnings":\["WinRM is not running[^"]*"\]'
         }
     }
 

@@ -220,21 +220,11 @@ function Register-RemotingTask {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameter's ValidateSet: a bad mode throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        # The step takes no parameters: params is the empty object, as the worker always sends it.
-        $params = Get-RequestMember -Object $request -Name 'params'
-        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object') }
-        if (@($params.PSObject.Properties).Count -gt 0) { throw (New-InvalidInput -Message "$($script:ScriptName) takes no parameters (params must be {})") }
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
-    }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    # The step takes no parameters: params is the empty object, as the worker always sends it.
+    [void](Get-MonosyncRequestParams -Step $step -Names @())
 
     if ($Mode -eq 'rollback') {
         # Never act without the saved state, and restore only the start type: WinRM stays running.

@@ -24,16 +24,13 @@ BeforeAll {
 
     function Invoke-Snapshot {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Get-OnboardingSnapshot' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Get-OnboardingSnapshot' -Request $Request }
-        $script:LastOutput = @($output)
-        return (ConvertFrom-StepEnvelope -Script 'Get-OnboardingSnapshot' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Get-OnboardingSnapshot' -Request $Request -RequestJson $RequestJson)
     }
 
     function Get-RawSnapshot {
         # The last envelope's before as JSON parsed to dictionaries and arrays (dates stay text, arrays stay
         # arrays), by the kit's parser that works the same on Windows PowerShell 5.1 and PowerShell 7.
-        return (ConvertFrom-JsonDocument -Json $script:LastOutput[0]).before
+        return (ConvertFrom-JsonDocument -Json (Get-LastStepOutput)[0]).before
     }
 
     function Use-SnapshotHost {

@@ -280,24 +280,14 @@ function Get-FirewallFacts {
 }
 
 try {
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $params = Get-RequestMember -Object $request -Name 'params'
-        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object {Fqdn, ServiceAccount}') }
-        foreach ($property in $params.PSObject.Properties) {
-            if ($null -eq (Find-OrdinalMatch -Set $RequestParams -Value $property.Name)) { throw (New-InvalidInput -Message 'params holds a member this script does not take') }
-        }
-        $value = Get-RequestString -Object $params -Name 'Fqdn'
-        if ($null -eq $value) { throw (New-InvalidInput -Message 'Fqdn is required') }
-        $Fqdn = $value
-        $value = Get-RequestString -Object $params -Name 'ServiceAccount'
-        if ($null -eq $value) { throw (New-InvalidInput -Message 'ServiceAccount is required') }
-        $ServiceAccount = $value
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode
+    $Mode = $step.Mode
+    $params = Get-MonosyncRequestParams -Step $step -Names $RequestParams
+    if ($null -ne $params) {
+        # Assigning re-runs the parameters' ValidatePattern: a bad value throws InvalidInput here.
+        $Fqdn = Get-RequestString -Object $params -Name 'Fqdn' -Required
+        $ServiceAccount = Get-RequestString -Object $params -Name 'ServiceAccount' -Required
     }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($Mode -eq 'rollback') { throw (New-InvalidInput -Message 'Get-OnboardingSnapshot only reads: there is nothing to roll back') }
     if (-not $Fqdn -or -not $ServiceAccount) { throw (New-InvalidInput -Message 'Fqdn and ServiceAccount are required') }
 

@@ -37,9 +37,7 @@ BeforeAll {
 
     function Invoke-Grm {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Text $script:ScriptText -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Text $script:ScriptText -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Grant-RemoteManagement' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Grant-RemoteManagement' -Text $script:ScriptText -Request $Request -RequestJson $RequestJson)
     }
 
     function Use-GrmHost {
@@ -665,6 +663,7 @@ Describe 'Grant-RemoteManagement.ps1' {
             @{ Case = 'params are null'; Json = '{"mode":"apply","params":null,"rollbackTo":null}' }
             @{ Case = 'params are a one-element array'; Json = '{"mode":"apply","params":[{"Member":"CORP\\monosync_svc"}],"rollbackTo":null}' }
             @{ Case = 'params are an empty array'; Json = '{"mode":"apply","params":[],"rollbackTo":null}' }
+            @{ Case = 'params hold a member the step does not take'; Json = '{"mode":"apply","params":{"Member":"CORP\\monosync_svc","Group":"Administrators"},"rollbackTo":null}' }
             @{ Case = 'mode is a one-element array'; Json = '{"mode":["apply"],"params":{"Member":"CORP\\monosync_svc"},"rollbackTo":null}' }
             @{ Case = 'mode is null'; Json = '{"mode":null,"params":{"Member":"CORP\\monosync_svc"},"rollbackTo":null}' }
             @{ Case = 'mode has a zero-width space'; Json = '{"mode":"apply\u200b","params":{"Member":"CORP\\monosync_svc"},"rollbackTo":null}' }

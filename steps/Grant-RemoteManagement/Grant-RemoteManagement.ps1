@@ -160,20 +160,12 @@ function Set-Membership {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $requested = Get-RequestString -Object (Get-RequestMember -Object $request -Name 'params') -Name 'Member'
-        if ($null -eq $requested) { throw (New-InvalidInput -Message 'Member is required') }
-        $Member = $requested
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
-    }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    $params = Get-MonosyncRequestParams -Step $step -Names @('Member')
+    # Assigning re-runs the parameter's ValidatePattern: a bad value throws InvalidInput here.
+    if ($null -ne $params) { $Member = Get-RequestString -Object $params -Name 'Member' -Required }
     if (-not $Member) { throw (New-InvalidInput -Message 'Member is required') }
     if ($Mode -eq 'rollback') {
         # Never act without the saved state: without it, rollback would remove the account.

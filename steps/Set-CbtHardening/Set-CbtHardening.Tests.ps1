@@ -20,9 +20,7 @@ BeforeAll {
 
     function Invoke-Cbt {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Set-CbtHardening' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Set-CbtHardening' -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Set-CbtHardening' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Set-CbtHardening' -Request $Request -RequestJson $RequestJson)
     }
 
     function Use-CbtHost {
@@ -270,6 +268,7 @@ Describe 'Set-CbtHardening.ps1' {
             @{ Case = 'params are null'; Json = '{"mode":"apply","params":null,"rollbackTo":null}' }
             @{ Case = 'params are an empty array'; Json = '{"mode":"apply","params":[],"rollbackTo":null}' }
             @{ Case = 'params are a one-element array'; Json = '{"mode":"apply","params":[{"Level":"Strict"}],"rollbackTo":null}' }
+            @{ Case = 'params hold a member the step does not take'; Json = '{"mode":"apply","params":{"Level":"Strict","Force":true},"rollbackTo":null}' }
             @{ Case = 'mode is missing'; Json = '{"params":{"Level":"Strict"},"rollbackTo":null}' }
             @{ Case = 'mode is unknown'; Json = '{"mode":"destroy","params":{"Level":"Strict"},"rollbackTo":null}' }
             @{ Case = 'mode has a zero-width space'; Json = '{"mode":"apply\u200b","params":{"Level":"Strict"},"rollbackTo":null}' }

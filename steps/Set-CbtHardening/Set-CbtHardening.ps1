@@ -46,18 +46,12 @@ function Get-CbtState {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $Level = Get-RequestString -Object (Get-RequestMember -Object $request -Name 'params') -Name 'Level'
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
-    }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    $params = Get-MonosyncRequestParams -Step $step -Names @('Level')
+    # Assigning re-runs the parameter's ValidateSet: a bad value throws InvalidInput here.
+    if ($null -ne $params) { $Level = Get-RequestString -Object $params -Name 'Level' }
 
     if ($Mode -eq 'rollback') {
         # Never act without the saved state: rollback writes back exactly the level recorded before apply.

@@ -41,17 +41,14 @@ BeforeAll {
 
     function Invoke-Hl {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Set-HttpsListener' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Set-HttpsListener' -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Set-HttpsListener' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Set-HttpsListener' -Request $Request -RequestJson $RequestJson)
     }
 
     function Invoke-HlRaw {
         # The envelope line itself, to see how a collection was serialised.
         param($Request)
-        $output = @(Invoke-StepScript -Name 'Set-HttpsListener' -Request $Request)
-        [void](ConvertFrom-StepEnvelope -Script 'Set-HttpsListener' -Output $output)
-        return [string]$output[0]
+        [void](Invoke-Hl $Request)
+        return [string](Get-LastStepOutput)[0]
     }
 
     function Use-HlHost {

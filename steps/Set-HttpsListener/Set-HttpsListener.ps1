@@ -77,7 +77,7 @@ $EkuExtensionOid = '2.5.29.37'
 $ExchangeSnapIn = 'Microsoft.Exchange.Management.PowerShell.SnapIn'
 $StorePath = 'Cert:\LocalMachine\My'
 $DefaultHttpsPort = 5986
-$ParamNames = @('Fqdn', 'MinDaysLeft', 'Issuers', 'TrustedSelfSigned', 'Thumbprint')
+$RequestParams = @('Fqdn', 'MinDaysLeft', 'Issuers', 'TrustedSelfSigned', 'Thumbprint')
 # What a saved listener can hold (what rollback writes back): a DNS or NetBIOS name or nothing, and a
 # thumbprint of 40 hex digits or nothing.
 $SavedHostnamePattern = '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?\z'
@@ -443,33 +443,24 @@ function Assert-ListenerRollbackState {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    $params = Get-MonosyncRequestParams -Step $step -Names $RequestParams
+    if ($null -ne $params) {
         # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $params = Get-RequestMember -Object $request -Name 'params'
-        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object') }
-        foreach ($property in $params.PSObject.Properties) {
-            if ($null -eq (Find-OrdinalMatch -Set $ParamNames -Value $property.Name)) { throw (New-InvalidInput -Message "params has an unknown member $($property.Name)") }
-        }
         $Fqdn = Get-RequestString -Object $params -Name 'Fqdn'
         $MinDaysLeft = Get-IntegerParam -Object $params -Name 'MinDaysLeft' -Minimum 1 -Maximum 365
         if ($null -eq (Get-RequestMember -Object $params -Name 'Issuers')) { throw (New-InvalidInput -Message 'Issuers must be an array of strings') }
         $Issuers = Get-RequestStringList -Object $params -Name 'Issuers'
         if ($null -eq (Get-RequestMember -Object $params -Name 'TrustedSelfSigned')) { throw (New-InvalidInput -Message 'TrustedSelfSigned must be an array of thumbprints') }
         $TrustedSelfSigned = Get-RequestStringList -Object $params -Name 'TrustedSelfSigned'
-        if (Test-RequestParam -Request $request -Name 'Thumbprint') {
+        if (Test-RequestMember -Object $params -Name 'Thumbprint') {
             $pinned = Get-RequestString -Object $params -Name 'Thumbprint'
             if ($null -eq $pinned) { throw (New-InvalidInput -Message 'Thumbprint must be a string') }
             $Thumbprint = $pinned
         }
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
     }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     if ($Thumbprint) { $Thumbprint = $Thumbprint.ToUpperInvariant() }
 

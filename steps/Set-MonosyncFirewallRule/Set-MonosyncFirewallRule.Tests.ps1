@@ -28,9 +28,7 @@ BeforeAll {
 
     function Invoke-Fw {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Set-MonosyncFirewallRule' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Set-MonosyncFirewallRule' -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Set-MonosyncFirewallRule' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Set-MonosyncFirewallRule' -Request $Request -RequestJson $RequestJson)
     }
 
     function New-FwRule {
@@ -528,6 +526,7 @@ Describe 'Set-MonosyncFirewallRule.ps1' {
             @{ Case = 'params are missing'; Mode = 'apply'; Json = '{"mode":"apply","rollbackTo":null}' }
             @{ Case = 'params are null'; Mode = 'apply'; Json = '{"mode":"apply","params":null,"rollbackTo":null}' }
             @{ Case = 'params are a one-element array'; Mode = 'apply'; Json = '{"mode":"apply","params":[{"RuleName":"Monosync-WinRM-In","Ports":[5986],"RemoteAddresses":["10.0.0.5"]}],"rollbackTo":null}' }
+            @{ Case = 'params hold a member the step does not take'; Mode = 'apply'; Json = '{"mode":"apply","params":{"RuleName":"Monosync-WinRM-In","Ports":[5986],"RemoteAddresses":["10.0.0.5"],"Action":"Block"},"rollbackTo":null}' }
             @{ Case = 'mode is missing'; Json = '{"params":{"RuleName":"Monosync-WinRM-In","Ports":[5986],"RemoteAddresses":["10.0.0.5"]},"rollbackTo":null}' }
             @{ Case = 'mode is unknown'; Json = '{"mode":"delete","params":{"RuleName":"Monosync-WinRM-In","Ports":[5986],"RemoteAddresses":["10.0.0.5"]},"rollbackTo":null}' }
             @{ Case = 'mode has a zero-width space'; Json = '{"mode":"apply\u200b","params":{"RuleName":"Monosync-WinRM-In","Ports":[5986],"RemoteAddresses":["10.0.0.5"]},"rollbackTo":null}' }

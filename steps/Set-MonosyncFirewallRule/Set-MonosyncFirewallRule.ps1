@@ -300,28 +300,24 @@ function Add-ProfileWarnings {
 }
 
 try {
-    $RollbackTo = $null
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
     $wantPorts = [int[]]@()
     $wantAddresses = [string[]]@()
     $wantProfiles = [string[]]@()
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        $params = Get-RequestMember -Object $request -Name 'params'
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
+    $params = Get-MonosyncRequestParams -Step $step -Names @('RuleName', 'Ports', 'RemoteAddresses', 'Profiles')
+    if ($null -ne $params) {
+        # Assigning re-runs the parameter's ValidateSet: a bad rule name throws InvalidInput here.
         $RuleName = Get-RequestString -Object $params -Name 'RuleName'
         $wantPorts = Get-RequestPortList -Object $params -Name 'Ports' -Allowed @(5985, 5986)
         $wantAddresses = Get-RequestStringList -Object $params -Name 'RemoteAddresses'
         $wantProfiles = Get-RequestStringList -Object $params -Name 'Profiles'
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
     } else {
         if ($null -ne $Ports) { $wantPorts = [int[]]$Ports }
         if ($null -ne $RemoteAddresses) { $wantAddresses = [string[]]$RemoteAddresses }
         if ($null -ne $Profiles) { $wantProfiles = [string[]]$Profiles }
-        if ($RollbackToJson) { $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson }
     }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($null -eq (Find-OrdinalMatch -Set @('Monosync-WinRM-In') -Value $RuleName)) { throw (New-InvalidInput -Message 'RuleName must be Monosync-WinRM-In') }
     # The worker always sends Ports and RemoteAddresses; by hand, a rollback needs only the saved state.
     if ($RequestBase64 -or $Mode -ne 'rollback') {

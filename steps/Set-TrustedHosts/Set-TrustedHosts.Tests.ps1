@@ -18,9 +18,7 @@ BeforeAll {
 
     function Invoke-Th {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Set-TrustedHosts' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Set-TrustedHosts' -Request $Request }
-        return (ConvertFrom-StepEnvelope -Script 'Set-TrustedHosts' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Set-TrustedHosts' -Request $Request -RequestJson $RequestJson)
     }
 
     function Use-ThHost {
@@ -337,6 +335,7 @@ Describe 'Set-TrustedHosts.ps1' {
             @{ Case = 'params are missing'; Json = '{"mode":"apply","rollbackTo":null}' }
             @{ Case = 'params are null'; Json = '{"mode":"apply","params":null,"rollbackTo":null}' }
             @{ Case = 'params are an array'; Json = '{"mode":"apply","params":[{"Entries":["a.corp.example"]}],"rollbackTo":null}' }
+            @{ Case = 'params hold a member the step does not take'; Json = '{"mode":"apply","params":{"Entries":["a.corp.example"],"Append":false},"rollbackTo":null}' }
             @{ Case = 'mode is unknown'; Json = '{"mode":"merge","params":{"Entries":["a.corp.example"]},"rollbackTo":null}' }
             @{ Case = 'mode has a zero-width space'; Json = '{"mode":"apply\u200b","params":{"Entries":["a.corp.example"]},"rollbackTo":null}' }
         ) {

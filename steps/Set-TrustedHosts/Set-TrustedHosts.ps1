@@ -133,18 +133,12 @@ function Exit-TrustedHostsLock {
 }
 
 try {
-    $RollbackTo = $null
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        $Entries = Get-RequestStringList -Object (Get-RequestMember -Object $request -Name 'params') -Name 'Entries'
-        $RollbackTo = Get-RequestMember -Object $request -Name 'rollbackTo'
-    } elseif ($RollbackToJson) {
-        $RollbackTo = ConvertFrom-RollbackJson -Json $RollbackToJson
-    }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode -RollbackToJson $RollbackToJson
+    $Mode = $step.Mode
+    $RollbackTo = $step.RollbackTo
+    $params = Get-MonosyncRequestParams -Step $step -Names @('Entries')
+    # Assigning re-runs the parameter's Validate* attributes: a bad value throws InvalidInput here.
+    if ($null -ne $params) { $Entries = Get-RequestStringList -Object $params -Name 'Entries' }
     # Rollback needs them too: they say which entries are this step's own.
     if ($null -eq $Entries -or @($Entries).Count -eq 0) { throw (New-InvalidInput -Message 'Entries needs at least one entry') }
     if ($Mode -eq 'rollback') {

@@ -27,11 +27,7 @@ BeforeAll {
         # As the runner calls it when the worker holds the service account's credential (powershell/command.ts):
         # -ServiceCredential next to the request, never inside it.
         param($Request, [System.Management.Automation.PSCredential]$Credential)
-        $block = [scriptblock]::Create((Get-StepScriptText -Name 'Test-MonosyncConnectivity' -StrictMode $true))
-        $encoded = ConvertTo-RequestBase64 -Json (ConvertTo-Json -InputObject $Request -Compress -Depth 10)
-        $output = & $block.GetNewClosure() -RequestBase64 $encoded -ServiceCredential $Credential
-        $script:LastOutput = @($output)
-        return (ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Test-MonosyncConnectivity' -Request $Request -Arguments @{ ServiceCredential = $Credential })
     }
 
     function New-TestCredential {
@@ -41,10 +37,7 @@ BeforeAll {
 
     function Invoke-Conn {
         param($Request, [string]$RequestJson)
-        if ($RequestJson) { $output = Invoke-StepScript -Name 'Test-MonosyncConnectivity' -RequestJson $RequestJson }
-        else { $output = Invoke-StepScript -Name 'Test-MonosyncConnectivity' -Request $Request }
-        $script:LastOutput = @($output)
-        return (ConvertFrom-StepEnvelope -Script 'Test-MonosyncConnectivity' -Output $output)
+        return (Invoke-StepEnvelope -Name 'Test-MonosyncConnectivity' -Request $Request -RequestJson $RequestJson)
     }
 
     function Use-ConnNetwork {
@@ -118,7 +111,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $certificate = @($worker.network.hosts.'exch01.corp.example'.certificates | Where-Object { $_.thumbprint -eq $listener.thumbprint })[0]
             # As the lab writes dates (JavaScript's toISOString), read from the printed text: ConvertFrom-Json
             # would turn it into a DateTime.
-            $script:LastOutput[0] | Should -BeLike "*`"servedNotAfter`":`"$($certificate.notAfter)`"*"
+            (Get-LastStepOutput)[0] | Should -BeLike "*`"servedNotAfter`":`"$($certificate.notAfter)`"*"
             $certificate.notAfter | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$'
             $envelope.evidence.identity | Should -Be $script:Account
             $envelope.evidence.accountProof | Should -Be 'identity'
@@ -129,7 +122,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             $envelope.evidence.wsmanError | Should -BeNullOrEmpty
             $envelope.evidence.secondHopError | Should -BeNullOrEmpty
             # The envelope carries warnings as a JSON array, empty here.
-            $script:LastOutput[0] | Should -Match '"warnings":\[\]'
+            (Get-LastStepOutput)[0] | Should -Match '"warnings":\[\]'
             $tls = (Get-SeamCall -Name Open-WinTlsStream)[0].Parameters
             $tls.HostName | Should -Be $script:Fqdn
             $tls.Port | Should -Be 5986
@@ -193,7 +186,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             if (-not $Session) { Get-SeamCall -Name Test-WinRemoteSysvol | Should -BeNullOrEmpty -Because 'no hop without a session' }
             $envelope.compliant | Should -BeFalse
             # One problem, one warning: still a JSON array (a one-element array must not become a string).
-            $warnings = (ConvertFrom-Json -InputObject $script:LastOutput[0]).warnings
+            $warnings = (ConvertFrom-Json -InputObject (Get-LastStepOutput)[0]).warnings
             ($warnings -is [object[]]) | Should -BeTrue
             $warnings.Count | Should -Be 1
         }
@@ -238,7 +231,7 @@ Describe 'Test-MonosyncConnectivity.ps1' {
             }
             Get-SeamCall -Name Clear-WinKerberosTicket | Should -BeNullOrEmpty -Because 'a credential given explicitly gets fresh tickets; the worker''s own stay'
             $envelope.warnings | Should -BeNullOrEmpty
-            ($script:LastOutput -join '') | Should -Not -BeLike '*not-a-real-password*'
+            ((Get-LastStepOutput) -join '') | Should -Not -BeLike '*not-a-real-password*'
         }
 
         It 'a credential for another account than the fleet''s serviceAccount proves nothing, and says so' {

@@ -106,33 +106,16 @@ function Format-IsoDate {
 }
 
 try {
-    if ($RequestBase64) {
-        $request = Read-MonosyncRequest -Encoded $RequestBase64
-        # Assigning re-runs the parameters' Validate* attributes: a bad value throws InvalidInput here.
-        $Mode = Get-RequestString -Object $request -Name 'mode'
-        # Resolved first: a parameter refused below is then reported in a mode the envelope can carry.
-        try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
-        $params = Get-RequestMember -Object $request -Name 'params'
-        if ($params -isnot [System.Management.Automation.PSCustomObject]) { throw (New-InvalidInput -Message 'params must be a JSON object {Fqdn, ServiceAccount, Domain, CheckSecondHop}') }
-        foreach ($property in $params.PSObject.Properties) {
-            if ($null -eq (Find-OrdinalMatch -Set $RequestParams -Value $property.Name)) { throw (New-InvalidInput -Message 'params holds a member this script does not take') }
-        }
-        $value = Get-RequestString -Object $params -Name 'Fqdn'
-        if ($null -eq $value) { throw (New-InvalidInput -Message 'Fqdn is required') }
-        $Fqdn = $value
-        $value = Get-RequestString -Object $params -Name 'ServiceAccount'
-        if ($null -eq $value) { throw (New-InvalidInput -Message 'ServiceAccount is required') }
-        $ServiceAccount = $value
-        $value = Get-RequestString -Object $params -Name 'Domain'
-        if ($null -eq $value) { throw (New-InvalidInput -Message 'Domain is required') }
-        $Domain = $value
-        # A JSON boolean only: [bool] would turn the string 'false' (or any text) into $true.
-        $value = Get-RequestMember -Object $params -Name 'CheckSecondHop'
-        if ($value -isnot [bool]) { throw (New-InvalidInput -Message 'CheckSecondHop must be true or false') }
-        $CheckSecondHop = $value
+    $step = Read-StepRequest -Encoded $RequestBase64 -Mode $Mode
+    $Mode = $step.Mode
+    $params = Get-MonosyncRequestParams -Step $step -Names $RequestParams
+    if ($null -ne $params) {
+        # Assigning re-runs the parameters' ValidatePattern: a bad value throws InvalidInput here.
+        $Fqdn = Get-RequestString -Object $params -Name 'Fqdn' -Required
+        $ServiceAccount = Get-RequestString -Object $params -Name 'ServiceAccount' -Required
+        $Domain = Get-RequestString -Object $params -Name 'Domain' -Required
+        $CheckSecondHop = Get-RequestBoolean -Object $params -Name 'CheckSecondHop'
     }
-    # Refused: reported as plan (the envelope carries only a valid mode).
-    try { $Mode = Resolve-StepMode -Mode $Mode } catch { $Mode = 'plan'; throw }
     if ($Mode -eq 'rollback') { throw (New-InvalidInput -Message 'Test-MonosyncConnectivity only reads: there is nothing to roll back') }
     if (-not $Fqdn) { throw (New-InvalidInput -Message 'Fqdn is required') }
     if (-not $Domain) { throw (New-InvalidInput -Message 'Domain is required') }

@@ -182,6 +182,88 @@ Describe 'reading the request' {
         $state = New-Request '{"level":"Relaxed","policyControlled":false}'
         { & $script:Common { param($s) Assert-RollbackState -State $s -Script 'Set-CbtHardening' -Strings @('level') -Booleans @('policyControlled') } $state } | Should -Not -Throw
     }
+
+    It 'Read-StepRequest takes the mode and saved state of a request, or of a run by hand' {
+        $encoded = ConvertTo-RequestBase64 -Json '{"mode":"Apply","params":{"Level":"Strict"},"rollbackTo":{"level":"Relaxed"}}'
+        $fromWorker = & $script:Common { param($e) Read-StepRequest -Encoded $e -Mode 'plan' } $encoded
+        $fromWorker.Mode | Should -BeExactly 'apply'
+        $fromWorker.RollbackTo.level | Should -Be 'Relaxed'
+        $fromWorker.Request.params.Level | Should -Be 'Strict'
+        $byHand = & $script:Common { Read-StepRequest -Encoded '' -Mode 'ROLLBACK' -RollbackToJson '{"level":"None"}' }
+        $byHand.Mode | Should -BeExactly 'rollback'
+        $byHand.RollbackTo.level | Should -Be 'None'
+        $byHand.Request | Should -BeNullOrEmpty
+        (& $script:Common { Read-StepRequest -Encoded '' -Mode 'plan' }).RollbackTo | Should -BeNullOrEmpty
+    }
+
+    It 'Read-StepRequest refuses a mode as the scripts'' -Mode does: <Case>' -ForEach @(
+        @{ Case = 'unknown (ValidateSet)'; Json = '{"mode":"destroy","params":{}}'; Exception = 'System.Management.Automation.ValidationMetadataException' }
+        @{ Case = 'missing (ValidateSet)'; Json = '{"params":{}}'; Exception = 'System.Management.Automation.ValidationMetadataException' }
+        @{ Case = 'with a zero-width space (ordinal check)'; Json = '{"mode":"apply\u200b","params":{}}'; Exception = 'System.InvalidOperationException' }
+        @{ Case = 'not a string'; Json = '{"mode":["apply"],"params":{}}'; Exception = 'System.InvalidOperationException' }
+    ) {
+        $encoded = ConvertTo-RequestBase64 -Json $Json
+        $info = Get-ErrorInfoOf -Record (Get-CaughtRecord { & $script:Common { param($e) Read-StepRequest -Encoded $e -Mode 'plan' } $encoded })
+        $info.code | Should -Be 'InvalidInput'
+        $info.exceptionType | Should -Be $Exception
+    }
+
+    It 'Get-MonosyncRequestParams gives the params when they hold only the step''s parameters, and $null for a run by hand' {
+        & $script:Common { $script:ScriptName = 'Set-CbtHardening' }
+        $step = & $script:Common { param($e) Read-StepRequest -Encoded $e } (ConvertTo-RequestBase64 -Json '{"mode":"plan","params":{"Level":"Strict"}}')
+        (& $script:Common { param($s) Get-MonosyncRequestParams -Step $s -Names @('Level', 'Other') } $step).Level | Should -Be 'Strict'
+        $none = & $script:Common { param($e) Read-StepRequest -Encoded $e } (ConvertTo-RequestBase64 -Json '{"mode":"plan","params":{}}')
+        $empty = & $script:Common { param($s) Get-MonosyncRequestParams -Step $s -Names @() } $none
+        $empty | Should -BeOfType [System.Management.Automation.PSCustomObject]
+        $byHand = & $script:Common { Read-StepRequest -Mode 'plan' }
+        & $script:Common { param($s) Get-MonosyncRequestParams -Step $s -Names @('Level') } $byHand | Should -BeNullOrEmpty
+    }
+
+    It 'Get-MonosyncRequestParams refuses params that <Case>' -ForEach @(
+        @{ Case = 'are missing'; Json = '{"mode":"plan"}'; Message = 'params must be a JSON object {Level}' }
+        @{ Case = 'are null'; Json = '{"mode":"plan","params":null}'; Message = 'params must be a JSON object {Level}' }
+        @{ Case = 'are an empty array'; Json = '{"mode":"plan","params":[]}'; Message = 'params must be a JSON object {Level}' }
+        @{ Case = 'are a one-element array'; Json = '{"mode":"plan","params":[{"Level":"Strict"}]}'; Message = 'params must be a JSON object {Level}' }
+        @{ Case = 'are a string'; Json = '{"mode":"plan","params":"Strict"}'; Message = 'params must be a JSON object {Level}' }
+        @{ Case = 'hold a member the step does not take'; Json = '{"mode":"plan","params":{"Level":"Strict","Force":true}}'; Message = 'params holds a member Set-CbtHardening does not take (params is {Level})' }
+        @{ Case = 'spell a parameter in another case'; Json = '{"mode":"plan","params":{"level":"Strict"}}'; Message = 'params holds a member Set-CbtHardening does not take (params is {Level})' }
+    ) {
+        & $script:Common { $script:ScriptName = 'Set-CbtHardening' }
+        $step = & $script:Common { param($e) Read-StepRequest -Encoded $e } (ConvertTo-RequestBase64 -Json $Json)
+        $info = Get-ErrorInfoOf -Record (Get-CaughtRecord { & $script:Common { param($s) Get-MonosyncRequestParams -Step $s -Names @('Level') } $step })
+        $info.code | Should -Be 'InvalidInput'
+        $info.message | Should -BeExactly $Message
+    }
+
+    It 'Get-RequestString -Required, Get-RequestBoolean and Test-RequestMember tell absent, null and the wrong type apart' {
+        $params = New-Request '{"s":"x","n":null,"t":true,"f":false,"text":"false","zero":0}'
+        & $script:Common { param($p) Get-RequestString -Object $p -Name s -Required } $params | Should -Be 'x'
+        foreach ($name in 'n', 'missing') {
+            $info = Get-ErrorInfoOf -Record (Get-CaughtRecord { & $script:Common { param($p, $n) Get-RequestString -Object $p -Name $n -Required } $params $name })
+            $info.message | Should -BeExactly "$name is required"
+        }
+        & $script:Common { param($p) Get-RequestBoolean -Object $p -Name t } $params | Should -BeTrue
+        & $script:Common { param($p) Get-RequestBoolean -Object $p -Name f } $params | Should -BeFalse
+        foreach ($name in 'text', 'zero', 'n', 'missing') {
+            $info = Get-ErrorInfoOf -Record (Get-CaughtRecord { & $script:Common { param($p, $n) Get-RequestBoolean -Object $p -Name $n } $params $name })
+            $info.message | Should -BeExactly "$name must be true or false" -Because "$name is not a JSON boolean"
+        }
+        & $script:Common { param($p) Test-RequestMember -Object $p -Name n } $params | Should -BeTrue
+        & $script:Common { param($p) Test-RequestMember -Object $p -Name missing } $params | Should -BeFalse
+        & $script:Common { Test-RequestMember -Object @('n') -Name n } | Should -BeFalse
+    }
+
+    It 'Write-StepResult reports the mode ''<Given>'' as <Reported>: the envelope carries only a valid mode' -ForEach @(
+        @{ Given = "apply$([char]0x200B)"; Reported = 'plan' }
+        @{ Given = 'destroy'; Reported = 'plan' }
+        @{ Given = ''; Reported = 'plan' }
+        @{ Given = 'APPLY'; Reported = 'apply' }
+        @{ Given = 'rollback'; Reported = 'rollback' }
+    ) {
+        & $script:Common { $script:ScriptName = 'Set-CbtHardening'; $script:Target = 'exch01.corp.example' }
+        $line = & $script:Common { param($m) Write-StepResult -StepMode $m -Compliant $true -Changed $false -Before $null -After $null } $Given
+        (ConvertFrom-JsonDocument -Json $line -AsPSCustomObject).mode | Should -BeExactly $Reported
+    }
 }
 
 Describe 'Get-LocalFqdn goes through the seam' {

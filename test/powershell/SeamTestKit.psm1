@@ -31,6 +31,7 @@ $script:CommonFile = Join-Path -Path $script:RepoRoot -ChildPath 'powershell/Mon
 $script:SeamCalls = New-Object -TypeName 'System.Collections.Generic.List[object]'
 $script:Envelopes = New-Object -TypeName 'System.Collections.Generic.List[object]'
 $script:Signatures = $null
+$script:LastStepOutput = @()
 
 # en-US texts Windows really prints, with where they come from. WinRM localizes them; the codes are lost
 # on the way (the WSMan: provider keeps only the fault's message), which is why they matter.
@@ -174,7 +175,8 @@ function ConvertTo-RequestBase64 {
 
 function Invoke-StepScript {
     # Runs a step exactly as the runner does locally (powershell/command.ts): the standalone text as one
-    # script block bound to a fresh module, the request as base64 of UTF-8 JSON. Writes every object the
+    # script block bound to a fresh module, the request as base64 of UTF-8 JSON, and -Arguments (named
+    # parameters the runner passes next to the request: -ServiceCredential). Writes every object the
     # script wrote to the output stream, as the script wrote them (a caller wraps the call in @() for a
     # count: one line arrives as the string itself).
     [CmdletBinding(DefaultParameterSetName = 'Request')]
@@ -184,7 +186,8 @@ function Invoke-StepScript {
         [Parameter(ParameterSetName = 'Request')] $Request,
         [Parameter(ParameterSetName = 'Json')][string]$RequestJson,
         [Parameter(ParameterSetName = 'Base64')][string]$RequestBase64,
-        [bool]$StrictMode = $true
+        [bool]$StrictMode = $true,
+        [hashtable]$Arguments = @{}
     )
     if (-not $Text) { $Text = Get-StepScriptText -Name $Name -StrictMode $StrictMode }
     switch ($PSCmdlet.ParameterSetName) {
@@ -193,7 +196,32 @@ function Invoke-StepScript {
         'Base64' { $encoded = $RequestBase64 }
     }
     $block = [scriptblock]::Create($Text)
-    & $block.GetNewClosure() -RequestBase64 $encoded
+    & $block.GetNewClosure() -RequestBase64 $encoded @Arguments
+}
+
+function Invoke-StepEnvelope {
+    # Runs a step (Invoke-StepScript) and returns its one envelope, checked by ConvertFrom-StepEnvelope: what
+    # every step test file's Invoke-<Step> helper does. -Request is sent as JSON, -RequestJson as it is (for a
+    # malformed request); -Text runs that script text instead of the assembled step. Get-LastStepOutput then
+    # holds what the script printed, for tests about the envelope's text itself.
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory = $true)][string]$Name,
+        $Request,
+        [string]$RequestJson,
+        [string]$Text,
+        [hashtable]$Arguments = @{}
+    )
+    $run = @{ Name = $Name; Text = $Text; Arguments = $Arguments }
+    if ($RequestJson) { $run['RequestJson'] = $RequestJson } else { $run['Request'] = $Request }
+    $script:LastStepOutput = @(Invoke-StepScript @run)
+    # The caller's state, not this module's: the envelope is filed under the running Pester test's name.
+    return (ConvertFrom-StepEnvelope -Script $Name -Output $script:LastStepOutput -CallerState $PSCmdlet.SessionState)
+}
+
+function Get-LastStepOutput {
+    # Every object the script of the last Invoke-StepEnvelope printed, the envelope line first.
+    return , $script:LastStepOutput
 }
 
 function ConvertFrom-StepEnvelope {
@@ -202,7 +230,9 @@ function ConvertFrom-StepEnvelope {
     param(
         [Parameter(ValueFromPipeline = $true)] $InputObject,
         [Parameter(Mandatory = $true)][string]$Script,
-        [object[]]$Output
+        [object[]]$Output,
+        # Where the running test is: the caller's session state (a helper of this module passes on its caller's).
+        [System.Management.Automation.SessionState]$CallerState
     )
     begin { $lines = New-Object -TypeName 'System.Collections.Generic.List[object]' }
     process { if ($null -ne $InputObject) { $lines.Add($InputObject) } }
@@ -215,7 +245,8 @@ function ConvertFrom-StepEnvelope {
         $envelope = ConvertFrom-JsonDocument -Json $all[0] -AsPSCustomObject
         $envelope.schema | Should -Be 'monosync.onboard.step/v1'
         $envelope.script | Should -Be $Script
-        $script:Envelopes.Add([ordered]@{ script = $Script; line = [string]$all[0]; test = (Get-CurrentTestName -SessionState $PSCmdlet.SessionState) })
+        if ($null -eq $CallerState) { $CallerState = $PSCmdlet.SessionState }
+        $script:Envelopes.Add([ordered]@{ script = $Script; line = [string]$all[0]; test = (Get-CurrentTestName -SessionState $CallerState) })
         return $envelope
     }
 }
@@ -833,7 +864,7 @@ Export-ModuleMember -Function New-LocalAccountsError, New-AdsiError, New-Identit
 
 Export-ModuleMember -Function @(
     'ConvertFrom-JsonDocument', 'Get-StepTestData', 'Get-StepScriptText', 'Add-StrictModeLine', 'Save-StepScript', 'ConvertTo-RequestBase64',
-    'Invoke-StepScript', 'ConvertFrom-StepEnvelope', 'Assert-StepEnvelopeContract', 'Get-FailureType',
+    'Invoke-StepScript', 'Invoke-StepEnvelope', 'Get-LastStepOutput', 'ConvertFrom-StepEnvelope', 'Assert-StepEnvelopeContract', 'Get-FailureType',
     'Get-HostileValue', 'Get-LabHostJson', 'New-LabHost', 'Get-SeamSignature', 'Get-SeamFunctionName',
     'Set-SeamFake', 'Reset-SeamFake', 'Remove-SeamFake', 'Get-SeamCall', 'Clear-SeamCall',
     'Get-StepScriptCommand', 'Get-StepSeamViolation', 'New-WindowsErrorRecord', 'New-WsmanProviderError',
