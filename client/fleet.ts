@@ -9,6 +9,7 @@ import { explain } from './cli-error';
 import { connect, currentPerson, type CliContext } from './connect';
 import { approvalsCommand, decideCommand } from './commands/approvals';
 import { signDecisionCommand } from './commands/sign-decision';
+import { signRequestCommand } from './commands/sign-request';
 import { cancelCommand } from './commands/cancel';
 import { codecServerCommand, type CodecServerCommandOptions } from './commands/codec-server';
 import { failureTable } from './commands/failures';
@@ -40,16 +41,36 @@ function buildProgram(): Command {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const as = () => new Option('--as <person>', 'who you are (default: FLEET_USER or your login name)');
+  const key = (what: string) =>
+    new Option(
+      '--key <file>',
+      `your Ed25519 private key (OpenSSH or PEM file, or ssh-agent:<comment or public key>) to sign ${what} with; default FLEET_APPROVER_KEY_FILE`
+    );
+  const sshAgent = () => new Option('--ssh-agent', 'sign with your Ed25519 key in ssh-agent (SSH_AUTH_SOCK)');
 
   program
     .command('onboard')
     .description('validate a fleet file and start onboarding it (once: a running fleet is not started again)')
     .argument('<fleet.yaml>', 'the fleet file')
     .addOption(as())
+    .addOption(key('the request'))
+    .addOption(sshAgent())
+    .option('--signature <file>', 'a request signature written by `fleet sign-request`, instead of signing here')
     .option('--wait', 'follow the run with a progress bar until it is done', false)
-    .action((file: string, o: { as?: string; wait: boolean }) =>
-      withClient((ctx) => onboardCommand(ctx, file, { requestedBy: currentPerson(o.as), wait: o.wait }))
+    .action((file: string, o: { as?: string; wait: boolean; key?: string; sshAgent?: boolean; signature?: string }) =>
+      withClient((ctx) => onboardCommand(ctx, file, { ...o, requestedBy: currentPerson(o.as) }))
     );
+
+  program
+    .command('sign-request')
+    .description('print your signature on a request to onboard a fleet file, for `fleet onboard --signature`')
+    .argument('<fleet.yaml>', 'the fleet file, exactly as it will be started')
+    .addOption(as())
+    .addOption(key('the request'))
+    .addOption(sshAgent())
+    .action(async (file: string, o: { as?: string; key?: string; sshAgent?: boolean }) => {
+      process.exitCode = await signRequestCommand(file, currentPerson(o.as), o);
+    });
 
   program
     .command('plan')
@@ -84,12 +105,13 @@ function buildProgram(): Command {
         new Option('--kind <kind>', 'decide one kind of change for all (or --servers) servers').choices([...RISK_KINDS])
       )
       .option('--servers <fqdns>', 'with --kind: comma-separated servers instead of all')
-      .option('--key <file>', 'your Ed25519 private key (OpenSSH or PEM) to sign with; default FLEET_APPROVER_KEY_FILE')
+      .addOption(key('the decision'))
+      .addOption(sshAgent())
       .action(
         (
           fleetId: string,
           changeIds: string[],
-          o: { as?: string; reason?: string; kind?: string; servers?: string; key?: string }
+          o: { as?: string; reason?: string; kind?: string; servers?: string; key?: string; sshAgent?: boolean }
         ) =>
           withClient((ctx) => decideCommand(ctx, fleetId, changeIds, { ...o, decision, approver: currentPerson(o.as) }))
       );
@@ -105,12 +127,13 @@ function buildProgram(): Command {
     )
     .addOption(as())
     .option('--reason <text>', 'why (recorded with your name); required')
-    .option('--key <file>', 'your Ed25519 private key (OpenSSH or PEM); default FLEET_APPROVER_KEY_FILE')
+    .addOption(key('the decision'))
+    .addOption(sshAgent())
     .action(
       (
         fleetId: string,
         changeId: string,
-        o: { decision: 'approve' | 'reject'; as?: string; reason?: string; key?: string }
+        o: { decision: 'approve' | 'reject'; as?: string; reason?: string; key?: string; sshAgent?: boolean }
       ) => withClient((ctx) => signDecisionCommand(ctx, fleetId, changeId, { ...o, approver: currentPerson(o.as) }))
     );
 
@@ -127,10 +150,16 @@ function buildProgram(): Command {
       .argument('<fqdn>')
       .addOption(as())
       .option('--reason <text>', 'why (recorded with your name); required')
-      .option('--key <file>', 'your Ed25519 private key to sign with; default FLEET_APPROVER_KEY_FILE')
-      .action((fleetId: string, fqdn: string, o: { as?: string; reason?: string; key?: string }) =>
+      .addOption(key('the action'))
+      .addOption(sshAgent())
+      .action((fleetId: string, fqdn: string, o: { as?: string; reason?: string; key?: string; sshAgent?: boolean }) =>
         withClient((ctx) =>
-          operatorCommand(ctx, action, fleetId, fqdn, { operator: currentPerson(o.as), reason: o.reason, key: o.key })
+          operatorCommand(ctx, action, fleetId, fqdn, {
+            operator: currentPerson(o.as),
+            reason: o.reason,
+            key: o.key,
+            sshAgent: o.sshAgent,
+          })
         )
       );
   }

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { PendingApproval } from '../domain/approvals';
 import type { FleetPlan } from '../domain/plan';
 import type { FleetStatus, ServerStatus, StepRecordStatus } from '../domain/status';
+import { UNSIGNED_NOTE } from '../domain/signatures';
 import { STEPS, stepDefinition } from '../domain/steps';
 
 const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
@@ -18,8 +19,8 @@ const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
   'skipped-by-operator': 'skipped',
 };
 
-/** Said wherever a fleet without signed approvals is reported. */
-export const UNSIGNED_NOTE = "approvals: unsigned (a lab): decisions are not verified against approvers' keys";
+/** Said wherever a fleet without signed approvals is reported (one text, kept in domain/signatures.ts). */
+export { UNSIGNED_NOTE };
 
 export function fleetSummary(status: FleetStatus): string {
   const phases = Object.entries(status.counts.byPhase)

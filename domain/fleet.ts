@@ -3,7 +3,8 @@
  * Defaults follow the vendor's manual; the manual's risky values are allowed but gated by approval
  * (see risk.ts). Secrets never appear here: credentials are read by workers from their environment.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 import { formatIssues } from './issues';
 import { parsePublicKey, type SignaturePolicy } from './signatures';
 import {
@@ -44,196 +45,215 @@ const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CBT_LEVELS = ['None', 'Relaxed', 'Strict'] as const;
 
 // A bare string is shorthand for `{ fqdn: ... }`; normalising first keeps error paths as `servers[2].fqdn`.
-const serverSchema = z.preprocess(
-  (v) => (typeof v === 'string' ? { fqdn: v } : v),
-  z.strictObject({
-    fqdn: fqdnSchema,
-    computerName: computerNameSchema.optional(),
-  })
+const serverSchema = lazySchema((z) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? { fqdn: v } : v),
+    z.strictObject({
+      fqdn: fqdnSchema,
+      computerName: computerNameSchema.optional(),
+    })
+  )
 );
 
-const trustedHostsSchema = z.strictObject({
-  /**
-   * Where TrustedHosts is written. Default `skip`: TrustedHosts is a WinRM *client* setting, so on the
-   * Exchange servers (the manual's `exchange`) it does nothing for inbound Monosync connections and only
-   * weakens the servers' own outbound NTLM checks; over Kerberos by FQDN no side needs it. `monosync`
-   * writes it on the worker, the client, where it has effect.
-   */
-  applyOn: z.enum(['exchange', 'monosync', 'skip']).default('skip'),
-  /**
-   * `any` = '*' (the manual; needs approval), `domain` = '*.<domain>', `monosync-servers` = the listed
-   * Monosync addresses, `this-server` = the Exchange server's own FQDN (what the Monosync side needs, and
-   * the default: a value nobody chose is never a wildcard), or an explicit list.
-   */
-  value: z
-    .union([z.enum(['any', 'domain', 'monosync-servers', 'this-server']), z.array(trustedHostEntrySchema).min(1)])
-    .default('this-server'),
-});
+const trustedHostsSchema = lazySchema((z) =>
+  z.strictObject({
+    /**
+     * Where TrustedHosts is written. Default `skip`: TrustedHosts is a WinRM *client* setting, so on the
+     * Exchange servers (the manual's `exchange`) it does nothing for inbound Monosync connections and only
+     * weakens the servers' own outbound NTLM checks; over Kerberos by FQDN no side needs it. `monosync`
+     * writes it on the worker, the client, where it has effect.
+     */
+    applyOn: z.enum(['exchange', 'monosync', 'skip']).default('skip'),
+    /**
+     * `any` = '*' (the manual; needs approval), `domain` = '*.<domain>', `monosync-servers` = the listed
+     * Monosync addresses, `this-server` = the Exchange server's own FQDN (what the Monosync side needs, and
+     * the default: a value nobody chose is never a wildcard), or an explicit list.
+     */
+    value: z
+      .union([z.enum(['any', 'domain', 'monosync-servers', 'this-server']), z.array(trustedHostEntrySchema).min(1)])
+      .default('this-server'),
+  })
+);
 
 /** The Windows Firewall profiles a rule can apply to. */
 export const FIREWALL_PROFILES = ['Domain', 'Private', 'Public'] as const;
 
-const certificateSchema = z
-  .strictObject({
-    /** Rotate or replace a listener certificate with fewer days left than this. */
-    renewBeforeDays: z.number().int().min(1).max(365).default(30),
-    /** Only certificates from these issuers (subject DN of the issuing CA) are chosen; empty = any issuer. */
-    issuers: z.array(z.string().min(3).max(400)).default([]),
-    /**
-     * Bind a self-signed certificate that is already in the server's store, but only one listed in
-     * trustedSelfSigned. Needs approval for every server. A self-signed certificate is never created:
-     * the Monosync servers could not trust one that does not exist yet, so its handshake would fail.
-     */
-    allowSelfSigned: z.boolean().default(false),
-    /**
-     * The self-signed certificates (thumbprints) the Monosync servers already trust, imported into their
-     * Trusted Root Certification Authorities store: the only self-signed ones a listener may use.
-     */
-    trustedSelfSigned: z.array(thumbprintSchema).default([]),
-    /** Pin the listener to this certificate instead of choosing one. */
-    thumbprint: thumbprintSchema.optional(),
-  })
-  .superRefine((c, ctx) => {
-    if (c.allowSelfSigned && c.trustedSelfSigned.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['allowSelfSigned'],
-        message:
-          'a self-signed certificate works only if the Monosync servers already trust it: import it into their ' +
-          'Trusted Root Certification Authorities store and list its thumbprint in policy.certificate.trustedSelfSigned, ' +
-          'or enrol a CA-issued certificate and set allowSelfSigned: false',
-      });
-    }
-    if (!c.allowSelfSigned && c.trustedSelfSigned.length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['trustedSelfSigned'],
-        message:
-          'lists self-signed certificates but allowSelfSigned is false: set allowSelfSigned: true to use them (each needs approval), or remove the list',
-      });
-    }
-  });
-
-const policySchema = z.strictObject({
-  /** `unconstrained` = TrustedForDelegation (the manual; risky, needs approval); `skip` leaves AD alone. */
-  delegation: z.enum(['unconstrained', 'skip']).default('unconstrained'),
-  /**
-   * Default Relaxed (Windows' own default, which already admits clients that send no channel-binding
-   * token). The manual's None also accepts a wrong token, removing NTLM-relay protection on HTTPS: only
-   * when the fleet file asks for it, and then behind approval.
-   */
-  cbtHardeningLevel: z.enum(CBT_LEVELS).default('Relaxed'),
-  trustedHosts: trustedHostsSchema.default({ applyOn: 'skip', value: 'this-server' }),
-  certificate: certificateSchema.default({
-    renewBeforeDays: 30,
-    issuers: [],
-    allowSelfSigned: false,
-    trustedSelfSigned: [],
-  }),
-  firewall: z
+const certificateSchema = lazySchema((z) =>
+  z
     .strictObject({
-      /** `monosync` = only the listed Monosync addresses; `any` opens the ports to everyone (risky). */
-      sources: z.enum(['monosync', 'any']).default('monosync'),
-      ports: z
-        .array(z.union([z.literal(5985), z.literal(5986)]))
-        .min(1)
-        .default([5985, 5986]),
+      /** Rotate or replace a listener certificate with fewer days left than this. */
+      renewBeforeDays: z.number().int().min(1).max(365).default(30),
+      /** Only certificates from these issuers (subject DN of the issuing CA) are chosen; empty = any issuer. */
+      issuers: z.array(z.string().min(3).max(400)).default([]),
       /**
-       * The profiles the rule applies to. Domain-joined Exchange servers talk to Monosync on the Domain
-       * profile; a rule for every profile would also open WinRM on a network the server does not trust.
+       * Bind a self-signed certificate that is already in the server's store, but only one listed in
+       * trustedSelfSigned. Needs approval for every server. A self-signed certificate is never created:
+       * the Monosync servers could not trust one that does not exist yet, so its handshake would fail.
        */
-      profiles: z
-        .array(z.enum(FIREWALL_PROFILES))
-        .min(1)
-        .refine((p) => new Set(p).size === p.length, { error: 'list each profile once' })
-        .default(['Domain']),
+      allowSelfSigned: z.boolean().default(false),
+      /**
+       * The self-signed certificates (thumbprints) the Monosync servers already trust, imported into their
+       * Trusted Root Certification Authorities store: the only self-signed ones a listener may use.
+       */
+      trustedSelfSigned: z.array(thumbprintSchema).default([]),
+      /** Pin the listener to this certificate instead of choosing one. */
+      thumbprint: thumbprintSchema.optional(),
     })
-    .default({ sources: 'monosync', ports: [5985, 5986], profiles: ['Domain'] }),
-});
-
-const settingsSchema = z.strictObject({
-  /** Servers onboarded at the same time. */
-  maxParallel: z.number().int().min(1).max(500).default(32),
-  /** Stop starting new servers once more than this share (percent) has failed. */
-  maxFailurePercent: z.number().min(0).max(100).default(20),
-  /** How long a risky change waits for a decision before it counts as rejected. */
-  approvalTimeout: durationSchema.default(72 * 3_600_000),
-  /**
-   * Continue-as-new once a fleet-wide workflow's history reaches this many events. A worker that lost
-   * the run from its cache replays the whole run inside one workflow task (10 s timeout); 2,000 keeps
-   * that replay near one second (measured: 1.3 s for 2,000 events, 3 s for 4,100), and well under the
-   * server's own continue-as-new hint at 4,096 events.
-   */
-  historyEventBudget: z.number().int().min(200).max(9_000).default(2_000),
-  /**
-   * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
-   * them after continue-as-new), so a server workflow terminated by hand frees its slot.
-   */
-  serverCheckInterval: durationSchema
-    .refine((ms) => ms >= 1_000, { error: 'must be at least 1s (each check is an activity in the fleet history)' })
-    .default(DEFAULT_SERVER_CHECK_INTERVAL),
-  /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
-  stepRetry: z
-    .strictObject({
-      initialInterval: durationSchema.default(5_000),
-      maximumAttempts: z.number().int().min(1).max(50).default(8),
-    })
-    .default({ initialInterval: 5_000, maximumAttempts: 8 }),
-});
-
-const fleetFileSchema = z
-  .strictObject({
-    fleet: z.string().refine((v) => FLEET_ID_RE.test(v), {
-      error: (issue) =>
-        `${JSON.stringify(issue.input)} is not a fleet id: lower-case letters, digits and '-', at most 63 characters`,
-    }),
-    description: freeTextSchema(500).optional(),
-    /** The account Monosync uses afterwards (`monosync_svc`); it becomes a member of Remote Management Users. */
-    serviceAccount: accountSchema,
-    /** The AD domain's DNS name; used for the domain wildcard of TrustedHosts. Defaults to the servers' common suffix. */
-    domain: fqdnSchema.optional(),
-    /** Domain controller that takes (and is read back for) the delegation change. */
-    domainController: fqdnSchema.optional(),
-    monosyncServers: z.array(ipAddressSchema).min(1, { error: 'list at least one Monosync server address' }),
-    /** `alice`, or `{ name: alice, key: "ssh-ed25519 AAAA..." }`: the key verifies alice's signed decisions. */
-    approvers: z
-      .array(z.union([personSchema, z.strictObject({ name: personSchema, key: z.string().max(2000) })]))
-      .min(1, { error: 'name at least one approver for risky changes' }),
-    /** `signed` (default): every decision carries its approver's signature. `unsigned`: a lab, and says so. */
-    approvals: z.enum(['signed', 'unsigned']).default('signed'),
-    policy: policySchema.default(policySchema.parse({})),
-    settings: settingsSchema.default(settingsSchema.parse({})),
-    servers: z.array(serverSchema).min(1, { error: 'list at least one Exchange server' }),
-  })
-  .superRefine((file, ctx) => {
-    const seen = new Map<string, number>();
-    file.servers.forEach((s, i) => {
-      const first = seen.get(s.fqdn);
-      if (first !== undefined) {
+    .superRefine((c, ctx) => {
+      if (c.allowSelfSigned && c.trustedSelfSigned.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          path: ['servers', i, 'fqdn'],
-          message: `"${s.fqdn}" is listed twice (also servers[${first}]): list each server once`,
+          path: ['allowSelfSigned'],
+          message:
+            'a self-signed certificate works only if the Monosync servers already trust it: import it into their ' +
+            'Trusted Root Certification Authorities store and list its thumbprint in policy.certificate.trustedSelfSigned, ' +
+            'or enrol a CA-issued certificate and set allowSelfSigned: false',
         });
-      } else seen.set(s.fqdn, i);
-    });
-    const bytes = serverListBytes(file.servers);
-    if (bytes > MAX_SERVER_LIST_BYTES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['servers'],
-        message: `${file.servers.length.toLocaleString('en-US')} servers make ${(bytes / 1e6).toFixed(1)} MB of workflow input, more than the ${MAX_SERVER_LIST_BYTES / 1e6} MB one fleet can carry (Temporal's payload limit is 2 MB): split the servers over several fleet files`,
+      }
+      if (!c.allowSelfSigned && c.trustedSelfSigned.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trustedSelfSigned'],
+          message:
+            'lists self-signed certificates but allowSelfSigned is false: set allowSelfSigned: true to use them (each needs approval), or remove the list',
+        });
+      }
+    })
+);
+
+const policySchema = lazySchema((z) =>
+  z.strictObject({
+    /** `unconstrained` = TrustedForDelegation (the manual; risky, needs approval); `skip` leaves AD alone. */
+    delegation: z.enum(['unconstrained', 'skip']).default('unconstrained'),
+    /**
+     * Default Relaxed (Windows' own default, which already admits clients that send no channel-binding
+     * token). The manual's None also accepts a wrong token, removing NTLM-relay protection on HTTPS: only
+     * when the fleet file asks for it, and then behind approval.
+     */
+    cbtHardeningLevel: z.enum(CBT_LEVELS).default('Relaxed'),
+    trustedHosts: trustedHostsSchema.default({ applyOn: 'skip', value: 'this-server' }),
+    certificate: certificateSchema.default({
+      renewBeforeDays: 30,
+      issuers: [],
+      allowSelfSigned: false,
+      trustedSelfSigned: [],
+    }),
+    firewall: z
+      .strictObject({
+        /** `monosync` = only the listed Monosync addresses; `any` opens the ports to everyone (risky). */
+        sources: z.enum(['monosync', 'any']).default('monosync'),
+        ports: z
+          .array(z.union([z.literal(5985), z.literal(5986)]))
+          .min(1)
+          .default([5985, 5986]),
+        /**
+         * The profiles the rule applies to. Domain-joined Exchange servers talk to Monosync on the Domain
+         * profile; a rule for every profile would also open WinRM on a network the server does not trust.
+         */
+        profiles: z
+          .array(z.enum(FIREWALL_PROFILES))
+          .min(1)
+          .refine((p) => new Set(p).size === p.length, { error: 'list each profile once' })
+          .default(['Domain']),
+      })
+      .default({ sources: 'monosync', ports: [5985, 5986], profiles: ['Domain'] }),
+  })
+);
+
+const settingsSchema = lazySchema((z) =>
+  z.strictObject({
+    /** Servers onboarded at the same time. */
+    maxParallel: z.number().int().min(1).max(500).default(32),
+    /** Stop starting new servers once more than this share (percent) has failed. */
+    maxFailurePercent: z.number().min(0).max(100).default(20),
+    /** How long a risky change waits for a decision before it counts as rejected. */
+    approvalTimeout: durationSchema.default(72 * 3_600_000),
+    /**
+     * Continue-as-new once a fleet-wide workflow's history reaches this many events. A worker that lost
+     * the run from its cache replays the whole run inside one workflow task (10 s timeout); 2,000 keeps
+     * that replay near one second (measured: 1.3 s for 2,000 events, 3 s for 4,100), and well under the
+     * server's own continue-as-new hint at 4,096 events.
+     */
+    historyEventBudget: z.number().int().min(200).max(9_000).default(2_000),
+    /**
+     * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
+     * them after continue-as-new), so a server workflow terminated by hand frees its slot.
+     */
+    serverCheckInterval: durationSchema
+      .refine((ms) => ms >= 1_000, { error: 'must be at least 1s (each check is an activity in the fleet history)' })
+      .default(DEFAULT_SERVER_CHECK_INTERVAL),
+    /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
+    stepRetry: z
+      .strictObject({
+        initialInterval: durationSchema.default(5_000),
+        maximumAttempts: z.number().int().min(1).max(50).default(8),
+      })
+      .default({ initialInterval: 5_000, maximumAttempts: 8 }),
+  })
+);
+
+const fleetFileSchema = lazySchema((z) =>
+  z
+    .strictObject({
+      fleet: z.string().refine((v) => FLEET_ID_RE.test(v), {
+        error: (issue) =>
+          `${JSON.stringify(issue.input)} is not a fleet id: lower-case letters, digits and '-', at most 63 characters`,
+      }),
+      description: freeTextSchema(500).optional(),
+      /** The account Monosync uses afterwards (`monosync_svc`); it becomes a member of Remote Management Users. */
+      serviceAccount: accountSchema,
+      /** The AD domain's DNS name; used for the domain wildcard of TrustedHosts. Defaults to the servers' common suffix. */
+      domain: fqdnSchema.optional(),
+      /** Domain controller that takes (and is read back for) the delegation change. */
+      domainController: fqdnSchema.optional(),
+      monosyncServers: z.array(ipAddressSchema).min(1, { error: 'list at least one Monosync server address' }),
+      /** `alice`, or `{ name: alice, key: "ssh-ed25519 AAAA..." }`: the key verifies alice's signed decisions. */
+      approvers: z
+        .array(z.union([personSchema, z.strictObject({ name: personSchema, key: z.string().max(2000) })]))
+        .min(1, { error: 'name at least one approver for risky changes' }),
+      /**
+       * Who may start the fleet besides the approvers: `{ name: carol, key: "ssh-ed25519 AAAA..." }`. In a
+       * signed fleet the requester proves who they are with this key (or their approver key).
+       */
+      requesters: z
+        .array(z.union([personSchema, z.strictObject({ name: personSchema, key: z.string().max(2000) })]))
+        .optional(),
+      /** `signed` (default): every decision carries its approver's signature. `unsigned`: a lab, and says so. */
+      approvals: z.enum(['signed', 'unsigned']).default('signed'),
+      policy: policySchema.default(policySchema.parse({})),
+      settings: settingsSchema.default(settingsSchema.parse({})),
+      servers: z.array(serverSchema).min(1, { error: 'list at least one Exchange server' }),
+    })
+    .superRefine((file, ctx) => {
+      const seen = new Map<string, number>();
+      file.servers.forEach((s, i) => {
+        const first = seen.get(s.fqdn);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['servers', i, 'fqdn'],
+            message: `"${s.fqdn}" is listed twice (also servers[${first}]): list each server once`,
+          });
+        } else seen.set(s.fqdn, i);
       });
-    }
-    const domain = file.domain ?? commonSuffix(file.servers.map((s) => s.fqdn));
-    if (file.policy.trustedHosts.value === 'domain' && !domain) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['domain'],
-        message: 'trustedHosts value "domain" needs the domain: set domain: corp.example',
-      });
-    }
-  });
+      const bytes = serverListBytes(file.servers);
+      if (bytes > MAX_SERVER_LIST_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers'],
+          message: `${file.servers.length.toLocaleString('en-US')} servers make ${(bytes / 1e6).toFixed(1)} MB of workflow input, more than the ${MAX_SERVER_LIST_BYTES / 1e6} MB one fleet can carry (Temporal's payload limit is 2 MB): split the servers over several fleet files`,
+        });
+      }
+      const domain = file.domain ?? commonSuffix(file.servers.map((s) => s.fqdn));
+      if (file.policy.trustedHosts.value === 'domain' && !domain) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domain'],
+          message: 'trustedHosts value "domain" needs the domain: set domain: corp.example',
+        });
+      }
+    })
+);
 
 type FleetPolicy = z.output<typeof policySchema>;
 type FleetSettings = z.output<typeof settingsSchema>;
@@ -257,6 +277,11 @@ export interface FleetSpec {
   approvals: 'signed' | 'unsigned';
   /** Approver → raw Ed25519 public key in base64 (those given a key in the fleet file). */
   approverKeys: Record<string, string>;
+  /**
+   * Requester (not an approver) → raw Ed25519 public key in base64; with approverKeys, the people who
+   * may start a signed fleet. Absent in specs recorded before requests were signed.
+   */
+  requesterKeys?: Record<string, string>;
   policy: FleetPolicy;
   settings: FleetSettings;
   servers: ServerSpec[];
@@ -326,6 +351,22 @@ export function validateFleet(document: unknown): FleetValidation {
     else problems.push(`approvers[${i}].key: ${key.problem}`);
     return a.name;
   });
+  const requesterKeys: Record<string, string> = {};
+  (f.requesters ?? []).forEach((r, i) => {
+    if (typeof r === 'string') {
+      if (f.approvals === 'signed') {
+        problems.push(
+          `requesters[${i}]: ${r} has no key, and this fleet's approvals are signed: write { name: ${r}, key: "ssh-ed25519 AAAA..." }`
+        );
+      }
+      return;
+    }
+    const key = parsePublicKey(r.key);
+    if (!key.ok) problems.push(`requesters[${i}].key: ${key.problem}`);
+    else if (approverKeys[r.name] !== undefined && approverKeys[r.name] !== key.key) {
+      problems.push(`requesters[${i}].key: ${r.name} is also an approver with another key: give one person one key`);
+    } else requesterKeys[r.name] = key.key;
+  });
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -339,6 +380,7 @@ export function validateFleet(document: unknown): FleetValidation {
       approvers: [...new Set(approverNames)],
       approvals: f.approvals,
       approverKeys,
+      requesterKeys,
       policy: f.policy,
       settings: f.settings,
       servers,

@@ -3,22 +3,40 @@
  * checks a workflow makes before it records a decision. Pure and deterministic (no Node APIs, no
  * clock of its own) so the workflow sandbox can run it: `@noble/curves` is plain JavaScript.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { z } from 'zod';
+import type { ed25519 as Ed25519 } from '@noble/curves/ed25519.js';
+import type { z } from 'zod';
+import { lazySchema } from './lazy-schema';
+
+let curve: typeof Ed25519 | undefined;
+/**
+ * The curve, loaded on first use: the workflow sandbox evaluates a workflow's modules for every
+ * workflow, and building the curve's tables costs milliseconds that only a signed decision needs.
+ */
+function ed25519(): typeof Ed25519 {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
+  curve ??= (require('@noble/curves/ed25519.js') as { ed25519: typeof Ed25519 }).ed25519;
+  return curve;
+}
 
 /** How long a signature stays good, measured against the workflow clock: older ones are refused as expired. */
 export const SIGNATURE_WINDOW_MS = 30 * 60_000;
 /** A signer's clock may run a little ahead of the workflow's. */
 export const SIGNATURE_CLOCK_SKEW_MS = 5 * 60_000;
 
-export const signatureSchema = z.strictObject({
-  /** ISO time the approver signed at (their clock). */
-  at: z.iso.datetime(),
-  /** Random per decision, so the same decision cannot be sent twice. */
-  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { error: 'nonce: 16 to 64 letters, digits, - or _' }),
-  /** Ed25519 signature of `signedText(...)`, base64. */
-  value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, { error: 'value: a base64 Ed25519 signature (88 characters)' }),
-});
+/** Said wherever a fleet without signed approvals is reported (status, report, the Web UI's details). */
+export const UNSIGNED_NOTE =
+  'approvals: unsigned (a lab): decisions are not verified against approver keys, and the requester is self-asserted';
+
+export const signatureSchema = lazySchema((z) =>
+  z.strictObject({
+    /** ISO time the approver signed at (their clock). */
+    at: z.iso.datetime(),
+    /** Random per decision, so the same decision cannot be sent twice. */
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { error: 'nonce: 16 to 64 letters, digits, - or _' }),
+    /** Ed25519 signature of `signedText(...)`, base64. */
+    value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, { error: 'value: a base64 Ed25519 signature (88 characters)' }),
+  })
+);
 export type DecisionSignature = z.output<typeof signatureSchema>;
 
 /**
@@ -144,7 +162,7 @@ export function verifySignature(publicKeyBase64: string, text: string, signature
   const signature = fromBase64(signatureBase64);
   if (!key || key.length !== 32 || !signature || signature.length !== 64) return false;
   try {
-    return ed25519.verify(signature, new TextEncoder().encode(text), key);
+    return ed25519().verify(signature, new TextEncoder().encode(text), key);
   } catch {
     return false;
   }
@@ -152,11 +170,11 @@ export function verifySignature(publicKeyBase64: string, text: string, signature
 
 /** Signs with a 32-byte Ed25519 seed (the CLI's side; the seed never leaves the CLI process). */
 export function signText(seed: Uint8Array, text: string): string {
-  return toBase64(ed25519.sign(new TextEncoder().encode(text), seed));
+  return toBase64(ed25519().sign(new TextEncoder().encode(text), seed));
 }
 
 export function publicKeyOfSeed(seed: Uint8Array): string {
-  return toBase64(ed25519.getPublicKey(seed));
+  return toBase64(ed25519().getPublicKey(seed));
 }
 
 /**

@@ -1,5 +1,6 @@
 /** What the workflows report: per-server status and result, fleet status; and the phase message's schema. */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 import type { PendingApproval, RecordedDecision, RefusedDecision, StandingDecision } from './approvals';
 import type { FleetSpec, ServerSpec } from './fleet';
 import type { OnboardingContext, StepStatus } from './onboarding';
@@ -7,6 +8,7 @@ import type { PlannedChange } from './risk';
 import type { StepId } from './steps';
 import { fqdnSchema } from './validators';
 import type { SignaturePolicy } from './signatures';
+import type { RequestSignature } from './request-signature';
 
 /**
  * Every phase a server can be in, in the order tables list them: whether its workflow has ended
@@ -42,12 +44,14 @@ export const WAITING_PHASES: readonly ServerPhase[] = ['awaiting-approval', 'awa
  * The `serverPhase` signal a server sends its fleet. Anyone who can signal the fleet can send it too,
  * so it is parsed like any message; a final phase in it is only a hint the fleet confirms with Temporal.
  */
-export const serverPhaseMessageSchema = z.strictObject({
-  fqdn: fqdnSchema,
-  phase: z.enum(SERVER_PHASES as [ServerPhase, ...ServerPhase[]]),
-  /** What a waiting server waits on (the change texts, or the failed step), shown in the fleet's details. */
-  waitingFor: z.string().max(MAX_WAITING_FOR_CHARS).optional(),
-});
+export const serverPhaseMessageSchema = lazySchema((z) =>
+  z.strictObject({
+    fqdn: fqdnSchema,
+    phase: z.enum(SERVER_PHASES as [ServerPhase, ...ServerPhase[]]),
+    /** What a waiting server waits on (the change texts, or the failed step), shown in the fleet's details. */
+    waitingFor: z.string().max(MAX_WAITING_FOR_CHARS).optional(),
+  })
+);
 export type ServerPhaseMessage = z.output<typeof serverPhaseMessageSchema>;
 
 export type StepRecordStatus = StepStatus | 'pending' | 'running' | 'rejected' | 'failed' | 'skipped-by-operator';
@@ -95,6 +99,15 @@ export interface ServerRunInput {
   standingDecisions: StandingDecision[];
   /** How decisions are checked (signed, with the approvers' keys, or a lab's unsigned); absent before signing. */
   signing?: SignaturePolicy;
+  /**
+   * What the fleet that started this server expects of it (absent in servers started before: 1). 2: the
+   * fleet set the phase `running` in the start's search attributes (no upsert at start); a kind of change
+   * the fleet approved is applied by the step's first activity (no second one); and the final phase is
+   * signalled only once the fleet has continued as new and said so (`fleetContinued`), because until then
+   * the run that started this server gets its result as its child's. No patch markers needed: histories
+   * recorded before carry no such field and replay as they were recorded.
+   */
+  fleetProtocol?: 2;
 }
 
 interface FleetCounts {
@@ -127,6 +140,8 @@ export interface FleetStatus {
 export interface FleetRunInput {
   spec: FleetSpec;
   requestedBy: string;
+  /** The requester's signature over this request (domain/request-signature.ts); a signed fleet needs it. */
+  requestSignature?: RequestSignature;
   /** Carried across continue-as-new; absent on the first run. */
   carry?: FleetCarry;
 }

@@ -13,7 +13,8 @@ import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatus, serversWaiting, serverStatuses } from '../fleet-handles';
 import { approvalLines } from '../views';
-import { keyFileOf, readPrivateKeySeed, signedChangeDecision, signFields } from './sign-decision';
+import { signerFrom, signFieldsWith, type KeyOptions } from '../signing-keys';
+import { signedChangeDecision } from './sign-decision';
 
 export async function approvalsCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
   const fleet = await fleetStatus(ctx.client, fleetId);
@@ -65,14 +66,12 @@ async function staleDecision(ctx: CliContext, fqdn: string, changeId: string): P
 
 const PAST = { approve: 'approved', reject: 'rejected' } as const;
 
-interface DecideOptions {
+interface DecideOptions extends KeyOptions {
   decision: 'approve' | 'reject';
   approver: string;
   reason?: string;
   kind?: string;
   servers?: string;
-  /** The approver's private key file (--key, else FLEET_APPROVER_KEY_FILE): decisions are signed with it. */
-  key?: string;
 }
 
 export async function decideCommand(
@@ -94,12 +93,13 @@ export async function decideCommand(
     });
     if (!parsed.success) throw new CliError(`invalid decision: ${formatIssues(parsed.error.issues).join('; ')}`, 2);
     await fleetStatus(ctx.client, fleetId); // a clear "no fleet" before the update
-    const keyFile = keyFileOf(opts.key);
+    // The approver's key (--key, FLEET_APPROVER_KEY_FILE or --ssh-agent): decisions are signed with it.
+    const signer = await signerFrom(opts);
     const d = parsed.data;
-    const signed = keyFile
+    const signed = signer
       ? {
           ...d,
-          signature: signFields(readPrivateKeySeed(keyFile), {
+          signature: await signFieldsWith(signer, {
             kind: 'fleet-kind',
             fleetId,
             riskKind: d.kind,
@@ -120,6 +120,7 @@ export async function decideCommand(
   if (changeIds.length === 0)
     throw new CliError('name at least one change id (see `fleet approvals <fleetId>`), or use --kind', 2);
   const fleet = await fleetStatus(ctx.client, fleetId);
+  const signer = await signerFrom(opts);
   let failures = 0;
   for (const changeId of changeIds) {
     const fqdn = serverOfChange(changeId);
@@ -138,8 +139,7 @@ export async function decideCommand(
       continue;
     }
     try {
-      const keyFile = keyFileOf(opts.key);
-      const decision = keyFile ? await signedChangeDecision(ctx, fleetId, parsed.data, keyFile) : parsed.data;
+      const decision = signer ? await signedChangeDecision(ctx, fleetId, parsed.data, signer) : parsed.data;
       const recorded = await ctx.client.workflow
         .getHandle(serverWorkflowId(fqdn))
         .executeUpdate(decideChangeUpdate, { args: [decision] });

@@ -8,8 +8,9 @@ import { readFleetFile } from '../fleet-file';
 import { retryWhileUnavailable, WAIT_OUTAGE_POLICY, type OutagePolicy } from '../outage';
 import { progress } from '../progress';
 import { approvalLines, fleetSummary, statusTable } from '../views';
+import { signedRequest, type RequestOptions } from './sign-request';
 
-interface OnboardOptions {
+interface OnboardOptions extends RequestOptions {
   requestedBy: string;
   wait: boolean;
   /** Poll interval while waiting. */
@@ -20,12 +21,23 @@ interface OnboardOptions {
 
 export async function onboardCommand(ctx: CliContext, file: string, opts: OnboardOptions): Promise<number> {
   const spec = readFleetFile(file);
+  // Checked here as the workflow checks it: a request it would refuse starts nothing (exit 2).
+  const requestSignature = await signedRequest(spec, opts.requestedBy, opts);
   const { client, env } = ctx;
   const workflowId = fleetWorkflowId(spec.fleetId);
-  const { started } = await startFleetWorkflow(client, env.TEMPORAL_TASK_QUEUE, spec, opts.requestedBy);
+  const { started } = await startFleetWorkflow(
+    client,
+    env.TEMPORAL_TASK_QUEUE,
+    spec,
+    opts.requestedBy,
+    requestSignature
+  );
+  const requester = requestSignature
+    ? `${opts.requestedBy} (signed request)`
+    : `${opts.requestedBy} (self-asserted: approvals unsigned)`;
   console.log(
     started
-      ? `started fleet ${spec.fleetId}: ${spec.servers.length} servers, requested by ${opts.requestedBy}`
+      ? `started fleet ${spec.fleetId}: ${spec.servers.length} servers, requested by ${requester}`
       : `fleet ${spec.fleetId} is already running: nothing new started (follow it with \`fleet status ${spec.fleetId}\`)`
   );
   console.log(`  fleet workflow:  ${workflowId}  ${workflowUrl(ctx.uiUrl, env.TEMPORAL_NAMESPACE, workflowId)}`);

@@ -6,14 +6,14 @@ import { resolveStepUpdate } from '../../workflows/messages';
 import { CliError } from '../cli-error';
 import type { CliContext } from '../connect';
 import { fleetStatus, serverStatus } from '../fleet-handles';
-import { keyFileOf, readPrivateKeySeed, signFields } from './sign-decision';
+import { signerFrom, signFieldsWith, type KeyOptions } from '../signing-keys';
 
 export async function operatorCommand(
   ctx: CliContext,
   action: 'retry' | 'skip' | 'abort',
   fleetId: string,
   fqdn: string,
-  opts: { operator: string; reason?: string; key?: string }
+  opts: KeyOptions & { operator: string; reason?: string }
 ): Promise<number> {
   const parsed = operatorDecisionInputSchema.safeParse({ action, operator: opts.operator, reason: opts.reason ?? '' });
   if (!parsed.success)
@@ -25,12 +25,12 @@ export async function operatorCommand(
   if (server.phase !== 'awaiting-operator') {
     throw new CliError(`${fqdn} is not waiting for an operator (phase ${server.phase}); nothing to ${action}`, 1);
   }
-  const keyFile = keyFileOf(opts.key);
+  const signer = await signerFrom(opts);
   const d = parsed.data;
-  const input = keyFile
+  const input = signer
     ? {
         ...d,
-        signature: signFields(readPrivateKeySeed(keyFile), {
+        signature: await signFieldsWith(signer, {
           kind: 'operator',
           fleetId,
           server: fqdn,

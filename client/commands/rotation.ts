@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { auditWorkflowId, rotationScheduleId, rotationWorkflowId } from '../../domain/ids';
+import type { FleetSpec } from '../../domain/fleet';
 import type { AuditReport } from '../../domain/rotation';
 import { auditFleet, rotateCertificates } from '../../workflows';
 import { durationSchema } from '../../domain/validators';
@@ -66,6 +67,12 @@ function addScheduleOptions(cmd: Command): Command {
     );
 }
 
+/** Static details of a scheduled run: what it does and to which servers, in the Web UI's compact style. */
+function scheduledRunDetails(spec: FleetSpec, what: string): string {
+  const approvers = spec.approvers.map((a) => `\`${a}\``).join(', ');
+  return `${what}. Fleet \`${spec.fleetId}\`: ${spec.servers.length} servers, at most ${spec.settings.maxParallel} at once; approvers ${approvers}.\n`;
+}
+
 function auditScheduleId(fleetId: string): string {
   return `${auditWorkflowId(fleetId)}/schedule`;
 }
@@ -98,6 +105,10 @@ export function registerRotationCommands(program: Command, withClient: WithClien
         scheduleId: rotationScheduleId(spec.fleetId),
         fleetId: spec.fleetId,
         summary: `Certificate rotation of fleet ${spec.fleetId}`,
+        details: scheduledRunDetails(
+          spec,
+          'Renews each HTTPS listener certificate that is due; rolls back one that fails'
+        ),
         dayOfMonth: o.day,
         hour: o.hour,
         timezone: checkTimezone(o.timezone),
@@ -193,6 +204,7 @@ export function registerRotationCommands(program: Command, withClient: WithClien
         scheduleId: id,
         fleetId: spec.fleetId,
         summary: `Drift audit of fleet ${spec.fleetId} (read only)`,
+        details: scheduledRunDetails(spec, 'Plans every step on every server and reports drift; changes nothing'),
         dayOfMonth: o.day,
         hour: o.hour,
         timezone: checkTimezone(o.timezone),

@@ -50,6 +50,9 @@ export function writeFleetFile(spec: FleetSpec): string {
       approvers: spec.approvers.map((name) =>
         spec.approverKeys[name] ? { name, key: spec.approverKeys[name] } : name
       ),
+      ...(spec.requesterKeys && Object.keys(spec.requesterKeys).length > 0
+        ? { requesters: Object.entries(spec.requesterKeys).map(([name, key]) => ({ name, key })) }
+        : {}),
       approvals: spec.approvals,
       policy: spec.policy,
       settings: {
