@@ -1,7 +1,8 @@
 /** One Temporal client per CLI process, configured from the environment like the workers. */
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { connectionSettings, readEnv, type WorkerEnv } from '../config/environment';
+import type { Client } from '@temporalio/client';
+import { readEnv, type WorkerEnv } from '../config/environment';
+import { connectClient, temporalTarget } from '../config/temporal-client';
 import { personSchema } from '../domain/validators';
 import { payloadCodecsFromEnv } from '../config/codec';
 import { usageError } from './cli-error';
@@ -13,40 +14,32 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
-/** The environment, validated; a bad value is a usage error (exit 2) naming the variable, like a bad argument. */
-export function cliEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+/** `read()` of the environment, where a bad value is a usage error (exit 2) naming the variable, like a bad argument. */
+function fromEnvironment<T>(read: () => T): T {
   try {
-    return readEnv(env);
+    return read();
   } catch (err) {
     throw usageError(err instanceof Error ? err.message : String(err));
   }
 }
 
-/** The configured payload codecs; a bad key ring is a usage error (exit 2) naming the variable. */
+/** The environment, validated. */
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  return fromEnvironment(() => readEnv(env));
+}
+
+/** The configured payload codecs (a bad key ring is a usage error). */
 export function cliCodecs(env: WorkerEnv): ReturnType<typeof payloadCodecsFromEnv> {
-  try {
-    return payloadCodecsFromEnv(env);
-  } catch (err) {
-    throw usageError(err instanceof Error ? err.message : String(err));
-  }
+  return fromEnvironment(() => payloadCodecsFromEnv(env));
 }
 
 export async function connect(): Promise<CliContext> {
   const env = cliEnv();
   // The same key ring as the workers, or the CLI could neither write inputs they read nor read their results.
-  const payloadCodecs = cliCodecs(env);
-  const connection = await Connection.connect({ ...connectionSettings(env), connectTimeout: '10s' });
-  const client = new Client({
-    connection,
-    namespace: env.TEMPORAL_NAMESPACE,
-    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
-  });
-  return {
-    client,
-    env,
-    uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
-    close: () => connection.close(),
-  };
+  // A bad key ring, or an unreadable TLS or API key file, is a usage error too.
+  const target = fromEnvironment(() => temporalTarget(env));
+  const { client, close } = await connectClient(target, { connectTimeout: '10s' });
+  return { client, env, uiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233', close };
 }
 
 /** Who is running the CLI: `--as`, else FLEET_USER, else the login name. Validated like approvers. */

@@ -51,7 +51,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   return parsed.data;
 }
 
-interface ConnectionSettings {
+export interface ConnectionSettings {
   address: string;
   tls?:
     | boolean

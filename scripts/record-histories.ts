@@ -9,14 +9,21 @@
  * - a certificate rotation where one server fails verification and is rolled back;
  * - a fleet that continues as new (the smallest history budget), every run of it.
  * Each history is written as `{ workflowId, runId, workflowType, history }` under test/histories/,
- * with a README saying which release recorded them. Re-record after a deliberate, versioned
- * change to workflow code, and commit the new files with it.
+ * with a README saying which release recorded them. With the payload codec configured (FLEET_CODEC_*)
+ * the workers and the client encrypt as in production, and each history is written with its payloads
+ * decoded, as a worker holding the key sees it: the files replay without the key. Re-record after a
+ * deliberate, versioned change to workflow code, and commit the new files with it.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import * as prettier from 'prettier';
+import { readEnv } from '../config/environment';
+import { devServerTarget } from '../config/temporal-client';
+import { connectClientAndWorkers } from '../config/temporal-workers';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
 import { fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
@@ -24,7 +31,7 @@ import { LabRunner } from '../lab/lab-runner';
 import { rotateCertificates } from '../workflows';
 import { decideChangeUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from '../test/support/fleet-files';
-import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from '../test/support/temporal';
+import { FAST_RETRY, startFleet, type TestEnv, testFleet, withWorkers } from '../test/support/temporal';
 import { historyToStoredJson } from '../test/support/stored-history';
 import { waitFor } from '../test/support/wait';
 
@@ -37,10 +44,36 @@ interface RecordedRun {
   runId?: string;
 }
 
+const isPayload = (value: unknown): value is Payload =>
+  typeof value === 'object' &&
+  value !== null &&
+  (value as Payload).data instanceof Uint8Array &&
+  typeof (value as Payload).metadata === 'object';
+
+/**
+ * Replaces every payload in `node` by what `codecs` decode it to (the last codec decodes first, as the
+ * SDK does). A payload the codec did not encrypt (a search attribute) comes back unchanged.
+ */
+export async function decodePayloadsInPlace(node: unknown, codecs: readonly PayloadCodec[]): Promise<void> {
+  if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
+  const fields = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) {
+    if (!isPayload(value)) {
+      await decodePayloadsInPlace(value, codecs);
+      continue;
+    }
+    let decoded = [value];
+    for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+    fields[key] = decoded[0];
+  }
+}
+
 async function writeHistory(env: TestEnv, run: RecordedRun): Promise<string> {
   const handle = env.client.workflow.getHandle(run.workflowId, run.runId);
   const description = await handle.describe();
   const history = await handle.fetchHistory();
+  // test/histories-replay.test.ts replays with no codec and no key: store what a worker with the key sees.
+  await decodePayloadsInPlace(history, env.payloadCodecs ?? []);
   const file = path.join(HISTORIES_DIR, `${run.name}.json`);
   const doc = {
     workflowId: run.workflowId,
@@ -166,8 +199,19 @@ async function main(): Promise<void> {
   const port = await freePort();
   const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'record-histories-')), 'temporal.db');
   const server = await startDevServer({ port, dbFile });
-  process.env.TEMPORAL_ADDRESS = server.address;
-  const env = await testEnv();
+  const temporal = await connectClientAndWorkers(devServerTarget(readEnv(), server));
+  const { payloadCodecs } = temporal.workers;
+  const env: TestEnv = {
+    client: temporal.client,
+    connection: temporal.workers.connection,
+    taskQueue: `record-${randomBytes(4).toString('hex')}`,
+    payloadCodecs,
+    close: () => temporal.close(),
+  };
+  const codecNote = payloadCodecs.length
+    ? 'with the payload codec on (FLEET_CODEC_*), written with every payload decoded so they replay without the key'
+    : 'with plain payloads (no FLEET_CODEC_*)';
+  console.log(`recording ${codecNote}`);
   try {
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
     // Files are overwritten by name; the continued fleet's run count may differ from the last recording.
@@ -185,7 +229,7 @@ async function main(): Promise<void> {
       [
         '# Recorded workflow histories',
         '',
-        `Recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories\`.`,
+        `Recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories\`, ${codecNote}.`,
         '',
         'test/histories-replay.test.ts replays every `*.json` here against the current workflow code on every',
         '`npm test`: a change that would break fleets in flight fails the suite. Each file is',

@@ -11,8 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { readEnv } from '../config/environment';
+import { devServerTarget } from '../config/temporal-client';
+import { connectClientAndWorkers } from '../config/temporal-workers';
 import { startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { TASK_QUEUE, fleetWorkflowId, serverWorkflowId } from '../domain/ids';
@@ -21,6 +23,7 @@ import type { FleetStatus, ServerPhase } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { exampleEstate } from '../lab/scenarios';
+import { replaceStateFile } from '../lab/state-file';
 import { currentPerson, fleetListUrl, workflowUrl } from '../client/connect';
 import { readFleetFile } from '../client/fleet-file';
 import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
@@ -43,42 +46,46 @@ const PORT = 7233;
 const UI_PORT = 8233;
 const LAB_FILE = path.join(TEMPORAL_DIR, 'lab-state.json');
 
-function loadEstate(spec: FleetSpec): LabEstate {
+/**
+ * The lab estate in LAB_FILE, changed by every call under the file's lock and replaced atomically
+ * (lab/state-file.ts), as worker processes share it: a worker of another process on the same file
+ * (FLEET_LAB_STATE) loses no update to this one, and a kill of this process loses at most one call.
+ */
+function sharedEstate(spec: FleetSpec): LabEstate {
   if (!opts['fresh-lab'] && fs.existsSync(LAB_FILE)) {
     console.log(`lab estate: ${path.relative(PROJECT_ROOT, LAB_FILE)} (kept from the last run; --fresh-lab resets it)`);
-    return LabEstate.load(LAB_FILE);
+  } else {
+    console.log('lab estate: a fresh simulated estate for the example fleet');
+    replaceStateFile(LAB_FILE, JSON.stringify(exampleEstate(spec).toJSON()));
   }
-  console.log('lab estate: a fresh simulated estate for the example fleet');
-  return exampleEstate(spec);
+  return LabEstate.shared(LAB_FILE);
 }
 
 async function main(): Promise<void> {
+  // Before anything starts: a bad key ring (FLEET_CODEC_*) stops here, naming the variable.
+  const env = readEnv();
   const spec = readFleetFile(opts.file);
   const requestedBy = currentPerson();
   const approver = spec.approvers.find((a) => a !== requestedBy);
   const server = await startDevServer({ port: PORT, uiPort: UI_PORT, dbFile: 'dev.db', log: (l) => console.log(l) });
   const uiUrl = server.uiUrl ?? 'http://localhost:8233';
-  const estate = loadEstate(spec);
+  const estate = sharedEstate(spec);
   const runner = new LabRunner(estate, { latencyMs: () => 80 + Math.floor(Math.random() * 120) });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
-  const wiring = { connection: nativeConnection, namespace: server.namespace, runner, taskQueue: TASK_QUEUE };
+  // With FLEET_CODEC_* set, the workers and this client encrypt every payload, as `npm run worker` and `fleet` do.
+  const temporal = await connectClientAndWorkers(devServerTarget(env, server));
+  const { client } = temporal;
+  const wiring = { ...temporal.workers, runner, taskQueue: TASK_QUEUE };
   const workers = [await createMainWorker(wiring), await createAdWorker(wiring)];
   const running = workers.map((w) => w.run());
-  const saveTimer = setInterval(() => estate.save(LAB_FILE), 2000);
 
   let stopping = false;
   const shutdown = async (code: number): Promise<never> => {
     if (stopping) process.exit(code);
     stopping = true;
-    clearInterval(saveTimer);
     workers.forEach((w) => w.shutdown());
     await Promise.allSettled(running);
-    estate.save(LAB_FILE);
     await runner.close();
-    await connection.close();
-    await nativeConnection.close();
+    await temporal.close();
     await server.stop();
     process.exit(code);
   };
@@ -96,6 +103,11 @@ async function main(): Promise<void> {
   console.log(`  fleet:   ${workflowUrl(uiUrl, server.namespace, workflowId)}`);
   console.log(`  servers: ${fleetListUrl(uiUrl, server.namespace, spec.fleetId)}`);
   console.log(`  schedules and more: ${uiUrl}/namespaces/${server.namespace}/schedules\n`);
+  if (temporal.workers.payloadCodecs.length) {
+    console.log(
+      `  payloads are encrypted (FLEET_CODEC_*): to read them in the Web UI, run npm run fleet -- codec-server --ui-origin ${uiUrl} and set the UI's Codec Server to it\n`
+    );
+  }
   if (spec.approvals === 'unsigned') {
     console.log(
       `  approvals are unsigned in this demo (${opts.file} says approvals: unsigned); a real fleet gives each approver a key and approves with --key\n`

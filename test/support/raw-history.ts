@@ -9,7 +9,10 @@ export interface RawHistory {
   workflowId: string;
   /** The whole history, protobuf-encoded: every byte the server keeps for it. */
   bytes: Buffer;
-  /** Every payload except search attributes (indexed by the server, never encrypted by design). */
+  /**
+   * Every payload except search attributes (indexed by the server, never encrypted by design) and the
+   * SDK's patch markers (written by its core, never through the codec: they hold only a patch's name).
+   */
   payloads: Payload[];
 }
 
@@ -17,6 +20,7 @@ function collectPayloads(value: unknown, out: Payload[], key = ''): void {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
   if (key === 'searchAttributes' || key === 'upsertWorkflowSearchAttributesEventAttributes') return;
   const record = value as Record<string, unknown>;
+  if (key === 'markerRecordedEventAttributes' && record.markerName === 'core_patch') return;
   if (record.data instanceof Uint8Array && typeof record.metadata === 'object') {
     out.push(record as Payload);
     return;

@@ -5,12 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../devserver/dev-server';
 import { TEMPORAL_DIR } from '../../devserver/temporal-cli';
 import { validateFleet, type FleetSpec } from '../../domain/fleet';
 import type { onboardFleet } from '../../workflows';
 import { startFleetWorkflow } from '../../client/fleet-handles';
+import { signerFrom, signRequest } from '../../client/signing-keys';
+import { requesterKey } from '../../domain/request-signature';
+import { testKeyFileOf } from './approver-keys';
 import { createAdWorker, createMainWorker } from '../../workers/create-workers';
 import type { PowerShellRunner } from '../../runner/port';
 
@@ -38,6 +42,8 @@ export interface TestEnv {
   client: Client;
   connection: NativeConnection;
   taskQueue: string;
+  /** The codecs `client` encodes with, for withWorkers' workers too; none (plain payloads) when absent. */
+  payloadCodecs?: PayloadCodec[];
   close(): Promise<void>;
 }
 
@@ -79,6 +85,7 @@ export async function withWorkers<T>(
     namespace: 'default',
     runner,
     taskQueue: env.taskQueue,
+    payloadCodecs: env.payloadCodecs,
     ...options,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
   };
@@ -115,11 +122,18 @@ export function testFleet(servers: number, overrides: Record<string, unknown> = 
   return result.spec;
 }
 
-/** Starts the fleet workflow the way `fleet onboard` does, on this test's task queue. */
+/**
+ * Starts the fleet workflow the way `fleet onboard` does, on this test's task queue. A signed fleet's
+ * request is signed with the requester's key when test/support/approver-keys.ts made it.
+ */
 export async function startFleet(
   env: TestEnv,
   spec: FleetSpec,
   requestedBy: string
 ): Promise<WorkflowHandle<typeof onboardFleet>> {
-  return (await startFleetWorkflow(env.client, env.taskQueue, spec, requestedBy)).handle;
+  const publicKey = spec.approvals === 'signed' ? requesterKey(spec, requestedBy) : undefined;
+  const keyFile = publicKey && testKeyFileOf(publicKey);
+  const signer = keyFile ? await signerFrom({ key: keyFile }) : undefined;
+  const requestSignature = signer ? await signRequest(signer, spec, requestedBy) : undefined;
+  return (await startFleetWorkflow(env.client, env.taskQueue, spec, requestedBy, requestSignature)).handle;
 }
