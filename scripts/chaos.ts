@@ -23,8 +23,10 @@ import { validateFleet, type FleetSpec } from '../domain/fleet';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import type { FleetStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
+import type { LabState } from '../lab/model';
 import { nextRandom } from '../lab/rng';
 import { decideKindUpdate } from '../workflows/messages';
+import { writeWorkflowBundle } from '../workers/workflow-bundle';
 
 /** The risky change every chaos server makes (delegation, on the AD worker), approved once for all. */
 const DELEGATION_KIND = 'unconstrained-delegation';
@@ -123,6 +125,8 @@ export class Supervised {
   current: WorkerProcess;
   kills = 0;
   restarts = 0;
+  /** Per kill: milliseconds from the SIGKILL until its successor polled. */
+  readonly downtimesMs: number[] = [];
   private stopped = false;
   /** What every worker of this kind printed, for a failure's report. */
   log = '';
@@ -152,8 +156,14 @@ export class Supervised {
     const victim = this.current;
     if (!victim.running) return;
     this.kills += 1;
+    const killedAt = Date.now();
     // The exit handler above starts the next one.
     await victim.kill('SIGKILL');
+    while (this.current === victim) await new Promise((r) => setTimeout(r, 20));
+    void this.current.ready.then(
+      () => this.downtimesMs.push(Date.now() - killedAt),
+      () => undefined
+    );
   }
 
   async stop(): Promise<void> {
@@ -162,13 +172,19 @@ export class Supervised {
   }
 }
 
-/** Lab calls made so far, per script, from the shared file (read without the lock: it is replaced atomically). */
+/**
+ * Lab calls made so far, per script, from the shared file (read without the lock: it is replaced
+ * atomically). Parsed, not loaded as an estate: the progress sampler reads it twice a second.
+ */
 export function labCalls(file: string): { total: number; ad: number } {
-  return callsOf(LabEstate.load(file));
+  return callsOfState(JSON.parse(fs.readFileSync(file, 'utf8')) as LabState);
 }
 
 export function callsOf(estate: LabEstate): { total: number; ad: number } {
-  const state = estate.toJSON();
+  return callsOfState(estate.toJSON());
+}
+
+function callsOfState(state: LabState): { total: number; ad: number } {
   let total = 0;
   let ad = 0;
   for (const scripts of Object.values(state.counters)) {
@@ -178,6 +194,60 @@ export function callsOf(estate: LabEstate): { total: number; ad: number } {
     }
   }
   return { total, ad };
+}
+
+/**
+ * The lab's progress, sampled from the shared file every `everyMs` in every run, the undisturbed one
+ * too, so both pay the same for watching (each read parses the whole estate). Everything that waits
+ * for a number of lab calls (the kills, the outage) reads this sample instead of the file.
+ */
+export class LabProgress {
+  private counts: { total: number; ad: number } = { total: 0, ad: 0 };
+  private readonly timer: NodeJS.Timeout;
+  private readonly started = Date.now();
+  /** Total lab calls at every `everyMs`, from the start: how the run went, for the log. */
+  readonly timeline: number[] = [];
+
+  constructor(
+    private readonly file: string,
+    readonly everyMs = 500
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): void {
+    try {
+      this.counts = labCalls(this.file);
+    } catch {
+      // Not there yet: keep the last sample.
+    }
+    this.timeline.push(this.counts.total);
+  }
+
+  get calls(): { total: number; ad: number } {
+    return this.counts;
+  }
+
+  /** Seconds since the sampler started. */
+  elapsed(): string {
+    return `${((Date.now() - this.started) / 1000).toFixed(1)} s`;
+  }
+
+  /** Lab calls made in each `windowMs`, e.g. `0 85 146 …` (a 0 is a stall). */
+  rates(windowMs: number): string {
+    const step = Math.max(1, Math.round(windowMs / this.everyMs));
+    const out: number[] = [];
+    for (let i = step; i < this.timeline.length + step; i += step) {
+      const end = this.timeline[Math.min(i, this.timeline.length - 1)];
+      out.push(end - (this.timeline[i - step] ?? 0));
+    }
+    return out.join(' ');
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 /** What an undisturbed run and a disturbed one must agree on, per server in fleet order. */
@@ -204,21 +274,46 @@ export function appliedTwice(estate: LabEstate): string[] {
   );
 }
 
-/** Workflow tasks that failed in the histories of the fleet and its servers: `workflowId: cause`. */
-export async function failedWorkflowTasks(client: Client, spec: FleetSpec): Promise<string[]> {
-  const failedType = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED;
+/** What the histories of the fleet and its servers say about the run. */
+export interface HistoryFindings {
+  /** Workflow tasks that failed: `workflowId: cause`. */
+  failedTasks: string[];
+  /** Workflow tasks that timed out: started by a worker that died (start-to-close), or left on a dead worker's sticky queue (schedule-to-start). */
+  timedOutTasks: { startToClose: number; scheduleToStart: number };
+  /** Activity attempts retried after their heartbeat timeout (their worker died). */
+  heartbeatTimeouts: number;
+}
+
+export async function historyFindings(client: Client, spec: FleetSpec): Promise<HistoryFindings> {
+  const { EventType, TimeoutType } = temporal.api.enums.v1;
   const ids = [fleetWorkflowId(spec.fleetId), ...spec.servers.map((s) => serverWorkflowId(s.fqdn))];
-  const found: string[] = [];
+  const found: HistoryFindings = {
+    failedTasks: [],
+    timedOutTasks: { startToClose: 0, scheduleToStart: 0 },
+    heartbeatTimeouts: 0,
+  };
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
     for (const event of history.events ?? []) {
-      if (event.eventType === failedType) {
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) {
         const attrs = event.workflowTaskFailedEventAttributes;
-        found.push(`${id}: ${String(attrs?.cause)} ${attrs?.failure?.message ?? ''}`);
+        found.failedTasks.push(`${id}: ${String(attrs?.cause)} ${attrs?.failure?.message ?? ''}`);
       }
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT) {
+        const type = event.workflowTaskTimedOutEventAttributes?.timeoutType;
+        if (type === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) found.timedOutTasks.scheduleToStart += 1;
+        else found.timedOutTasks.startToClose += 1;
+      }
+      const retried = event.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.timeoutType;
+      if (retried === TimeoutType.TIMEOUT_TYPE_HEARTBEAT) found.heartbeatTimeouts += 1;
     }
   }
   return found;
+}
+
+/** Workflow tasks that failed in the histories of the fleet and its servers: `workflowId: cause`. */
+export async function failedWorkflowTasks(client: Client, spec: FleetSpec): Promise<string[]> {
+  return (await historyFindings(client, spec)).failedTasks;
 }
 
 /** The fleet's result, riding out a server that is down for a while (the client reconnects). */
@@ -249,8 +344,10 @@ interface RunOptions {
   taskQueue: string;
   spec: FleetSpec;
   labFile: string;
+  /** FLEET_WORKFLOW_BUNDLE for the workers: a restarted main worker then polls without bundling first. */
+  workflowBundle?: string;
   /** Called once both workers poll and the fleet has started; resolves when its disturbances are done. */
-  disturb?: (workers: { main: Supervised; ad: Supervised }) => Promise<void>;
+  disturb?: (run: { main: Supervised; ad: Supervised; progress: LabProgress }) => Promise<void>;
   deadlineMs: number;
 }
 
@@ -260,8 +357,13 @@ export interface RunResult {
   estate: LabEstate;
   mainKills: number;
   adKills: number;
-  /** Workflow tasks that failed (`failedWorkflowTasks`), filled in by the caller. */
-  taskFailures: string[];
+  /** Per kill of each kind: milliseconds from the SIGKILL until the restarted worker polled. */
+  mainDowntimesMs: number[];
+  adDowntimesMs: number[];
+  /** Lab calls made in each 10 s of the run (a 0 is a stall). */
+  callsPer10s: string;
+  /** What the histories say (`historyFindings`), filled in by the caller. */
+  findings?: HistoryFindings;
 }
 
 /** One fleet, start to finish, with separate main and AD worker processes sharing the lab file. */
@@ -271,14 +373,17 @@ export async function runFleet(client: Client, options: RunOptions): Promise<Run
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     FLEET_RUNNER: 'lab',
     FLEET_LAB_STATE: options.labFile,
+    ...(options.workflowBundle ? { FLEET_WORKFLOW_BUNDLE: options.workflowBundle } : {}),
   };
   const main = new Supervised('main', env);
   const ad = new Supervised('ad', env);
+  let progress: LabProgress | undefined;
   try {
     await Promise.all([main.current.ready, ad.current.ready]);
     const started = Date.now();
+    progress = new LabProgress(options.labFile);
     const handle = await startChaosFleet(client, options.taskQueue, options.spec);
-    const disturbed = options.disturb?.({ main, ad });
+    const disturbed = options.disturb?.({ main, ad, progress });
     const fleet = await fleetResult(handle, options.deadlineMs);
     const ms = Date.now() - started;
     await disturbed;
@@ -288,7 +393,9 @@ export async function runFleet(client: Client, options: RunOptions): Promise<Run
       estate: LabEstate.load(options.labFile),
       mainKills: main.kills,
       adKills: ad.kills,
-      taskFailures: [],
+      mainDowntimesMs: main.downtimesMs,
+      adDowntimesMs: ad.downtimesMs,
+      callsPer10s: progress.rates(10_000),
     };
   } catch (err) {
     throw new Error(
@@ -298,6 +405,7 @@ export async function runFleet(client: Client, options: RunOptions): Promise<Run
       }
     );
   } finally {
+    progress?.stop();
     await Promise.all([main.stop(), ad.stop()]);
   }
 }
@@ -310,7 +418,7 @@ export async function runFleet(client: Client, options: RunOptions): Promise<Run
 export async function killAtRandomMoments(options: {
   worker: Supervised;
   kills: number;
-  labFile: string;
+  progress: LabProgress;
   /** Calls the lab makes in a whole undisturbed run (of the kind counted by `count`). */
   expectedCalls: number;
   count: (calls: { total: number; ad: number }) => number;
@@ -328,13 +436,13 @@ export async function killAtRandomMoments(options: {
   for (const point of points) {
     for (;;) {
       if (options.finished()) return;
-      if (options.count(labCalls(options.labFile)) >= point) break;
+      if (options.count(options.progress.calls) >= point) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await options.worker.current.ready.catch(() => undefined);
     if (options.finished()) return;
     await options.worker.kill();
-    options.onKill?.(options.count(labCalls(options.labFile)));
+    options.onKill?.(options.count(options.progress.calls));
   }
 }
 
@@ -357,6 +465,9 @@ async function chaos(): Promise<boolean> {
   const restartServer = !process.argv.includes('--no-server-restart');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-chaos-'));
   const log = (line: string): void => console.log(`[chaos] ${line}`);
+  // Built once for both runs: each (re)started main worker loads it instead of bundling for seconds.
+  const workflowBundle = path.join(dir, 'workflow-bundle.js');
+  await writeWorkflowBundle(workflowBundle);
 
   // Each run gets its own server and database, so both onboard the very same servers.
   const run = async (name: string, disturbed: boolean, expected?: RunResult): Promise<RunResult> => {
@@ -376,53 +487,65 @@ async function chaos(): Promise<boolean> {
         taskQueue: 'chaos',
         spec,
         labFile,
+        workflowBundle,
         deadlineMs: 60 * 60_000,
         disturb:
           disturbed && expected
-            ? async ({ main, ad }) => {
+            ? async ({ main, ad, progress }) => {
+                const at = (): string => progress.elapsed();
                 const calls = callsOf(expected.estate);
                 const done = (): boolean => finished;
                 const outage = async (): Promise<void> => {
                   if (!restartServer) return;
-                  await waitUntil(() => labCalls(labFile).total >= calls.total / 2 || finished);
+                  await waitUntil(() => progress.calls.total >= calls.total / 2 || finished);
                   if (finished) return;
-                  log('stopping the dev server');
+                  log(`${at()}: stopping the dev server`);
                   await server.stop();
                   await new Promise((r) => setTimeout(r, 5_000));
                   server = await startDevServer({ port, dbFile });
-                  log('dev server started again on the same database');
+                  log(`${at()}: dev server started again on the same database`);
                 };
                 await Promise.all([
                   killAtRandomMoments({
                     worker: main,
                     kills: mainKills,
-                    labFile,
+                    progress,
                     expectedCalls: calls.total,
                     count: (c) => c.total,
                     random,
                     finished: done,
-                    onKill: (n) => log(`SIGKILL main worker #${main.kills} after ${n} lab calls`),
+                    onKill: (n) => log(`${at()}: SIGKILL main worker #${main.kills} after ${n} lab calls`),
                   }),
                   killAtRandomMoments({
                     worker: ad,
                     kills: adKills,
-                    labFile,
+                    progress,
                     expectedCalls: calls.ad,
                     count: (c) => c.ad,
                     random,
                     finished: done,
-                    onKill: (n) => log(`SIGKILL AD worker #${ad.kills} after ${n} delegation calls`),
+                    onKill: (n) => log(`${at()}: SIGKILL AD worker #${ad.kills} after ${n} delegation calls`),
                   }),
                   outage(),
                 ]);
               }
             : undefined,
       }).finally(() => (finished = true));
-      const taskFailures = await failedWorkflowTasks(client, spec);
+      const findings = await historyFindings(client, spec);
       log(
         `${name} run: ${(result.ms / 1000).toFixed(1)} s, ${result.mainKills} main and ${result.adKills} AD worker kills`
       );
-      return { ...result, taskFailures };
+      log(`${name} run: lab calls per 10 s: ${result.callsPer10s}`);
+      if (result.mainKills + result.adKills > 0) {
+        const seconds = (ms: number[]): string => ms.map((m) => (m / 1000).toFixed(1)).join(', ') || '-';
+        log(
+          `killed worker to its successor polling (s): main ${seconds(result.mainDowntimesMs)}; AD ${seconds(result.adDowntimesMs)}`
+        );
+      }
+      log(
+        `${name} run: ${findings.timedOutTasks.startToClose} workflow tasks timed out with their worker, ${findings.timedOutTasks.scheduleToStart} on a sticky queue; ${findings.heartbeatTimeouts} activity attempts retried after their heartbeat timeout`
+      );
+      return { ...result, findings };
     } finally {
       await connection.close();
       await server.stop();
@@ -443,8 +566,8 @@ async function chaos(): Promise<boolean> {
     }
   });
   for (const twice of appliedTwice(stormy.estate)) problems.push(`applied twice: ${twice}`);
-  for (const f of calm.taskFailures) problems.push(`workflow task failed (undisturbed): ${f}`);
-  for (const f of stormy.taskFailures) problems.push(`workflow task failed (disturbed): ${f}`);
+  for (const f of calm.findings?.failedTasks ?? []) problems.push(`workflow task failed (undisturbed): ${f}`);
+  for (const f of stormy.findings?.failedTasks ?? []) problems.push(`workflow task failed (disturbed): ${f}`);
   if (stormy.mainKills < mainKills)
     problems.push(`only ${stormy.mainKills} of ${mainKills} main worker kills happened`);
 

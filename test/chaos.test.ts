@@ -17,6 +17,8 @@ import type { ScriptCall } from '../domain/scripts';
 import type { FleetStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
+import { NodePowerShellRunner } from '../powershell/node-powershell-runner';
+import { workflowBundleFromEnv } from '../workers/workflow-bundle';
 import {
   appliedTwice,
   callsOf,
@@ -72,9 +74,9 @@ describe('the lab state file worker processes share', () => {
     assert.equal(total, processes * calls, 'every call of every process is counted');
     assert.equal(fs.existsSync(`${file}.lock`), false, 'the lock is released');
     assert.deepEqual(
-      fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.endsWith('.claim')),
       [],
-      'no temporary file is left behind'
+      'no temporary or claim file is left behind'
     );
   });
 
@@ -89,6 +91,27 @@ describe('the lab state file worker processes share', () => {
     estate.execute(snapshotCall('stale01.corp.example'));
     assert.equal(LabEstate.load(file).counters('stale01.corp.example')['Get-OnboardingSnapshot']?.calls, 1);
     assert.equal(fs.existsSync(`${file}.lock`), false);
+  });
+
+  it('is changed under its lock by the fake pwsh too: two pwsh processes answering at once lose no call', async () => {
+    const file = path.join(dir, 'pwsh.json');
+    LabEstate.create().save(file);
+    const runner = new NodePowerShellRunner({
+      executable: path.join(PROJECT_ROOT, 'test', 'fixtures', 'fake-pwsh', 'pwsh'),
+      credentials: null,
+      serviceAccountCredential: null,
+      env: { ...process.env, LAB_STATE_FILE: file },
+      poolSize: 2,
+      timeoutMs: 120_000,
+    });
+    const calls = 24;
+    try {
+      // Four hosts, so the runner's per-host session limit keeps both pwsh processes busy.
+      await Promise.all(Array.from({ length: calls }, (_, i) => runner.run(snapshotCall(`pwsh${i % 4}.corp.example`))));
+    } finally {
+      await runner.close();
+    }
+    assert.equal(callsOf(LabEstate.load(file)).total, calls, 'every call of both pwsh processes is counted');
   });
 
   it('counts each change the lab applies, per host and step', () => {
@@ -134,19 +157,21 @@ describe('chaos: worker processes killed while a fleet runs', () => {
     const labFile = newLabFile(path.join(dir, 'fleet'), spec, seed);
     const random = seededRandom(seed);
     let finished = false;
+    let restartedWorkerSaid = '';
     const stormy = await runFleet(env.client, {
       address: await temporalAddress(),
       taskQueue: `${env.taskQueue}-chaos`,
       spec,
       labFile,
+      ...(process.env.FLEET_TEST_WORKFLOW_BUNDLE ? { workflowBundle: process.env.FLEET_TEST_WORKFLOW_BUNDLE } : {}),
       deadlineMs: 300_000,
-      disturb: async ({ main, ad }) => {
+      disturb: async ({ main, ad, progress }) => {
         const done = (): boolean => finished;
         await Promise.all([
           killAtRandomMoments({
             worker: main,
             kills: 3,
-            labFile,
+            progress,
             expectedCalls: calmCalls.total,
             count: (c) => c.total,
             random,
@@ -155,22 +180,49 @@ describe('chaos: worker processes killed while a fleet runs', () => {
           killAtRandomMoments({
             worker: ad,
             kills: 1,
-            labFile,
+            progress,
             expectedCalls: calmCalls.ad,
             count: (c) => c.ad,
             random,
             finished: done,
           }),
         ]);
+        await main.current.ready;
+        restartedWorkerSaid = main.current.output;
       },
     }).finally(() => (finished = true));
 
     assert.equal(stormy.mainKills, 3, 'the main worker was killed three times while the fleet ran');
+    if (process.env.FLEET_TEST_WORKFLOW_BUNDLE) {
+      assert.match(restartedWorkerSaid, /prebuilt workflow bundle/, 'a restarted worker loads the bundle, no bundling');
+    }
     assert.equal(stormy.adKills, 1, 'the AD worker was killed once while the fleet ran');
     assert.equal(stormy.fleet.done, true);
     assert.deepEqual(outcomes(spec, stormy.fleet, stormy.estate), outcomes(calmSpec, calmFleet, calmEstate));
     assert.deepEqual(appliedTwice(stormy.estate), [], 'no change applied twice');
     assert.deepEqual(await failedWorkflowTasks(env.client, spec), [], 'no workflow task failed');
     assert.deepEqual(await failedWorkflowTasks(env.client, calmSpec), []);
+  });
+});
+
+describe('a prebuilt workflow bundle for the worker entry points (FLEET_WORKFLOW_BUNDLE)', () => {
+  it('is none when the variable is unset: the worker bundles at start', () => {
+    assert.deepEqual(workflowBundleFromEnv({}), {});
+  });
+
+  it('refuses a file that is not there, naming the variable', () => {
+    assert.throws(
+      () => workflowBundleFromEnv({ FLEET_WORKFLOW_BUNDLE: path.join(dir, 'no-such-bundle.js') }),
+      /FLEET_WORKFLOW_BUNDLE.*no such file/s
+    );
+  });
+
+  it('is the named file, by its absolute path', () => {
+    const file = path.join(dir, 'bundle.js');
+    fs.writeFileSync(file, '// a bundle');
+    const relative = path.relative(process.cwd(), file);
+    assert.deepEqual(workflowBundleFromEnv({ FLEET_WORKFLOW_BUNDLE: relative }), {
+      workflowBundle: { codePath: file },
+    });
   });
 });

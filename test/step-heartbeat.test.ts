@@ -1,7 +1,7 @@
 /**
  * Fast recovery: a step activity heartbeats while its script runs, so a short heartbeat timeout never
  * takes a slow script for dead, and an attempt lost with a killed worker process is retried after that
- * timeout (tens of seconds) instead of the old 5 minutes, once, and the server finishes as usual.
+ * timeout (10 s) instead of the old 5 minutes, once, and the server finishes as usual.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,9 +9,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { heartbeatIntervalMs } from '../activities/run-step';
 import { createActivities } from '../activities';
+import { adWorkerSettings, mainWorkerSettings } from '../workers/create-workers';
+import { STEP_HEARTBEAT_TIMEOUT } from '../workflows/step-activities';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
 import { adTaskQueueFor, serverWorkflowId } from '../domain/ids';
 import { contextOf, type StepOutcome, type StepRequest } from '../domain/onboarding';
@@ -59,6 +62,23 @@ describe('step activities heartbeat while a script runs', () => {
     assert.ok(beatsWhilePending >= 4, `only ${beatsWhilePending} heartbeats during a 500 ms script call`);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(beatsAfter, 0, 'the timer is stopped when the step ends');
+  });
+
+  it('reach Temporal at every beat: the workers hold none back longer than the step beats', () => {
+    const timeoutMs = msToNumber(STEP_HEARTBEAT_TIMEOUT);
+    const beatMs = heartbeatIntervalMs(timeoutMs);
+    // The SDK would otherwise send one every 80% of the timeout, 2 s before a busy worker's live attempt
+    // is taken for dead; this way three beats are sent in each timeout.
+    assert.ok(3 * beatMs <= timeoutMs, `a beat every ${beatMs} ms, timeout ${timeoutMs} ms`);
+    const wiring = { connection: {} as NativeConnection, namespace: 'default' };
+    for (const [name, settings] of [
+      ['main', mainWorkerSettings(wiring)],
+      ['AD', adWorkerSettings(wiring)],
+    ] as const) {
+      const throttle = settings.maxHeartbeatThrottleInterval;
+      assert.ok(throttle !== undefined, `the ${name} worker sets maxHeartbeatThrottleInterval`);
+      assert.ok(msToNumber(throttle) <= beatMs, `the ${name} worker holds heartbeats back ${String(throttle)}`);
+    }
   });
 
   it('the interval is a third of the heartbeat timeout, at most 10 s', () => {
@@ -125,7 +145,7 @@ describe('a worker killed in the middle of a step', () => {
           taskQueue: adTaskQueueFor(env.taskQueue),
           activities,
         });
-        // The old 5-minute heartbeat timeout would miss this deadline; 30 s meets it under load.
+        // The old 5-minute heartbeat timeout would miss this deadline; STEP_HEARTBEAT_TIMEOUT meets it under load.
         let deadline: NodeJS.Timeout | undefined;
         const result = await main
           .runUntil(

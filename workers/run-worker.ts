@@ -8,12 +8,15 @@ import { payloadCodecsFromEnv } from '../config/codec';
 import type { WorkerWiring } from './create-workers';
 import { metricsBindAddress, metricsRuntimeOptions } from './metrics';
 import { runnerFromEnv } from './runner-from-env';
+import { workflowBundleFromEnv } from './workflow-bundle';
 
 export async function runWorker(name: string, create: (w: WorkerWiring) => Promise<Worker>): Promise<void> {
   const env = readEnv();
   // Before connecting: a bad key ring stops the worker at once, naming the variable.
   const payloadCodecs = payloadCodecsFromEnv(env);
   const metricsAddress = metricsBindAddress();
+  // A prebuilt bundle lets a (re)started worker poll at once instead of bundling for seconds first.
+  const bundle = workflowBundleFromEnv();
   // Before the first connection: the runtime is created once per process, with its exporter.
   if (metricsAddress) Runtime.install(metricsRuntimeOptions(metricsAddress));
   const connection = await NativeConnection.connect(connectionSettings(env));
@@ -27,10 +30,11 @@ export async function runWorker(name: string, create: (w: WorkerWiring) => Promi
       maxActivities: env.FLEET_MAX_ACTIVITIES,
       adConcurrency: env.FLEET_AD_CONCURRENCY,
       payloadCodecs,
+      ...bundle,
     });
     if (metricsAddress) console.log(`${name} worker metrics: http://${metricsAddress}/metrics`);
     console.log(
-      `${name} worker polling ${worker.options.taskQueue} on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}, runner ${env.FLEET_RUNNER}, payloads ${payloadCodecs.length ? 'encrypted' : 'plain'}); Ctrl-C stops it gracefully`
+      `${name} worker polling ${worker.options.taskQueue} on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}, runner ${env.FLEET_RUNNER}${worker.options.workflowBundle ? ', prebuilt workflow bundle' : ''}, payloads ${payloadCodecs.length ? 'encrypted' : 'plain'}); Ctrl-C stops it gracefully`
     );
     await worker.run();
     console.log(`${name} worker stopped`);

@@ -16,7 +16,7 @@ export type StepActivityOptions = Omit<wf.ActivityOptions, 'taskQueue'>;
  * activity beats every third of this while a script runs, so only a dead worker misses it, and an
  * attempt lost with its worker is retried within this time instead of at the 10-minute start-to-close.
  */
-export const STEP_HEARTBEAT_TIMEOUT = '30 seconds';
+export const STEP_HEARTBEAT_TIMEOUT = '10 seconds';
 
 export function stepActivity(step: StepId, options: StepActivityOptions): (req: StepRequest) => Promise<StepOutcome> {
   const routed = stepDefinition(step).runsOn === 'ad' ? { taskQueue: adTaskQueueFor(wf.workflowInfo().taskQueue) } : {};
