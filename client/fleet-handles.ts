@@ -6,13 +6,14 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { FleetSpec } from '../domain/fleet';
+import type { RequestSignature } from '../domain/request-signature';
 import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
 import { FleetKey } from '../domain/search-attributes';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { mapInLanes } from '../lib/lanes';
 import { onboardFleet, onboardServer } from '../workflows';
 import { fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
-import { markdownText } from '../workflows/render';
+import { fleetStaticSummary, renderFleetStaticDetails, waitingServersQuery } from '../workflows/render';
 import { CliError } from './cli-error';
 
 /** How many Temporal calls the CLI keeps in flight when it reads many workflows. */
@@ -27,18 +28,20 @@ export async function startFleetWorkflow(
   client: Client,
   taskQueue: string,
   spec: FleetSpec,
-  requestedBy: string
+  requestedBy: string,
+  /** The requester's signature (client/signing-keys.ts signRequest); a signed fleet refuses to start without it. */
+  requestSignature?: RequestSignature
 ): Promise<{ handle: WorkflowHandle<typeof onboardFleet>; started: boolean }> {
   const workflowId = fleetWorkflowId(spec.fleetId);
   try {
     const handle = await client.workflow.start(onboardFleet, {
       workflowId,
       taskQueue,
-      args: [{ spec, requestedBy }],
+      args: [{ spec, requestedBy, ...(requestSignature ? { requestSignature } : {}) }],
       typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
-      staticSummary: `Onboard fleet ${spec.fleetId}: ${spec.servers.length} Exchange servers`,
-      // The description is free text from the fleet file, rendered by the Web UI as Markdown.
-      staticDetails: `Requested by ${requestedBy}. Approvers: ${spec.approvers.join(', ')}${spec.approvals === 'signed' ? ' (signed decisions)' : '; approvals unsigned (a lab): decisions are not verified'}.${spec.description ? `\n\n${markdownText(spec.description)}` : ''}`,
+      staticSummary: fleetStaticSummary(spec),
+      // What the fleet is (servers, policy, approvals, requester) and its description, as the Web UI shows it.
+      staticDetails: renderFleetStaticDetails(spec, requestedBy),
     });
     return { handle, started: true };
   } catch (err) {
@@ -117,9 +120,8 @@ export async function serverStatuses(
  * server workflow keeps current), so the fleet workflow's history carries no per-approval signals.
  */
 export async function serversWaiting(client: Client, fleetId: string): Promise<string[]> {
-  const query = `MonosyncFleet = "${fleetId}" AND MonosyncPhase IN ("awaiting-approval", "awaiting-operator") AND ExecutionStatus = "Running"`;
   const out: string[] = [];
-  for await (const wf of client.workflow.list({ query })) {
+  for await (const wf of client.workflow.list({ query: waitingServersQuery(fleetId) })) {
     if (wf.type === 'onboardServer') out.push(fqdnOfServerWorkflowId(wf.workflowId));
   }
   return out;

@@ -2,8 +2,9 @@
  * What an operator sees in the Web UI, read the way the UI reads it (Current Details through the
  * metadata query, summaries from the history's user metadata, search attributes from visibility):
  * the fleet knows which servers wait for approval and on what, a forged signal shows as refused and
- * is findable, the approval wait and the check/apply activities carry their own summaries, and a
- * rotation run is tagged with its fleet and reports an Edge server as not applicable.
+ * is findable, the approval wait and the check/apply activities carry their own summaries, every
+ * signal, update and query says what it is for (internal ones that they are internal), the details stay
+ * compact, and a rotation run is tagged with its fleet and reports an Edge server as not applicable.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ import { FleetKey, RefusedKey } from '../domain/search-attributes';
 import { LabRunner } from '../lab/lab-runner';
 import { rotateCertificates } from '../workflows';
 import { decideChangeSignal, decideChangeUpdate, fleetStatusQuery } from '../workflows/messages';
+import { UI_CUT_SPACER } from '../workflows/render';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
 import { waitForPending, waitForStatus } from './support/server-status';
@@ -25,10 +27,56 @@ import { waitFor } from './support/wait';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** The Current Details the Web UI shows: the SDK's built-in metadata query. */
+interface HandlerDefinition {
+  name?: string | null;
+  description?: string | null;
+}
+interface WorkflowMetadata {
+  currentDetails?: string;
+  definition?: {
+    signalDefinitions?: HandlerDefinition[];
+    updateDefinitions?: HandlerDefinition[];
+    queryDefinitions?: HandlerDefinition[];
+  };
+}
+
+/** What the Web UI reads of a running workflow: the SDK's built-in metadata query. */
+function metadataOf(handle: WorkflowHandle): Promise<WorkflowMetadata> {
+  return handle.query<WorkflowMetadata>('__temporal_workflow_metadata');
+}
+
+/** The Current Details the Web UI shows. */
 async function currentDetails(handle: WorkflowHandle): Promise<string> {
-  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-  return metadata.currentDetails ?? '';
+  return (await metadataOf(handle)).currentDetails ?? '';
+}
+
+/** The Markdown lines the details may take: they must fit the UI's panel (test/render.test.ts has the worst cases). */
+const MAX_DETAILS_LINES = 40;
+
+/** Fails unless the details end with the empty paragraph that takes the UI's cut, and stay within the bound. */
+function assertCompact(details: string): void {
+  assert.ok(details.endsWith(`\n\n${UI_CUT_SPACER}`), JSON.stringify(details.slice(-40)));
+  assert.ok(details.split('\n').length <= MAX_DETAILS_LINES, `${details.split('\n').length} lines:\n${details}`);
+}
+
+/**
+ * The workflow's own signals, updates and queries (not the SDK's `__` ones) as the UI lists them: by
+ * kind and name, with their descriptions.
+ */
+async function declaredHandlers(handle: WorkflowHandle): Promise<Map<string, string>> {
+  const { definition } = await metadataOf(handle);
+  const kinds = {
+    signal: definition?.signalDefinitions,
+    update: definition?.updateDefinitions,
+    query: definition?.queryDefinitions,
+  };
+  const out = new Map<string, string>();
+  for (const [kind, handlers] of Object.entries(kinds)) {
+    for (const h of handlers ?? []) {
+      if (h.name && !h.name.startsWith('__')) out.set(`${kind} ${h.name}`, h.description ?? '');
+    }
+  }
+  return out;
 }
 
 /** The summary the Web UI shows next to an event (its user metadata). */
@@ -78,6 +126,35 @@ describe('what the Web UI shows', () => {
         assert.ok(
           fleetDetails.includes(`(/namespaces/default/workflows/${encodeURIComponent(serverWorkflowId(first))})`)
         );
+        assertCompact(fleetDetails);
+
+        // Every signal, update and query says what it is for in the UI's lists; internal ones say so.
+        const serverHandlers = await declaredHandlers(server(first));
+        const fleetHandlers = await declaredHandlers(fleet);
+        for (const [handler, description] of [...serverHandlers, ...fleetHandlers]) {
+          assert.ok(description.length >= 20, `${handler} has no description`);
+        }
+        assert.deepEqual(
+          [
+            'signal decideChange',
+            'update decideChange',
+            'signal resolveStep',
+            'update resolveStep',
+            'query status',
+          ].filter((h) => !serverHandlers.has(h)),
+          [],
+          `the server declares ${[...serverHandlers.keys()].join(', ')}`
+        );
+        assert.match(
+          serverHandlers.get('signal standingDecision') ?? '',
+          /^internal: sent by the fleet workflow, do not send by hand/
+        );
+        assert.match(serverHandlers.get('update decideChange') ?? '', /refused at once/);
+        assert.match(
+          fleetHandlers.get('signal serverPhase') ?? '',
+          /^internal: sent by the server workflows, do not send by hand/
+        );
+        assert.ok(fleetHandlers.has('update decideKind') && fleetHandlers.has('query status'));
 
         // A forged approval by signal: refused, shown in the details, counted in the search attribute.
         const forged = { changeId: change(first), decision: 'approve', approver: 'mallory', reason: 'trust me' };
@@ -85,7 +162,11 @@ describe('what the Web UI shows', () => {
         await waitForStatus(server(first), (s) => s.refusedCount === 1);
         const details = await currentDetails(server(first));
         assert.match(details, /\*\*Refused decisions: 1\*\*/);
-        assert.match(details, /`mallory` via signal: refused, `mallory is not/);
+        assert.match(
+          details,
+          /`mallory` by signal: `approve setTrustedHosts\/trusted-hosts-wildcard` refused, `mallory is not an approver/
+        );
+        assertCompact(details);
         assert.equal((await server(first).describe()).typedSearchAttributes.get(RefusedKey), 1);
         const found = await waitFor(async () => {
           const ids: string[] = [];
@@ -137,7 +218,9 @@ describe('what the Web UI shows', () => {
       });
       await run.result();
       // Read while a worker runs: a closed workflow's query is answered by replaying it.
-      assert.match(await currentDetails(run), /2 of 2 servers checked, done/);
+      const details = await currentDetails(run);
+      assert.match(details, /2 of 2 servers checked, done/);
+      assertCompact(details);
       return run;
     });
     const report = await handle.result();

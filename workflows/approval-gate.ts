@@ -26,9 +26,16 @@ import {
   signingOf,
   type KindDecisionInput,
 } from '../domain/approvals';
-import type { PlannedChange } from '../domain/risk';
+import { changeId, type PlannedChange } from '../domain/risk';
+import type { RiskKind, StepId } from '../domain/steps';
 import { signatureRefusal, VerificationBudget, type SignaturePolicy } from '../domain/signatures';
-import { decideChangeSignal, decideChangeUpdate, standingDecisionSignal } from './messages';
+import {
+  decideChangeSignal,
+  decideChangeUpdate,
+  HANDLER_DESCRIPTIONS,
+  standingDecisionSignal,
+  standingDecisionsSignal,
+} from './messages';
 
 function describeDuration(ms: number): string {
   if (ms >= 3_600_000) return `${Math.round(ms / 3_600_000)} hours`;
@@ -61,6 +68,14 @@ export interface ApprovalGate {
   ): Promise<RecordedDecision>;
   /** Records a message that broke the rules (bounded text, latest few kept, all counted). */
   refuse(received: unknown, refusal: string, via: RefusedVia): void;
+  /**
+   * The fleet-level decision that approves a change of `kind` by `step` on `fqdn` before the step has
+   * planned it, so the step's first activity can apply it at once instead of asking and running again.
+   * Undefined unless the first standing decision covering it approves and nothing was decided on it yet.
+   */
+  standingApproval(step: StepId, kind: RiskKind, fqdn: string): StandingDecision | undefined;
+  /** Records `decision` (from `standingApproval`) for the change the step applied with it. */
+  recordStandingApproval(change: PlannedChange, decision: StandingDecision): RecordedDecision;
 }
 
 export function installApprovalGate(
@@ -153,7 +168,7 @@ export function installApprovalGate(
       const refusal = refusalOf(parsed.value);
       if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
     },
-    description: 'Approve or reject one pending risky change (four eyes: not the requester, on the approvers list)',
+    description: HANDLER_DESCRIPTIONS.decideChangeUpdate,
   });
   wf.setHandler(
     decideChangeSignal,
@@ -164,11 +179,11 @@ export function installApprovalGate(
       if (refusal) return refuse(raw, refusal, 'signal');
       record(parsed.value, 'signal');
     },
-    { description: 'Approve or reject one pending risky change (same rules as the update; refusals are recorded)' }
+    { description: HANDLER_DESCRIPTIONS.decideChangeSignal }
   );
-  // Anyone who can signal this workflow can send this one: it passes the same four-eyes rules.
-  wf.setHandler(standingDecisionSignal, (raw) => {
-    const parsed = parseMessage(standingDecisionSchema, raw, 'standingDecision');
+  /** Takes one fleet-level decision as the fleet relayed it; anyone who can signal may send one, so the same four-eyes rules apply. */
+  const takeStanding = (raw: unknown, message: string): void => {
+    const parsed = parseMessage(standingDecisionSchema, raw, message);
     if (!parsed.ok) return refuse(raw, parsed.refusal, 'fleet');
     const refusal =
       approverRefusal(parsed.value.approver, rules) ??
@@ -183,10 +198,42 @@ export function installApprovalGate(
     }
     standing.push(parsed.value);
     applyStanding(parsed.value);
+  };
+  wf.setHandler(standingDecisionSignal, (raw) => takeStanding(raw, 'standingDecision'), {
+    description: HANDLER_DESCRIPTIONS.standingDecision,
   });
+  wf.setHandler(
+    standingDecisionsSignal,
+    (raw: unknown) => {
+      if (!Array.isArray(raw) || raw.length > MAX_STANDING_DECISIONS) {
+        return refuse(
+          raw,
+          `standingDecisions: expected a list of at most ${MAX_STANDING_DECISIONS} decisions`,
+          'fleet'
+        );
+      }
+      raw.forEach((d, i) => takeStanding(d, `standingDecisions[${i}]`));
+    },
+    { description: HANDLER_DESCRIPTIONS.standingDecisions }
+  );
 
   return {
     refuse,
+    standingApproval(step, kind, fqdn) {
+      if (ledger.decisions.some((d) => d.changeId === changeId(fqdn, step, kind))) return undefined;
+      // As applyStanding decides a pending change: the first standing decision that covers it.
+      const first = standing.find((d) => kindDecisionCovers(d, kind, fqdn));
+      return first?.decision === 'approve' ? first : undefined;
+    },
+    recordStandingApproval(change, d) {
+      return (
+        ledger.decisions.find((r) => r.changeId === change.id) ??
+        record(
+          { changeId: change.id, decision: d.decision, approver: d.approver, reason: d.reason, signature: d.signature },
+          'fleet'
+        )
+      );
+    },
     async awaitApproval(change, hooks = {}) {
       // Asked again for an id that is decided (the plan was re-made): the decision stands, nothing pends.
       const earlier = ledger.decisions.find((d) => d.changeId === change.id);

@@ -19,7 +19,7 @@ import { inLanes } from '../lib/lanes';
 import { step as listenerStep } from '../steps/Set-HttpsListener/step';
 import { installApprovalGate, type ApprovalLedger } from './approval-gate';
 import { continueAsNewDue } from './history-budget';
-import { rotationStatusQuery } from './messages';
+import { HANDLER_DESCRIPTIONS, rotationStatusQuery } from './messages';
 import { renderRotationDetails } from './render';
 import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
 
@@ -99,7 +99,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       done: Object.keys(results).length === spec.servers.length,
     };
   };
-  wf.setHandler(rotationStatusQuery, report);
+  wf.setHandler(rotationStatusQuery, report, { description: HANDLER_DESCRIPTIONS.rotationStatus });
   showDetails = () => wf.setCurrentDetails(renderRotationDetails(report(), spec.servers.length));
   showDetails();
 
