@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 const spreadSchema = z.object({ count: z.number(), mean: z.number(), p95: z.number(), max: z.number() });
 const usageSchema = z.object({ cpuSeconds: z.number(), peakRssMB: z.number() });
+/** The bench process's CPU seconds by kind of thread (bench/proc.ts `threadCpu`); absent where /proc is not. */
+const threadsSchema = z.object({ main: z.number(), sdkCore: z.number(), other: z.number() });
 
 export const phaseFiguresSchema = z.object({
   wallSeconds: z.number(),
@@ -20,7 +22,7 @@ export const phaseFiguresSchema = z.object({
   workflowTaskRunMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
   workflowTaskWaitMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
   /** The bench process: the workers, the lab (or the baseline's sleeps) and the client. */
-  worker: usageSchema,
+  worker: usageSchema.extend({ threads: threadsSchema.optional() }),
   devServer: usageSchema.nullable(),
 });
 export type PhaseFigures = z.infer<typeof phaseFiguresSchema>;
@@ -79,6 +81,13 @@ export function figuresTable(r: BenchResult): string {
       (p) => `${n(p.workflowTaskWaitMs.fleet.p95)} / ${n(p.workflowTaskWaitMs.server.p95)} ms`,
     ],
     ['worker process: CPU / peak RSS', (p) => `${n(p.worker.cpuSeconds, 1)} s / ${n(p.worker.peakRssMB)} MB`],
+    [
+      'worker CPU: main thread / SDK core / other threads',
+      (p) =>
+        p.worker.threads
+          ? `${n(p.worker.threads.main, 1)} / ${n(p.worker.threads.sdkCore, 1)} / ${n(p.worker.threads.other, 1)} s`
+          : 'n/a',
+    ],
     [
       'dev server: CPU / peak RSS',
       (p) => (p.devServer ? `${n(p.devServer.cpuSeconds, 1)} s / ${n(p.devServer.peakRssMB)} MB` : 'n/a'),

@@ -2,43 +2,52 @@
  * Approval and operator messages, and the four-eyes rules that every path (Workflow Update validator,
  * signal from the Web UI, fleet-level decision) checks the same way.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from './lazy-schema';
 import { formatIssues } from './issues';
 import type { PlannedChange } from './risk';
 import { RISK_KINDS, type RiskKind } from './steps';
 import { signatureSchema, type DecisionSignature, type SignaturePolicy } from './signatures';
-import { fqdnSchema, personSchema, reasonSchema } from './validators';
+import { fqdnSchema, normalisePerson, personSchema, reasonSchema } from './validators';
 
-export const decisionInputSchema = z.strictObject({
-  changeId: z.string().min(3).max(400),
-  decision: z.enum(['approve', 'reject']),
-  approver: personSchema,
-  reason: reasonSchema,
-  /** Required when the fleet's approvals are signed (the default): see domain/signatures.ts. */
-  signature: signatureSchema.optional(),
-});
+export const decisionInputSchema = lazySchema((z) =>
+  z.strictObject({
+    changeId: z.string().min(3).max(400),
+    decision: z.enum(['approve', 'reject']),
+    approver: personSchema,
+    reason: reasonSchema,
+    /** Required when the fleet's approvals are signed (the default): see domain/signatures.ts. */
+    signature: signatureSchema.optional(),
+  })
+);
 export type DecisionInput = z.output<typeof decisionInputSchema>;
 
-export const kindDecisionInputSchema = z.strictObject({
-  kind: z.enum(RISK_KINDS),
-  /** `all`, or the FQDNs the decision covers. */
-  servers: z.union([z.literal('all'), z.array(fqdnSchema).min(1)]),
-  decision: z.enum(['approve', 'reject']),
-  approver: personSchema,
-  reason: reasonSchema,
-  signature: signatureSchema.optional(),
-});
+export const kindDecisionInputSchema = lazySchema((z) =>
+  z.strictObject({
+    kind: z.enum(RISK_KINDS),
+    /** `all`, or the FQDNs the decision covers. */
+    servers: z.union([z.literal('all'), z.array(fqdnSchema).min(1)]),
+    decision: z.enum(['approve', 'reject']),
+    approver: personSchema,
+    reason: reasonSchema,
+    signature: signatureSchema.optional(),
+  })
+);
 export type KindDecisionInput = z.output<typeof kindDecisionInputSchema>;
 
 /** A fleet-level decision as the fleet relays it to its servers (with the time it was taken). */
-export const standingDecisionSchema = kindDecisionInputSchema.extend({ at: z.string().min(10).max(40) });
+export const standingDecisionSchema = lazySchema((z) =>
+  kindDecisionInputSchema.extend({ at: z.string().min(10).max(40) })
+);
 
-export const operatorDecisionInputSchema = z.strictObject({
-  action: z.enum(['retry', 'skip', 'abort']),
-  operator: personSchema,
-  reason: reasonSchema,
-  signature: signatureSchema.optional(),
-});
+export const operatorDecisionInputSchema = lazySchema((z) =>
+  z.strictObject({
+    action: z.enum(['retry', 'skip', 'abort']),
+    operator: personSchema,
+    reason: reasonSchema,
+    signature: signatureSchema.optional(),
+  })
+);
 export type OperatorDecisionInput = z.output<typeof operatorDecisionInputSchema>;
 
 export type DecisionVia = 'update' | 'signal' | 'fleet' | 'timeout';
@@ -79,8 +88,8 @@ export interface StandingDecision extends KindDecisionInput {
 
 /** The rules' people in the form decisions are compared in (trimmed, lower case). */
 export function normaliseRules(rules: ApprovalRules): ApprovalRules {
-  const person = (p: string) => personSchema.safeParse(p).data ?? p.trim().toLowerCase();
-  return { ...rules, approvers: rules.approvers.map(person), requestedBy: person(rules.requestedBy) };
+  // Without the schema: workflows call this at start, and a schema would load zod for it (lazy-schema.ts).
+  return { ...rules, approvers: rules.approvers.map(normalisePerson), requestedBy: normalisePerson(rules.requestedBy) };
 }
 
 export interface ApprovalRules {

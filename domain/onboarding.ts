@@ -5,7 +5,7 @@
 import type { FleetSpec, ServerSpec } from './fleet';
 import type { PlannedChange } from './risk';
 import type { JsonValue, ScriptCall, ScriptTarget } from './scripts';
-import { STEP_MODULES, type StepId } from './steps';
+import { STEP_MODULES, type RiskKind, type StepId } from './steps';
 
 /** The part of the fleet spec every step of one server needs (no server list, nothing secret). */
 export type OnboardingContext = Pick<
@@ -21,6 +21,11 @@ export interface StepRequest {
   mode: 'plan' | 'apply';
   /** The risky change a person approved; applied only if the plan still names exactly this change. */
   approvedChange?: Pick<PlannedChange, 'id' | 'to'>;
+  /**
+   * A kind of risky change the fleet approved for this server before the step ran (a fleet-level
+   * decision): a plan that makes a change of this kind applies it in the same activity.
+   */
+  approvedKind?: RiskKind;
 }
 
 export type StepStatus = 'compliant' | 'changed' | 'would-change' | 'approval-required' | 'skipped';

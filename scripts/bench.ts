@@ -35,7 +35,7 @@ import {
   workflowTaskTimes,
   type InFlightSample,
 } from '../bench/figures';
-import { findDevServerPid, readProc } from '../bench/proc';
+import { findDevServerPid, readProc, readThreads, threadCpu } from '../bench/proc';
 import {
   benchResultSchema,
   renderMarkdown,
@@ -76,7 +76,11 @@ const { values: o } = parseArgs({
     'max-activities': { type: 'string' },
     /** JSON of worker knobs (WorkerTuning in workers/create-workers.ts), applied to product and baseline. */
     tuning: { type: 'string', default: '{}' },
+    /** JSON of the dev server's dynamic config (`{"system.enableActivityEagerExecution": false}`), for both runs. */
+    'server-config': { type: 'string', default: '{}' },
     'skip-baseline': { type: 'boolean', default: false },
+    /** Keep the run's Temporal database (a failed run always keeps it), to look at its histories afterwards. */
+    'keep-db': { type: 'boolean', default: false },
     readme: { type: 'boolean', default: false },
   },
 });
@@ -93,6 +97,8 @@ const tuningSchema = z
   })
   .partial()
   .strict() satisfies z.ZodType<WorkerTuning>;
+
+const serverConfigSchema = z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]));
 
 const count = (name: string, v: string | undefined): number => {
   const n = Number(v);
@@ -130,7 +136,7 @@ class CountingRunner implements PowerShellRunner {
 interface Measured {
   wallMs: number;
   samples: InFlightSample[];
-  worker: { cpuSeconds: number; peakRssMB: number };
+  worker: { cpuSeconds: number; peakRssMB: number; threads?: { main: number; sdkCore: number; other: number } };
   devServer: { cpuSeconds: number; peakRssMB: number } | null;
 }
 
@@ -143,6 +149,7 @@ async function measure(
 ): Promise<Measured> {
   const mb = (bytes: number) => bytes / 1024 / 1024;
   const cpu0 = process.cpuUsage();
+  const threads0 = readThreads(process.pid);
   const server0 = serverPid ? readProc(serverPid) : undefined;
   let peakSelf = process.memoryUsage.rss();
   let peakServer = server0?.rssBytes ?? 0;
@@ -168,11 +175,13 @@ async function measure(
   const wallMs = performance.now() - started;
   sample();
   const cpu = process.cpuUsage(cpu0);
+  // Read while the workers still run: a thread that has ended is gone from /proc with its CPU.
+  const threads = threads0.size > 0 ? threadCpu(process.pid, threads0, readThreads(process.pid)) : undefined;
   const server1 = serverPid ? readProc(serverPid) : undefined;
   return {
     wallMs,
     samples,
-    worker: { cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mb(peakSelf) },
+    worker: { cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mb(peakSelf), ...(threads ? { threads } : {}) },
     devServer:
       server0 && server1 ? { cpuSeconds: server1.cpuSeconds - server0.cpuSeconds, peakRssMB: mb(peakServer) } : null,
   };
@@ -334,6 +343,7 @@ async function bench(): Promise<BenchResult> {
   const latencyMs = count('latency', o.latency);
   const maxActivities = o['max-activities'] === undefined ? maxParallel : count('max-activities', o['max-activities']);
   const tuning = tuningSchema.parse(JSON.parse(o.tuning));
+  const serverConfig = serverConfigSchema.parse(JSON.parse(o['server-config']));
   const loadAverageAtStart = os.loadavg();
   const stamp = Date.now().toString(36);
 
@@ -348,6 +358,7 @@ async function bench(): Promise<BenchResult> {
     port,
     dbFile,
     log: (l) => console.log(l),
+    dynamicConfig: serverConfig,
   });
   const serverPid = findDevServerPid(port);
   if (!serverPid) console.log('could not find the dev server process in /proc: its CPU and memory are not reported');
@@ -422,6 +433,7 @@ async function bench(): Promise<BenchResult> {
         );
       });
       if (!measured) throw new Error('unreachable: the baseline ran without a measurement');
+      console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
       if (done !== servers) failures.push(`baseline: ${done} of ${servers} servers done`);
       const fleetRuns = await histories(client, `WorkflowType = "baselineFleet"`, () => true);
       const serverRuns = await histories(client, `WorkflowType = "baselineServer"`, () => true);
@@ -446,6 +458,7 @@ async function bench(): Promise<BenchResult> {
       );
     });
     if (!measured) throw new Error('unreachable: the product ran without a measurement');
+    console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
     const fleetRuns = await histories(client, `WorkflowId = "${fleetWorkflowId(spec.fleetId)}"`, () => true);
     const ours = new Set(spec.servers.map((s) => serverWorkflowId(s.fqdn)));
     const serverRuns = await histories(client, `WorkflowType = "onboardServer"`, (id) => ours.has(id));
@@ -493,7 +506,7 @@ async function bench(): Promise<BenchResult> {
       },
       failures,
     };
-    keepDb = failures.length > 0;
+    keepDb = failures.length > 0 || o['keep-db'];
     return result;
   } finally {
     await lab.close();

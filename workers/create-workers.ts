@@ -41,12 +41,25 @@ export interface WorkerWiring {
 
 type WorkerSettings = Pick<
   WorkerOptions,
-  'connection' | 'namespace' | 'taskQueue' | 'maxConcurrentActivityTaskExecutions' | 'shutdownGraceTime'
+  | 'connection'
+  | 'namespace'
+  | 'taskQueue'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'shutdownGraceTime'
+  | 'maxHeartbeatThrottleInterval'
+  | 'stickyQueueScheduleToStartTimeout'
 > &
   WorkerTuning;
 
 const workflowSource = (w: WorkerWiring): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> =>
   w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
+
+/**
+ * Step heartbeats reach Temporal every few seconds (activities/run-step.ts beats a third of the step
+ * heartbeat timeout), not held back to the SDK's default 80% of that timeout, which would leave a
+ * busy worker 2 s of a 10 s timeout before its live attempt is taken for dead and retried.
+ */
+const fastRecovery = { maxHeartbeatThrottleInterval: '2s' } as const;
 
 /** Everything about the main worker but what it runs (workflows, activities). */
 export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
@@ -57,6 +70,10 @@ export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetti
     maxConcurrentActivityTaskExecutions: w.maxActivities ?? 32,
     // Let a running PowerShell step finish on shutdown instead of cancelling it mid-change.
     shutdownGraceTime: '30s',
+    ...fastRecovery,
+    // A killed worker's cached workflows wait this long on its sticky queue before a restarted worker
+    // may take them (SDK default 10s); a restart takes about as long, so the wait is hidden.
+    stickyQueueScheduleToStartTimeout: '3s',
     ...w.tuning,
   };
 }
@@ -69,6 +86,7 @@ export function adWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetting
     taskQueue: adTaskQueueFor(w.taskQueue ?? TASK_QUEUE),
     maxConcurrentActivityTaskExecutions: w.adConcurrency ?? 8,
     shutdownGraceTime: '30s',
+    ...fastRecovery,
     ...(w.tuning?.maxConcurrentActivityTaskPolls !== undefined
       ? { maxConcurrentActivityTaskPolls: w.tuning.maxConcurrentActivityTaskPolls }
       : {}),

@@ -38,13 +38,39 @@ import {
   type ServerPhase,
   type ServerRunInput,
 } from '../domain/status';
-import { decideKindUpdate, fleetStatusQuery, serverPhaseSignal, standingDecisionSignal } from './messages';
+import {
+  decideKindUpdate,
+  fleetContinuedSignal,
+  standingDecisionsSignal,
+  fleetStatusQuery,
+  HANDLER_DESCRIPTIONS,
+  serverPhaseSignal,
+  standingDecisionSignal,
+} from './messages';
 import { VerificationBudget } from '../domain/signatures';
+import { requestRefusal } from '../domain/request-signature';
 import { kindSignatureRefusal } from './approval-gate';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails, renderServerStaticDetails } from './render';
 import { continueAsNewDue } from './history-budget';
 import { PhaseTally } from './phase-tally';
+import { inLanes } from '../lib/lanes';
+
+/**
+ * The patch of this release's cheaper fleet run: it starts every server a free slot allows in one
+ * workflow task (not one task per start), its servers report their final phase by signal only once it
+ * has continued as new (it tells them then), since until then their results reach it as its children's.
+ */
+export const LEAN_FLEET_PATCH = 'lean-fleet';
+
+/**
+ * Child starts and signals a lean run has out at once. Their answers come back as events, and Temporal
+ * fails a workflow task once more than 100 events arrive while it runs (`history.maximumBufferedEventsBatch`).
+ */
+const MAX_COMMANDS_IN_FLIGHT = 50;
+
+/** History events a lean run's hand-over takes per server in flight: its signal (2), a completion meanwhile, tasks. */
+const HANDOVER_EVENTS_PER_SLOT = 4;
 
 /** Wait before confirming a server's reported final phase with Temporal (see watchInherited). */
 const CONFIRM_DELAY_MS = 1000;
@@ -52,7 +78,15 @@ const MAX_CONFIRM_TRIES = 5;
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
+  // The requester is proven before anything is done (domain/request-signature.ts); a continued run was
+  // checked by the chain's first. Behind a patch: signed fleets started before requests were signed replay.
+  if (!wf.workflowInfo().continuedFromExecutionRunId && spec.approvals === 'signed' && wf.patched('signed-request')) {
+    const refusal = requestRefusal(spec, requestedBy, input.requestSignature, Date.now());
+    if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'RequestRefused');
+  }
   const settings = spec.settings;
+  // This release's cheaper fleet (LEAN_FLEET_PATCH); runs recorded before it replay their old commands.
+  const lean = wf.patched(LEAN_FLEET_PATCH);
   const carry: FleetCarry = input.carry ?? {
     cursor: 0,
     servers: Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued' as ServerPhase])),
@@ -62,6 +96,11 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
   /** Started and not finished. */
   const inFlight = new Set(carry.inFlight);
+  /** Servers this run started: their results reach this run, and only this run, as its children's. */
+  const startedHere = new Set<string>();
+  /** Starts issued and not answered yet (a lean run issues several in one workflow task), and the first that failed. */
+  let starting = 0;
+  let startFailure: unknown;
   const runIds: Record<string, string> = { ...carry.runIds };
   /**
    * Servers that said they finished and are not settled yet. A child of this run is settled by its
@@ -82,8 +121,16 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const verificationBudget = new VerificationBudget();
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing: signingPolicyOf(spec) });
 
+  // A lean run's hand-over adds events (a signal to each server it started, completions meanwhile), so
+  // it begins early enough for the run to end near its budget, not past it.
+  const budget = lean
+    ? Math.max(
+        settings.historyEventBudget / 2,
+        settings.historyEventBudget - HANDOVER_EVENTS_PER_SLOT * settings.maxParallel
+      )
+    : settings.historyEventBudget;
   // Defined before any handler: a signal can arrive in the very first activation.
-  const historyTooLong = (): boolean => continueAsNewDue(settings.historyEventBudget);
+  const historyTooLong = (): boolean => continueAsNewDue(budget);
   const failureBudgetSpent = (): string | undefined => {
     const failed = phases.count(FAILED_PHASES);
     const share = (100 * failed) / spec.servers.length;
@@ -118,6 +165,50 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
   const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
 
+  /** Decisions a lean run has taken and not yet relayed, and whether a relay is under way. */
+  const unrelayed: StandingDecision[] = [];
+  let relaying = false;
+  /**
+   * How many of the fleet's decisions each server this run started got in its input; one inherited from
+   * an earlier run got those that run took (it relayed the rest).
+   */
+  const knownAtStart = new Map<string, number>();
+  const decisionsAtRunStart = carry.standingDecisions.length;
+  /** Sends fleet decisions to a running server in one signal, those that cover it (a lean run's relay). */
+  const relayBatch = async (fqdn: string, decisions: StandingDecision[]): Promise<void> => {
+    const forServer = decisions.flatMap((d) => decisionForServer(d, fqdn) ?? []);
+    if (forServer.length === 0) return;
+    await wf
+      .getExternalWorkflowHandle(serverWorkflowId(fqdn))
+      .signal(standingDecisionsSignal, forServer)
+      .catch((err) => {
+        // A server that finished meanwhile needs none.
+        if (inFlight.has(fqdn)) wf.log.warn('could not relay fleet decisions', { fqdn, error: String(err) });
+      });
+  };
+  /**
+   * Relays what a lean run decides, all that one workflow task took in one signal per running server
+   * (several kinds approved at once cost each server one signal, not one per kind), at most
+   * MAX_COMMANDS_IN_FLIGHT signals at a time, and while one relay is under way the next decisions gather.
+   */
+  const relayDecisions = async (): Promise<void> => {
+    for (;;) {
+      await wf.condition(() => unrelayed.length > 0);
+      relaying = true;
+      const batch = unrelayed.splice(0);
+      // Only to servers started before a decision: a later one found it in its input.
+      const taken = new Map(batch.map((d) => [d, carry.standingDecisions.indexOf(d)]));
+      await inLanes([...inFlight], { width: MAX_COMMANDS_IN_FLIGHT }, (fqdn) => {
+        const known = knownAtStart.get(fqdn) ?? decisionsAtRunStart;
+        return relayBatch(
+          fqdn,
+          batch.filter((d) => (taken.get(d) ?? 0) >= known)
+        );
+      });
+      relaying = false;
+    }
+  };
+
   /** Sends a fleet decision to a running server, if it covers that server. */
   const relay = async (fqdn: string, decision: StandingDecision): Promise<void> => {
     const forServer = decisionForServer(decision, fqdn);
@@ -142,7 +233,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     }
   };
 
-  wf.setHandler(fleetStatusQuery, status);
+  wf.setHandler(fleetStatusQuery, status, { description: HANDLER_DESCRIPTIONS.fleetStatus });
   wf.setHandler(
     serverPhaseSignal,
     (raw: unknown) => {
@@ -167,10 +258,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       else delete waiting[fqdn];
       refreshDetails();
     },
-    {
-      description:
-        'A server tells its fleet it waits for an operator or runs again (internal; final phases are checked with Temporal)',
-    }
+    { description: HANDLER_DESCRIPTIONS.serverPhase }
   );
   wf.setHandler(
     decideKindUpdate,
@@ -180,7 +268,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       const decision: StandingDecision = { ...d, at: new Date().toISOString() };
       carry.standingDecisions.push(decision);
       // Workflows cannot update each other; a signal reaches the running servers, the rest get it at start.
-      await Promise.all([...inFlight].map((fqdn) => relay(fqdn, decision)));
+      if (lean) unrelayed.push(decision);
+      else await Promise.all([...inFlight].map((fqdn) => relay(fqdn, decision)));
       return decision;
     },
     {
@@ -199,7 +288,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         const tooLarge = standingDecisionsRefusal([...carry.standingDecisions, parsed.value]);
         if (tooLarge) throw wf.ApplicationFailure.nonRetryable(tooLarge, 'DecisionRefused');
       },
-      description: 'Approve or reject one kind of risky change for all or for listed servers',
+      description: HANDLER_DESCRIPTIONS.decideKind,
     }
   );
 
@@ -230,6 +319,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       },
       standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),
       signing: signingPolicyOf(spec),
+      ...(lean ? { fleetProtocol: 2 as const } : {}),
     };
     const known = carry.standingDecisions.length;
     try {
@@ -248,6 +338,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       phases.set(server.fqdn, 'running');
       inFlight.add(server.fqdn);
       runIds[server.fqdn] = child.firstExecutionRunId;
+      startedHere.add(server.fqdn);
+      knownAtStart.set(server.fqdn, known);
       child.result().then(
         (result) => settle(server.fqdn, result.phase),
         // Terminated or cancelled counts as aborted, as findClosedServers reports it for inherited servers.
@@ -261,7 +353,14 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           )
       );
       // A fleet decision taken while the child was being started reached neither its input nor a relay.
-      for (const late of carry.standingDecisions.slice(known)) await relay(server.fqdn, late);
+      const late = carry.standingDecisions.slice(known);
+      // A lean run's decisions still to be relayed reach this server with the others.
+      if (lean)
+        await relayBatch(
+          server.fqdn,
+          late.filter((d) => !unrelayed.includes(d))
+        );
+      else for (const d of late) await relay(server.fqdn, d);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       // Another run (this fleet's earlier one, or another fleet) is onboarding this server right now.
@@ -269,7 +368,41 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     }
   };
 
+  /** Starts a server without waiting for Temporal to answer, so the next free slot is filled in the same task. */
+  const launch = (index: number): void => {
+    starting += 1;
+    startServer(index).then(
+      () => {
+        starting -= 1;
+      },
+      (err: unknown) => {
+        starting -= 1;
+        startFailure ??= err;
+      }
+    );
+  };
+
+  /**
+   * Tells the servers this run started that their results will not reach the next run: each then
+   * signals its final phase. One that closed before it heard is confirmed with Temporal by the next run.
+   */
+  const tellServersWeContinue = async (): Promise<void> => {
+    const servers = [...startedHere].filter((fqdn) => inFlight.has(fqdn));
+    await inLanes(servers, { width: MAX_COMMANDS_IN_FLIGHT }, (fqdn) =>
+      wf
+        // The current run, not the one started: a server reset by an operator runs on as a new run.
+        .getExternalWorkflowHandle(serverWorkflowId(fqdn))
+        .signal(fleetContinuedSignal)
+        .catch(() => {
+          if (inFlight.has(fqdn)) confirmRequests.add(fqdn);
+        })
+    );
+  };
+
   const continueAsNew = async (): Promise<never> => {
+    // A start still unanswered would be lost: its child would run with no run of the fleet counting it.
+    await wf.condition(() => starting === 0 && unrelayed.length === 0 && !relaying);
+    if (lean) await tellServersWeContinue();
     await wf.condition(wf.allHandlersFinished);
     const stillInFlight = [...inFlight];
     return wf.continueAsNew<typeof onboardFleet>({
@@ -346,14 +479,27 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       if (!wf.isCancellation(err)) wf.log.error('watching inherited servers stopped', { error: String(err) });
     });
   }
+  if (lean) {
+    relayDecisions().catch((err: unknown) => {
+      // Cancelling the fleet cancels its signals; nothing else can reach here.
+      if (!wf.isCancellation(err)) wf.log.error('relaying fleet decisions stopped', { error: String(err) });
+    });
+  }
 
   try {
     while (carry.cursor < spec.servers.length && !carry.stoppedReason) {
       // Over budget: wait; operators may retry their servers back under it, or the last one settles.
       await wf.condition(() => {
         const spent = failureBudgetSpent() !== undefined;
-        return historyTooLong() || (spent ? inFlight.size === 0 : active() < settings.maxParallel);
+        return (
+          startFailure !== undefined ||
+          historyTooLong() ||
+          (spent
+            ? inFlight.size + starting === 0
+            : active() + starting < settings.maxParallel && starting < MAX_COMMANDS_IN_FLIGHT)
+        );
       });
+      if (startFailure !== undefined) throw startFailure;
       if (historyTooLong()) await continueAsNew();
       const spent = failureBudgetSpent();
       if (spent) {
@@ -362,12 +508,14 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         wf.log.warn('failure budget spent: no new servers will be started', { fleet: spec.fleetId, reason: spent });
         break;
       }
-      await startServer(carry.cursor);
+      if (lean) launch(carry.cursor);
+      else await startServer(carry.cursor);
       carry.cursor += 1;
       refreshDetails();
     }
-    await wf.condition(() => inFlight.size === 0 || historyTooLong());
-    if (inFlight.size > 0) await continueAsNew();
+    await wf.condition(() => startFailure !== undefined || (inFlight.size === 0 && starting === 0) || historyTooLong());
+    if (startFailure !== undefined) throw startFailure;
+    if (inFlight.size > 0 || starting > 0) await continueAsNew();
   } catch (err) {
     if (!wf.isCancellation(err)) throw err;
     // Children were started abandoned (to survive continue-as-new), so cancel them explicitly.

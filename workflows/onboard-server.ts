@@ -4,7 +4,13 @@
  * abort) instead of failing the fleet.
  */
 import * as wf from '@temporalio/workflow';
-import { operatorDecisionInputSchema, parseMessage, signingOf, type OperatorDecisionInput } from '../domain/approvals';
+import {
+  operatorDecisionInputSchema,
+  parseMessage,
+  signingOf,
+  type OperatorDecisionInput,
+  type StandingDecision,
+} from '../domain/approvals';
 import { signatureRefusal, VerificationBudget } from '../domain/signatures';
 import { stepRetryPolicy } from '../domain/failures';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
@@ -17,9 +23,16 @@ import {
   type ServerStatus,
   type StepRecord,
 } from '../domain/status';
-import { STEP_MODULES, STEPS, stepDefinition, type StepId } from '../domain/steps';
+import { STEP_MODULES, STEPS, stepDefinition, type RiskKind, type StepId } from '../domain/steps';
 import { installApprovalGate } from './approval-gate';
-import { resolveStepSignal, resolveStepUpdate, serverPhaseSignal, serverStatusQuery } from './messages';
+import {
+  fleetContinuedSignal,
+  HANDLER_DESCRIPTIONS,
+  resolveStepSignal,
+  resolveStepUpdate,
+  serverPhaseSignal,
+  serverStatusQuery,
+} from './messages';
 import { reportServerPhase } from './metrics';
 import { describeOutcome, renderServerDetails } from './render';
 import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
@@ -36,16 +49,28 @@ function resultOf(status: ServerStatus): ServerStatus {
   return { ...status, steps: status.steps.map(({ before: _before, after: _after, ...rest }) => rest) };
 }
 
-/** The step activity's summary: a check (that applies safe changes), or the apply of an approved change. */
-export function stepActivitySummary(computerName: string, step: StepId, approved?: PlannedChange): string {
+/**
+ * The step activity's summary: a check (that applies safe changes), the apply of an approved change, or
+ * a check that may apply a kind of change the fleet approved beforehand.
+ */
+export function stepActivitySummary(
+  computerName: string,
+  step: StepId,
+  approved?: PlannedChange,
+  standing?: Pick<StandingDecision, 'kind' | 'approver'>
+): string {
   const title = stepDefinition(step).title;
-  return approved
-    ? `${computerName}: ${title}: apply approved ${approved.text}`
+  if (approved) return `${computerName}: ${title}: apply approved ${approved.text}`;
+  return standing
+    ? `${computerName}: ${title}: check and apply (${standing.kind} approved for the fleet by ${standing.approver})`
     : `${computerName}: ${title}: check and apply`;
 }
 
 export async function onboardServer(input: ServerRunInput): Promise<ServerStatus> {
   const { server } = input;
+  // Fewer commands for the same steps and records (ServerRunInput.fleetProtocol); keyed on the input, not a
+  // patch, because every patch marker also costs an upsert of TemporalChangeVersion in each server's history.
+  const lean = input.fleetProtocol === 2;
   const rules = { approvers: input.approvers, requestedBy: input.requestedBy, signing: input.signing };
   const status: ServerStatus = {
     fleetId: input.fleetId,
@@ -61,7 +86,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   };
   let operatorDecision: OperatorDecisionInput | undefined;
 
-  wf.setHandler(serverStatusQuery, () => status);
+  wf.setHandler(serverStatusQuery, () => status, { description: HANDLER_DESCRIPTIONS.serverStatus });
   // One budget of signature checks per workflow task for decisions and operator actions together.
   const budget = new VerificationBudget();
   const gate = installApprovalGate(status, rules, {
@@ -73,7 +98,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     // A refused decision is shown where an auditor looks: the details, and `MonosyncRefusedDecisions > 0`.
     // Behind a patch: runs recorded before it upserted nothing when they refused a message.
     onRefused: () => {
-      if (wf.patched('refused-decision-attribute')) {
+      if (lean || wf.patched('refused-decision-attribute')) {
         wf.upsertSearchAttributes([{ key: RefusedKey, value: status.refusedCount }]);
       }
       wf.setCurrentDetails(renderServerDetails(status));
@@ -116,13 +141,28 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       const refusal = operatorRefusal(raw);
       if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
     },
-    description: 'Retry, skip or abort the step this server is stuck on',
+    description: HANDLER_DESCRIPTIONS.resolveStepUpdate,
   });
-  wf.setHandler(resolveStepSignal, (raw) => {
-    const refusal = operatorRefusal(raw);
-    if (refusal) return gate.refuse(raw, refusal, 'signal');
-    resolve(raw);
-  });
+  wf.setHandler(
+    resolveStepSignal,
+    (raw) => {
+      const refusal = operatorRefusal(raw);
+      if (refusal) return gate.refuse(raw, refusal, 'signal');
+      resolve(raw);
+    },
+    { description: HANDLER_DESCRIPTIONS.resolveStepSignal }
+  );
+
+  // The fleet run that started this server gets its result as its child's, so it hears of the final
+  // phase by signal only once it has continued as new (and said so), or when it asks for every phase.
+  let fleetWantsFinalPhase = !lean;
+  wf.setHandler(
+    fleetContinuedSignal,
+    () => {
+      fleetWantsFinalPhase = true;
+    },
+    { description: HANDLER_DESCRIPTIONS.fleetContinued }
+  );
 
   /** What this server waits on, for the fleet's list of servers waiting for a person. */
   const waitingFor = (phase: ServerPhase): string | undefined => {
@@ -136,10 +176,13 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     return text === undefined ? undefined : text.slice(0, MAX_WAITING_FOR_CHARS);
   };
 
+  /** The phase in the search attributes: a lean fleet starts its servers with `running` there. */
+  let indexedPhase: ServerPhase | undefined = lean ? 'running' : undefined;
   const setPhase = async (phase: ServerPhase, notifyFleet = false): Promise<void> => {
     reportServerPhase(status, phase);
     status.phase = phase;
-    wf.upsertSearchAttributes([{ key: PhaseKey, value: phase }]);
+    if (!lean || indexedPhase !== phase) wf.upsertSearchAttributes([{ key: PhaseKey, value: phase }]);
+    indexedPhase = phase;
     wf.setCurrentDetails(renderServerDetails(status));
     const parent = wf.workflowInfo().parent;
     if (notifyFleet && parent) {
@@ -157,26 +200,32 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
 
   const retry = stepRetryPolicy(input.stepRetry.initialIntervalMs, input.stepRetry.maximumAttempts);
   // The check and the apply after an approval are told apart in the Web UI's event list.
-  const activityFor = (step: StepId, approved?: PlannedChange) =>
+  const activityFor = (step: StepId, approved?: PlannedChange, standing?: StandingDecision) =>
     stepActivity(step, {
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
       retry,
-      summary: stepActivitySummary(server.computerName, step, approved),
+      summary: stepActivitySummary(server.computerName, step, approved, standing),
     });
 
   const recordOf = (step: StepId): StepRecord => status.steps.find((s) => s.step === step) as StepRecord;
-  const request = (approvedChange?: PlannedChange): StepRequest => ({
+  const request = (approvedChange?: PlannedChange, standing?: StandingDecision): StepRequest => ({
     fleetId: input.fleetId,
     server,
     context: input.context,
     mode: 'apply',
     ...(approvedChange ? { approvedChange: { id: approvedChange.id, to: approvedChange.to } } : {}),
+    ...(standing ? { approvedKind: standing.kind } : {}),
   });
+  /** A fleet-level approval of the kind of change this step may make, known before it runs (lean only). */
+  const standingApprovalFor = (step: StepId): StandingDecision | undefined => {
+    const kind = STEP_MODULES[step].risk?.rule.kind as RiskKind | undefined;
+    return lean && kind ? gate.standingApproval(step, kind, server.fqdn) : undefined;
+  };
 
   // The fleet hears of the wait (behind a patch: runs recorded before it sent no signal here).
   const awaitApproval = (change: PlannedChange) => {
-    const tellFleet = wf.patched('tell-fleet-awaiting-approval');
+    const tellFleet = lean || wf.patched('tell-fleet-awaiting-approval');
     return gate.awaitApproval(change, {
       waiting: () => setPhase('awaiting-approval', tellFleet),
       resumed: () => setPhase('running', tellFleet),
@@ -207,8 +256,14 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     wf.setCurrentDetails(renderServerDetails(status));
     let approved: PlannedChange | undefined;
     for (;;) {
+      const standing = approved ? undefined : standingApprovalFor(step);
       try {
-        const outcome = await activityFor(step, approved)(request(approved));
+        const outcome = await activityFor(step, approved, standing)(request(approved, standing));
+        if (standing && outcome.change && outcome.changed) {
+          // Applied under the fleet's approval: recorded as the fleet's decision, as if it had waited.
+          rec.change = outcome.change;
+          rec.decision = gate.recordStandingApproval(outcome.change, standing);
+        }
         if (outcome.status === 'approval-required' && outcome.change) {
           const decision = await awaitApproval(outcome.change);
           rec.change = outcome.change;
@@ -283,7 +338,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     // Operator notes are an audit trail; a retried step that then succeeded leaves nothing to attend to.
     const attention =
       acceptanceProblems.length > 0 || status.steps.some((s) => ['rejected', 'skipped-by-operator'].includes(s.status));
-    await setPhase(attention ? 'needs-attention' : 'onboarded', true);
+    await setPhase(attention ? 'needs-attention' : 'onboarded', fleetWantsFinalPhase);
     return resultOf(status);
   } catch (err) {
     if (err instanceof NotApplicableServer) {
@@ -295,19 +350,19 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         rec.status = 'skipped';
         rec.summary = 'not applicable';
       }
-      await setPhase('not-applicable', true);
+      await setPhase('not-applicable', fleetWantsFinalPhase);
       return resultOf(status);
     }
     if (err instanceof AbortServer) {
       status.notes.push(err.message);
-      await setPhase('aborted', true);
+      await setPhase('aborted', fleetWantsFinalPhase);
       return resultOf(status);
     }
     if (wf.isCancellation(err)) {
-      await wf.CancellationScope.nonCancellable(() => setPhase('aborted', true));
+      await wf.CancellationScope.nonCancellable(() => setPhase('aborted', fleetWantsFinalPhase));
       throw err;
     }
-    await setPhase('failed', true);
+    await setPhase('failed', fleetWantsFinalPhase);
     throw err;
   }
 }

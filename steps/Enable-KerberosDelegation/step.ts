@@ -4,17 +4,19 @@
  * DC (the fleet's domainController, else the one the AD worker's locator found first: pin-domain-controller.ts),
  * never in a session on a DC or on the Exchange server (powershell/command.ts remoteComputer).
  */
-import { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { accountSchema, computerNameSchema, fqdnSchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
 
-export const delegationStateSchema = z.object({
-  distinguishedName: z.string(),
-  trustedForDelegation: z.boolean(),
-  trustedToAuthForDelegation: z.boolean(),
-  allowedToDelegateTo: z.array(z.string()),
-  resourceBasedDelegation: z.boolean(),
-});
+export const delegationStateSchema = lazySchema((z) =>
+  z.object({
+    distinguishedName: z.string(),
+    trustedForDelegation: z.boolean(),
+    trustedToAuthForDelegation: z.boolean(),
+    allowedToDelegateTo: z.array(z.string()),
+    resourceBasedDelegation: z.boolean(),
+  })
+);
 
 export const step = defineStep({
   definition: {
@@ -28,15 +30,17 @@ export const step = defineStep({
     cutsConnection: false,
   },
   state: delegationStateSchema,
-  params: z.strictObject({
-    ComputerName: computerNameSchema,
-    /** The DNSHostName the object found by sAMAccountName must carry, else it is another server's. */
-    Fqdn: fqdnSchema,
-    /** Monosync's account: delegation is refused when it is in Protected Users or marked sensitive. */
-    ServiceAccount: accountSchema,
-    DomainController: fqdnSchema.optional(),
-    TrustedForDelegation: z.boolean(),
-  }),
+  params: lazySchema((z) =>
+    z.strictObject({
+      ComputerName: computerNameSchema,
+      /** The DNSHostName the object found by sAMAccountName must carry, else it is another server's. */
+      Fqdn: fqdnSchema,
+      /** Monosync's account: delegation is refused when it is in Protected Users or marked sensitive. */
+      ServiceAccount: accountSchema,
+      DomainController: fqdnSchema.optional(),
+      TrustedForDelegation: z.boolean(),
+    })
+  ),
   paramsFor: (server, context) => ({
     ComputerName: server.computerName,
     Fqdn: server.fqdn,

@@ -2,7 +2,8 @@
  * Preflight: reach WinRM and read the whole server state in one call (the plan's starting point).
  * Read-only; finds the servers that must not be onboarded (Edge Transport, domain controllers).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { accountSchema, fqdnSchema } from '../../domain/validators';
 import { cbtStateSchema } from '../Set-CbtHardening/step';
 import { remotingStateSchema, winrmPolicySchema } from '../Enable-Remoting/step';
@@ -12,23 +13,25 @@ import { remoteManagementStateSchema } from '../Grant-RemoteManagement/step';
 import { trustedHostsStateSchema } from '../Set-TrustedHosts/step';
 import { defineStep } from '../step-module';
 
-export const snapshotSchema = z.object({
-  fqdn: z.string(),
-  computerName: z.string(),
-  domainJoined: z.boolean(),
-  isDomainController: z.boolean(),
-  isEdgeTransport: z.boolean(),
-  osVersion: z.string(),
-  psVersion: z.string(),
-  remoteManagement: remoteManagementStateSchema,
-  remoting: remotingStateSchema,
-  /** Group Policy over WinRM that Enable-Remoting and Set-HttpsListener stop for (PolicyControlled). */
-  winrmPolicy: winrmPolicySchema,
-  httpsListener: listenerStateSchema,
-  cbt: cbtStateSchema,
-  trustedHosts: trustedHostsStateSchema,
-  firewall: openFirewallStateSchema,
-});
+export const snapshotSchema = lazySchema((z) =>
+  z.object({
+    fqdn: z.string(),
+    computerName: z.string(),
+    domainJoined: z.boolean(),
+    isDomainController: z.boolean(),
+    isEdgeTransport: z.boolean(),
+    osVersion: z.string(),
+    psVersion: z.string(),
+    remoteManagement: remoteManagementStateSchema,
+    remoting: remotingStateSchema,
+    /** Group Policy over WinRM that Enable-Remoting and Set-HttpsListener stop for (PolicyControlled). */
+    winrmPolicy: winrmPolicySchema,
+    httpsListener: listenerStateSchema,
+    cbt: cbtStateSchema,
+    trustedHosts: trustedHostsStateSchema,
+    firewall: openFirewallStateSchema,
+  })
+);
 export type ServerSnapshot = z.infer<typeof snapshotSchema>;
 
 export const step = defineStep({
@@ -43,7 +46,7 @@ export const step = defineStep({
     cutsConnection: false,
   },
   state: snapshotSchema,
-  params: z.strictObject({ Fqdn: fqdnSchema, ServiceAccount: accountSchema }),
+  params: lazySchema((z) => z.strictObject({ Fqdn: fqdnSchema, ServiceAccount: accountSchema })),
   paramsFor: (server, context) => ({ Fqdn: server.fqdn, ServiceAccount: context.serviceAccount }),
   risk: null,
   hooks: {

@@ -1,14 +1,16 @@
 /** Manual step 1: the Monosync service account in the local group Remote Management Users (S-1-5-32-580). */
-import { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { accountSchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
 
-export const remoteManagementStateSchema = z.object({
-  member: z.boolean(),
-  groupName: z.string(),
-  endpointAllowsGroup: z.boolean(),
-  networkDenied: z.boolean(),
-});
+export const remoteManagementStateSchema = lazySchema((z) =>
+  z.object({
+    member: z.boolean(),
+    groupName: z.string(),
+    endpointAllowsGroup: z.boolean(),
+    networkDenied: z.boolean(),
+  })
+);
 
 export const step = defineStep({
   definition: {
@@ -22,7 +24,7 @@ export const step = defineStep({
     cutsConnection: false,
   },
   state: remoteManagementStateSchema,
-  params: z.strictObject({ Member: accountSchema }),
+  params: lazySchema((z) => z.strictObject({ Member: accountSchema })),
   paramsFor: (_server, context) => ({ Member: context.serviceAccount }),
   risk: null,
   hooks: {},

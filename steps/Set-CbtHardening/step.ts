@@ -1,9 +1,9 @@
 /** Manual step 3.4: WinRM's CbtHardeningLevel; `None` waits for a second person. */
-import { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { CBT_LEVELS } from '../../domain/fleet';
 import { defineStep } from '../step-module';
 
-export const cbtStateSchema = z.object({ level: z.string(), policyControlled: z.boolean() });
+export const cbtStateSchema = lazySchema((z) => z.object({ level: z.string(), policyControlled: z.boolean() }));
 
 export const step = defineStep({
   definition: {
@@ -17,7 +17,7 @@ export const step = defineStep({
     cutsConnection: true,
   },
   state: cbtStateSchema,
-  params: z.strictObject({ Level: z.enum(CBT_LEVELS) }),
+  params: lazySchema((z) => z.strictObject({ Level: z.enum(CBT_LEVELS) })),
   paramsFor: (_server, context) => ({ Level: context.policy.cbtHardeningLevel }),
   risk: {
     rule: {

@@ -3,40 +3,49 @@
  * a fresher one (also what the monthly rotation runs). A self-signed certificate is used only when the
  * Monosync servers already trust it (the fleet lists it), and waits for approval; none is ever created.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { fqdnSchema, thumbprintSchema } from '../../domain/validators';
 import { tlsHandshakeProbe } from '../Test-MonosyncConnectivity/step';
 import { defineStep } from '../step-module';
 
-const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { error: 'must be an ISO 8601 date' });
+const isoDate = lazySchema((z) =>
+  z.string().refine((v) => !Number.isNaN(Date.parse(v)), { error: 'must be an ISO 8601 date' })
+);
 
-export const certificateInfoSchema = z.object({
-  thumbprint: z.string(),
-  subject: z.string(),
-  issuer: z.string(),
-  dnsNames: z.array(z.string()),
-  notBefore: isoDate,
-  notAfter: isoDate,
-  hasPrivateKey: z.boolean(),
-  serverAuth: z.boolean(),
-  selfSigned: z.boolean(),
-});
+export const certificateInfoSchema = lazySchema((z) =>
+  z.object({
+    thumbprint: z.string(),
+    subject: z.string(),
+    issuer: z.string(),
+    dnsNames: z.array(z.string()),
+    notBefore: isoDate,
+    notAfter: isoDate,
+    hasPrivateKey: z.boolean(),
+    serverAuth: z.boolean(),
+    selfSigned: z.boolean(),
+  })
+);
 export type CertificateInfo = z.infer<typeof certificateInfoSchema>;
 
-export const listenerStateSchema = z.object({
-  listener: z.object({ port: z.number(), hostname: z.string(), thumbprint: z.string() }).nullable(),
-  certificate: certificateInfoSchema.nullable(),
-});
+export const listenerStateSchema = lazySchema((z) =>
+  z.object({
+    listener: z.object({ port: z.number(), hostname: z.string(), thumbprint: z.string() }).nullable(),
+    certificate: certificateInfoSchema.nullable(),
+  })
+);
 
 /** An issuer DN from the allow-list: printable, no PowerShell quote or escape characters. */
-const issuerSchema = z
-  .string()
-  .min(3)
-  .max(400)
-  // eslint-disable-next-line no-control-regex
-  .refine((v) => !/['"`$;|&\u2018-\u201E\u0000-\u001F\u007F]/.test(v), {
-    error: 'contains a quote, $, ;, |, &, a line break or a control character: write the issuer DN as plain text',
-  });
+const issuerSchema = lazySchema((z) =>
+  z
+    .string()
+    .min(3)
+    .max(400)
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/['"`$;|&\u2018-\u201E\u0000-\u001F\u007F]/.test(v), {
+      error: 'contains a quote, $, ;, |, &, a line break or a control character: write the issuer DN as plain text',
+    })
+);
 
 export const step = defineStep({
   definition: {
@@ -50,14 +59,16 @@ export const step = defineStep({
     cutsConnection: true,
   },
   state: listenerStateSchema,
-  params: z.strictObject({
-    Fqdn: fqdnSchema,
-    MinDaysLeft: z.number().int().min(1).max(365),
-    Issuers: z.array(issuerSchema),
-    /** The self-signed certificates the Monosync side trusts; empty = no self-signed certificate qualifies. */
-    TrustedSelfSigned: z.array(thumbprintSchema),
-    Thumbprint: thumbprintSchema.optional(),
-  }),
+  params: lazySchema((z) =>
+    z.strictObject({
+      Fqdn: fqdnSchema,
+      MinDaysLeft: z.number().int().min(1).max(365),
+      Issuers: z.array(issuerSchema),
+      /** The self-signed certificates the Monosync side trusts; empty = no self-signed certificate qualifies. */
+      TrustedSelfSigned: z.array(thumbprintSchema),
+      Thumbprint: thumbprintSchema.optional(),
+    })
+  ),
   paramsFor: (server, { policy }) => ({
     Fqdn: server.fqdn,
     MinDaysLeft: policy.certificate.renewBeforeDays,

@@ -3,7 +3,8 @@
  * (policy.firewall.profiles). Windows' own WINRM-HTTP-In-TCP rule is read and its wider scope reported,
  * never changed: it is the customer's.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { FIREWALL_PROFILES } from '../../domain/fleet';
 import { ipAddressSchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
@@ -12,27 +13,33 @@ export const MONOSYNC_RULE_NAME = 'Monosync-WinRM-In' as const;
 /** The rule Enable-PSRemoting enables for 5985: Windows' own, reported here, never changed. */
 export const BUILT_IN_HTTP_RULE_NAME = 'WINRM-HTTP-In-TCP' as const;
 
-export const firewallRuleSchema = z.object({
-  name: z.string(),
-  enabled: z.boolean(),
-  localPorts: z.array(z.number()),
-  remoteAddresses: z.array(z.string()),
-});
+export const firewallRuleSchema = lazySchema((z) =>
+  z.object({
+    name: z.string(),
+    enabled: z.boolean(),
+    localPorts: z.array(z.number()),
+    remoteAddresses: z.array(z.string()),
+  })
+);
 /** Profiles as Windows reports them: Domain, Private, Public in that order, or Any. */
-const reportedProfilesSchema = z.array(z.string());
+const reportedProfilesSchema = lazySchema((z) => z.array(z.string()));
 
-export const builtInHttpRuleSchema = z.object({
-  enabled: z.boolean(),
-  remoteAddresses: z.array(z.string()),
-  profiles: reportedProfilesSchema,
-});
+export const builtInHttpRuleSchema = lazySchema((z) =>
+  z.object({
+    enabled: z.boolean(),
+    remoteAddresses: z.array(z.string()),
+    profiles: reportedProfilesSchema,
+  })
+);
 
 /** This step's state (and the preflight snapshot's firewall part): the Monosync rule with its profiles, and Windows' own HTTP rule as found. */
-export const openFirewallStateSchema = z.object({
-  rule: firewallRuleSchema.extend({ profiles: reportedProfilesSchema }).nullable(),
-  // Reported, never written back: a rollback's saved state may leave it out.
-  builtInHttpRule: builtInHttpRuleSchema.nullable().optional(),
-});
+export const openFirewallStateSchema = lazySchema((z) =>
+  z.object({
+    rule: firewallRuleSchema.extend({ profiles: reportedProfilesSchema }).nullable(),
+    // Reported, never written back: a rollback's saved state may leave it out.
+    builtInHttpRule: builtInHttpRuleSchema.nullable().optional(),
+  })
+);
 
 /**
  * Windows' own WINRM-HTTP-In-TCP rule admitting more than the Monosync addresses: reported (the
@@ -65,12 +72,14 @@ export const step = defineStep({
     cutsConnection: false,
   },
   state: openFirewallStateSchema,
-  params: z.strictObject({
-    RuleName: z.literal(MONOSYNC_RULE_NAME),
-    Ports: z.array(z.union([z.literal(5985), z.literal(5986)])).min(1),
-    RemoteAddresses: z.union([z.tuple([z.literal('Any')]), z.array(ipAddressSchema).min(1)]),
-    Profiles: z.array(z.enum(FIREWALL_PROFILES)).min(1),
-  }),
+  params: lazySchema((z) =>
+    z.strictObject({
+      RuleName: z.literal(MONOSYNC_RULE_NAME),
+      Ports: z.array(z.union([z.literal(5985), z.literal(5986)])).min(1),
+      RemoteAddresses: z.union([z.tuple([z.literal('Any')]), z.array(ipAddressSchema).min(1)]),
+      Profiles: z.array(z.enum(FIREWALL_PROFILES)).min(1),
+    })
+  ),
   paramsFor: (_server, context) => ({
     RuleName: MONOSYNC_RULE_NAME,
     Ports: context.policy.firewall.ports,

@@ -4,12 +4,14 @@
  * step's own entries are added and rolled back, under a per-machine lock. A wildcard waits for a second
  * person.
  */
-import { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import { trustedHostsEntries } from '../../domain/fleet';
 import { trustedHostEntrySchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
 
-export const trustedHostsStateSchema = z.object({ value: z.string(), policyControlled: z.boolean() });
+export const trustedHostsStateSchema = lazySchema((z) =>
+  z.object({ value: z.string(), policyControlled: z.boolean() })
+);
 
 /** TrustedHosts as a normalised list of entries. */
 export function trustedHostsList(value: string): string[] {
@@ -43,7 +45,7 @@ export const step = defineStep({
     cutsConnection: false,
   },
   state: trustedHostsStateSchema,
-  params: z.strictObject({ Entries: z.array(trustedHostEntrySchema).min(1) }),
+  params: lazySchema((z) => z.strictObject({ Entries: z.array(trustedHostEntrySchema).min(1) })),
   paramsFor: (server, context) => ({ Entries: trustedHostsEntries(context, server) }),
   risk: {
     rule: {

@@ -8,34 +8,39 @@
  * environment (FLEET_SERVICE_ACCOUNT_*, powershell/credentials.ts), never in workflow inputs or history;
  * without it (and not running as that account) the acceptance says that membership was not proven.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../domain/lazy-schema';
 import type { ServerSpec } from '../../domain/fleet';
 import type { OnboardingContext } from '../../domain/onboarding';
 import { accountSchema, fqdnSchema } from '../../domain/validators';
 import { defineStep } from '../step-module';
 
-export const connectivityStateSchema = z.object({
-  wsmanHttps: z.boolean(),
-  kerberosSecondHop: z.boolean(),
-  servedThumbprint: z.string().nullable(),
-  /**
-   * A session opened as the service account on the Microsoft.PowerShell endpoint: true, false (refused),
-   * or null when not tried (WinRM over HTTPS failed, or the worker can act only as itself).
-   */
-  sessionAsServiceAccount: z.boolean().nullable(),
-});
+export const connectivityStateSchema = lazySchema((z) =>
+  z.object({
+    wsmanHttps: z.boolean(),
+    kerberosSecondHop: z.boolean(),
+    servedThumbprint: z.string().nullable(),
+    /**
+     * A session opened as the service account on the Microsoft.PowerShell endpoint: true, false (refused),
+     * or null when not tried (WinRM over HTTPS failed, or the worker can act only as itself).
+     */
+    sessionAsServiceAccount: z.boolean().nullable(),
+  })
+);
 
 /** Where the worker finds the service account's credential; the acceptance names them when it is missing. */
 export const SERVICE_ACCOUNT_CREDENTIAL_HINT =
   'set FLEET_SERVICE_ACCOUNT_USER and FLEET_SERVICE_ACCOUNT_PASSWORD_FILE on the worker, or run the worker as that account';
 
-const paramsSchema = z.strictObject({
-  Fqdn: fqdnSchema,
-  ServiceAccount: accountSchema,
-  /** The AD domain whose SYSVOL the second-hop probe reads; passed in ($env:USERDNSDOMAIN is empty in a network logon). */
-  Domain: fqdnSchema,
-  CheckSecondHop: z.boolean(),
-});
+const paramsSchema = lazySchema((z) =>
+  z.strictObject({
+    Fqdn: fqdnSchema,
+    ServiceAccount: accountSchema,
+    /** The AD domain whose SYSVOL the second-hop probe reads; passed in ($env:USERDNSDOMAIN is empty in a network logon). */
+    Domain: fqdnSchema,
+    CheckSecondHop: z.boolean(),
+  })
+);
 
 /** The fleet's domain, else the server's own DNS suffix. */
 function domainOf(server: ServerSpec, context: OnboardingContext): string {
