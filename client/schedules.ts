@@ -17,6 +17,8 @@ interface MonthlySchedule {
   fleetId: string;
   /** The started workflows' summary in the Web UI. */
   summary: string;
+  /** The started workflows' static details in the Web UI (Markdown). */
+  details: string;
   dayOfMonth: number;
   hour: number;
   timezone: string;
@@ -42,6 +44,7 @@ export async function upsertMonthlySchedule(client: Client, s: MonthlySchedule):
     ...s.action,
     typedSearchAttributes: [{ key: FleetKey, value: s.fleetId }],
     staticSummary: s.summary,
+    staticDetails: s.details,
   };
   // Skip, not buffer: a rotation still running (waiting for an approval) must not be stacked.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow };

@@ -124,6 +124,13 @@ describe('rotation schedule through the CLI', () => {
       // The schedule names its runs and tags them with the fleet, so the UI's fleet filter finds them.
       assert.equal(described.typedSearchAttributes.get(FleetKey), spec.fleetId);
       assert.equal((await described.staticSummary()) ?? '', `Certificate rotation of fleet ${spec.fleetId}`);
+      // …and says in its details what it does to how many servers (the UI showed "No details available").
+      assert.match(
+        (await described.staticDetails()) ?? '',
+        new RegExp(
+          `^Renews each HTTPS listener certificate .*Fleet \`${spec.fleetId}\`: ${spec.servers.length} servers`
+        )
+      );
       return (await run.result()) as RotationReport;
     });
     assert.equal(report.fleetId, spec.fleetId);
