@@ -160,7 +160,10 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       refused,
       refusedCount,
       run: carry.run,
-      done: inFlight.size === 0 && (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
+      done:
+        inFlight.size === 0 &&
+        starting === 0 &&
+        (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
     };
   };
   const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
