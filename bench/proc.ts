@@ -21,13 +21,17 @@ function ticksPerSecond(): number {
 export interface ProcReading {
   cpuSeconds: number;
   rssBytes: number;
+  /** The most the process has held resident since it started (VmHWM). */
+  peakRssBytes: number;
 }
 
 export function readProc(pid: number): ProcReading | undefined {
   try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     return {
       cpuSeconds: cpuSecondsFromProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'), ticksPerSecond()),
-      rssBytes: memoryFromProcStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS'),
+      rssBytes: memoryFromProcStatus(status, 'VmRSS'),
+      peakRssBytes: memoryFromProcStatus(status, 'VmHWM'),
     };
   } catch {
     return undefined;

@@ -21,6 +21,8 @@ export const phaseFiguresSchema = z.object({
   eventsPerFleetByType: z.record(z.string(), z.number()),
   workflowTaskRunMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
   workflowTaskWaitMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
+  /** Server activities whose last attempt was a retry, and the attempts beyond the first (absent in older results). */
+  retries: z.object({ activities: z.number(), extraAttempts: z.number() }).optional(),
   /** The bench process: the workers, the lab (or the baseline's sleeps) and the client. */
   worker: usageSchema.extend({ threads: threadsSchema.optional() }),
   devServer: usageSchema.nullable(),
@@ -44,6 +46,11 @@ export const benchResultSchema = z.object({
   floorSeconds: z.number(),
   product: phaseFiguresSchema,
   baseline: phaseFiguresSchema.nullable(),
+  /** `--faults`: the product again with that share of lab calls failing transiently (absent in older results). */
+  faults: z
+    .object({ rate: z.number(), product: phaseFiguresSchema, ratioToFaultFree: z.number().nullable() })
+    .nullable()
+    .optional(),
   ratios: z.object({
     productToBaseline: z.number().nullable(),
     productToFloor: z.number().nullable(),
@@ -89,6 +96,10 @@ export function figuresTable(r: BenchResult): string {
           : 'n/a',
     ],
     [
+      'activities retried (attempts beyond the first)',
+      (p) => (p.retries ? `${n(p.retries.activities)} (${n(p.retries.extraAttempts)})` : 'n/a'),
+    ],
+    [
       'dev server: CPU / peak RSS',
       (p) => (p.devServer ? `${n(p.devServer.cpuSeconds, 1)} s / ${n(p.devServer.peakRssMB)} MB` : 'n/a'),
     ],
@@ -101,6 +112,18 @@ export function figuresTable(r: BenchResult): string {
   );
   lines.push(`| product / baseline | ${x(r.ratios.productToBaseline)} | |`);
   return lines.join('\n');
+}
+
+/** The run with faults (`--faults`), in one line; empty when there was none. */
+export function faultsLine(r: BenchResult): string {
+  const f = r.faults;
+  if (!f) return '';
+  const retried = f.product.retries;
+  return (
+    `With ${n(f.rate * 100)} % of the lab's calls failing transiently (WinRM operations timing out): ` +
+    `${n(f.product.wallSeconds, 1)} s, ${x(f.ratioToFaultFree)} the fault-free run; ` +
+    `${retried ? `${n(retried.activities)} activities retried (${n(retried.extraAttempts)} attempts beyond the first)` : 'retries not counted'}.`
+  );
 }
 
 export function shapeLine(r: BenchResult): string {
@@ -127,6 +150,7 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     figuresTable(r),
     '',
+    ...(r.faults ? [faultsLine(r), ''] : []),
     `Servers in flight, mean per tenth of the run: product ${series(r.product)}; baseline ${series(r.baseline)}.`,
     '',
     `Baseline steps (sleep per server): ${r.baselineSteps.map((s) => `${s.name} ${s.sleepMs} ms${s.ad ? ' (AD)' : ''}`).join(', ')}.`,
@@ -154,6 +178,7 @@ export function withReadmeTable(readme: string, r: BenchResult): string {
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start < 0 || end < start) throw new Error(`README.md has no "${README_START}" … "${README_END}" block`);
-  const block = `${README_START}\n${shapeLine(r)}\n\n${figuresTable(r)}\n${README_END}`;
+  const faults = r.faults ? `\n\n${faultsLine(r)}` : '';
+  const block = `${README_START}\n${shapeLine(r)}\n\n${figuresTable(r)}${faults}\n${README_END}`;
   return readme.slice(0, start) + block + readme.slice(end + README_END.length);
 }

@@ -24,35 +24,54 @@ export function zod(): Zod {
   return loaded;
 }
 
+/** What one placeholder needs until it is built: the schema object itself and how to build it. */
+interface Pending {
+  schema: object;
+  build: ((z: Zod) => object) | undefined;
+}
+
+/** Turns the placeholder into the schema `build` makes (once; a schema that uses itself is refused). */
+function materialise(pending: Pending): void {
+  const { build } = pending;
+  if (!build) throw new Error('lazySchema: a schema uses itself while it is built (use z.lazy for recursion)');
+  pending.build = undefined;
+  let real: object;
+  try {
+    real = build(zod());
+  } catch (err) {
+    pending.build = build;
+    throw err;
+  }
+  Object.defineProperties(pending.schema, Object.getOwnPropertyDescriptors(real));
+  Object.setPrototypeOf(pending.schema, Object.getPrototypeOf(real) as object | null);
+}
+
+/**
+ * One handler for every placeholder's prototype (a workflow creates dozens of placeholders, so they
+ * carry no closures of their own): any lookup that reaches the prototype builds the schema first.
+ */
+const PENDING_HANDLER: ProxyHandler<Pending> = {
+  get(pending, key, receiver) {
+    materialise(pending);
+    return Reflect.get(pending.schema, key, receiver);
+  },
+  set(pending, key, value, receiver) {
+    materialise(pending);
+    return Reflect.set(pending.schema, key, value, receiver);
+  },
+  has(pending, key) {
+    materialise(pending);
+    return key in pending.schema;
+  },
+};
+
 /**
  * `build(z)` runs on the first read of any property of the returned schema (a parse, a method,
  * composition into another schema); other lazy schemas it uses are built then too.
  */
 export function lazySchema<T extends object>(build: (z: Zod) => T): T {
-  const schema = Object.create(null) as T;
-  let building = false;
-  const materialise = (): void => {
-    if (building) throw new Error('lazySchema: a schema uses itself while it is built (use z.lazy for recursion)');
-    building = true;
-    const real = build(zod());
-    Object.defineProperties(schema, Object.getOwnPropertyDescriptors(real));
-    Object.setPrototypeOf(schema, Object.getPrototypeOf(real) as object | null);
-  };
-  // Until then the only thing the placeholder has is this prototype, which every lookup reaches.
-  const trap = new Proxy(Object.create(null) as object, {
-    get(_target, key, receiver) {
-      materialise();
-      return Reflect.get(schema, key, receiver);
-    },
-    set(_target, key, value, receiver) {
-      materialise();
-      return Reflect.set(schema, key, value, receiver);
-    },
-    has(_target, key) {
-      materialise();
-      return key in schema;
-    },
-  });
-  Object.setPrototypeOf(schema, trap);
-  return schema;
+  const pending: Pending = { schema: {}, build };
+  // Until it is built the placeholder has nothing of its own: every lookup reaches the trap.
+  Object.setPrototypeOf(pending.schema, new Proxy(pending, PENDING_HANDLER));
+  return pending.schema as T;
 }

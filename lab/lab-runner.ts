@@ -66,6 +66,16 @@ export class LabRunner implements PowerShellRunner {
     return this.limited.run(call);
   }
 
+  /** Starts the counts and maxima again (calls in progress stay counted in flight), e.g. between benchmark runs. */
+  resetStats(): void {
+    Object.assign(this.stats, {
+      calls: 0,
+      maxInFlightServers: this.stats.inFlightServers,
+      maxAdInFlight: this.stats.adInFlight,
+      maxSessionsPerHost: 0,
+    });
+  }
+
   /** Ends every hanging or sleeping call, as closing real sessions would. */
   async close(): Promise<void> {
     for (const p of [...this.pending]) p.finish();

@@ -20,24 +20,17 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Client, Connection } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { InFlightServers, createBaselineActivities } from '../bench/baseline/activities';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { BaselineStep } from '../bench/baseline/shape';
 import type { baselineFleet } from '../bench/baseline/workflows';
-import {
-  addCounts,
-  eventTypeCounts,
-  inFlightStats,
-  ratio,
-  remoteCallFloorMs,
-  spread,
-  workflowTaskTimes,
-  type InFlightSample,
-} from '../bench/figures';
+import { inFlightStats, ratio, remoteCallFloorMs, spread, type InFlightSample } from '../bench/figures';
+import { HistoryDigest, type DigestFigures } from '../bench/digest';
 import { findDevServerPid, readProc, readThreads, threadCpu } from '../bench/proc';
+import { WorkerHost } from '../bench/worker-host';
+import type { WorkerProcessConfig, WorkerProcessStats } from '../bench/worker-process';
 import {
   benchResultSchema,
+  faultsLine,
   renderMarkdown,
   figuresTable,
   withReadmeTable,
@@ -46,16 +39,12 @@ import {
 } from '../bench/report';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { TEMPORAL_DIR } from '../devserver/temporal-cli';
-import { workflowTaskProblems } from '../lib/workflow-task-problems';
+import { mapInLanes } from '../lib/lanes';
 import { validateFleet, type FleetSpec } from '../domain/fleet';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { RISK_KINDS } from '../domain/steps';
-import { LabRunner } from '../lab/lab-runner';
-import { largeFleetEstate } from '../lab/scenarios';
-import type { PowerShellRunner } from '../runner/port';
 import { decideKindUpdate, fleetStatusQuery } from '../workflows/messages';
-import { adWorkerSettings, createAdWorker, createMainWorker, mainWorkerSettings } from '../workers/create-workers';
-import type { WorkerTuning, WorkerWiring } from '../workers/create-workers';
+import type { WorkerTuning } from '../workers/create-workers';
 import { startFleetWorkflow } from '../client/fleet-handles';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -76,11 +65,16 @@ const { values: o } = parseArgs({
     'max-activities': { type: 'string' },
     /** JSON of worker knobs (WorkerTuning in workers/create-workers.ts), applied to product and baseline. */
     tuning: { type: 'string', default: '{}' },
-    /** JSON of the dev server's dynamic config (`{"system.enableActivityEagerExecution": false}`), for both runs. */
-    'server-config': { type: 'string', default: '{}' },
+    /**
+     * JSON of the dev server's dynamic config, for both runs. By default activities may be handed to the
+     * worker with the workflow task that schedules them (eager dispatch), as a cluster can be set up to.
+     */
+    'server-config': { type: 'string', default: '{"system.enableActivityEagerExecution":true}' },
     'skip-baseline': { type: 'boolean', default: false },
     /** Keep the run's Temporal database (a failed run always keeps it), to look at its histories afterwards. */
     'keep-db': { type: 'boolean', default: false },
+    /** Also onboard the fleet again with this share of the lab's calls failing transiently (0.1 = 10%). */
+    faults: { type: 'string', default: '0' },
     readme: { type: 'boolean', default: false },
   },
 });
@@ -100,38 +94,19 @@ const tuningSchema = z
 
 const serverConfigSchema = z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]));
 
+/** A share between 0 and 1 (`--faults 0.1`). */
+const rate = (name: string, v: string | undefined): number => {
+  const n = Number(v ?? 0);
+  if (!(n >= 0 && n < 1))
+    throw new Error(`--${name} must be a share of calls from 0 to below 1 (0.1 = 10%), not ${String(v)}`);
+  return n;
+};
+
 const count = (name: string, v: string | undefined): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, not ${String(v)}`);
   return n;
 };
-
-type History = temporal.api.history.v1.IHistory;
-
-/** Counts the calls of each script (in first-call order) and which ones went to the domain controllers. */
-class CountingRunner implements PowerShellRunner {
-  byScript = new Map<string, { calls: number; ad: boolean }>();
-  constructor(private readonly inner: PowerShellRunner) {}
-  run: PowerShellRunner['run'] = (call) => {
-    const seen = this.byScript.get(call.script) ?? { calls: 0, ad: call.target.host === 'ad' };
-    seen.calls += 1;
-    this.byScript.set(call.script, seen);
-    return this.inner.run(call);
-  };
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  reset(): void {
-    this.byScript = new Map();
-  }
-  get total(): { calls: number; adCalls: number } {
-    const all = [...this.byScript.values()];
-    return {
-      calls: all.reduce((s, c) => s + c.calls, 0),
-      adCalls: all.filter((c) => c.ad).reduce((s, c) => s + c.calls, 0),
-    };
-  }
-}
 
 interface Measured {
   wallMs: number;
@@ -140,24 +115,25 @@ interface Measured {
   devServer: { cpuSeconds: number; peakRssMB: number } | null;
 }
 
-/** Runs `body`, sampling servers in flight and both processes' memory; CPU is the difference over the run. */
+/**
+ * Runs `body`, sampling servers in flight and both processes' memory; CPU is the difference over the run.
+ * The worker is its own process (bench/worker-process.ts): its figures are the workers' and the lab's alone.
+ */
 async function measure(
   serverPid: number | undefined,
-  inFlight: () => number,
+  worker: WorkerHost,
   progress: () => string,
   body: () => Promise<void>
 ): Promise<Measured> {
   const mb = (bytes: number) => bytes / 1024 / 1024;
-  const cpu0 = process.cpuUsage();
-  const threads0 = readThreads(process.pid);
+  const worker0 = readProc(worker.pid);
+  const threads0 = readThreads(worker.pid);
   const server0 = serverPid ? readProc(serverPid) : undefined;
-  let peakSelf = process.memoryUsage.rss();
   let peakServer = server0?.rssBytes ?? 0;
   const samples: InFlightSample[] = [];
   const started = performance.now();
   const sample = (): void => {
-    samples.push({ atMs: performance.now() - started, count: inFlight() });
-    peakSelf = Math.max(peakSelf, process.memoryUsage.rss());
+    samples.push({ atMs: performance.now() - started, count: worker.stats.inFlightServers });
     if (serverPid) peakServer = Math.max(peakServer, readProc(serverPid)?.rssBytes ?? 0);
   };
   sample();
@@ -167,87 +143,61 @@ async function measure(
     10_000
   );
   try {
-    await body();
+    await Promise.race([body(), worker.died]);
   } finally {
     clearInterval(sampler);
     clearInterval(reporter);
   }
   const wallMs = performance.now() - started;
   sample();
-  const cpu = process.cpuUsage(cpu0);
   // Read while the workers still run: a thread that has ended is gone from /proc with its CPU.
-  const threads = threads0.size > 0 ? threadCpu(process.pid, threads0, readThreads(process.pid)) : undefined;
+  const worker1 = readProc(worker.pid);
+  const threads = threads0.size > 0 ? threadCpu(worker.pid, threads0, readThreads(worker.pid)) : undefined;
   const server1 = serverPid ? readProc(serverPid) : undefined;
   return {
     wallMs,
     samples,
-    worker: { cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: mb(peakSelf), ...(threads ? { threads } : {}) },
+    worker: {
+      cpuSeconds: worker0 && worker1 ? worker1.cpuSeconds - worker0.cpuSeconds : 0,
+      // The process's own high-water mark: its start-up and every moment of the run.
+      peakRssMB: mb(worker1?.peakRssBytes ?? 0),
+      ...(threads ? { threads } : {}),
+    },
     devServer:
       server0 && server1 ? { cpuSeconds: server1.cpuSeconds - server0.cpuSeconds, peakRssMB: mb(peakServer) } : null,
   };
 }
 
-/** Runs the workers for the length of `body`, then shuts them down and waits for them to stop. */
-async function withWorkers(workers: Worker[], body: () => Promise<void>): Promise<void> {
-  const running = workers.map((w) => w.run());
-  try {
-    await body();
-  } finally {
-    for (const w of workers) w.shutdown();
-    await Promise.all(running);
-  }
-}
-
-interface Run {
-  workflowId: string;
-  history: History;
-}
-
-/** Histories of every run the visibility query lists, fetched a few at a time. */
-async function histories(client: Client, query: string, keep: (workflowId: string) => boolean): Promise<Run[]> {
+/** Every run the visibility query lists, its history fetched a few at a time and taken into `digest`. */
+async function digestHistories(
+  client: Client,
+  query: string,
+  keep: (workflowId: string) => boolean,
+  digest: HistoryDigest
+): Promise<void> {
   const listed: Array<{ workflowId: string; runId: string }> = [];
   for await (const w of client.workflow.list({ query })) {
     if (keep(w.workflowId)) listed.push({ workflowId: w.workflowId, runId: w.runId });
   }
-  const out: Run[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < listed.length) {
-      const { workflowId, runId } = listed[next++];
-      out.push({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() });
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  return out;
+  await mapInLanes(listed, 16, async ({ workflowId, runId }) =>
+    digest.add(workflowId, await client.workflow.getHandle(workflowId, runId).fetchHistory())
+  );
 }
 
-function phaseFigures(m: Measured, fleetRuns: Run[], serverRuns: Run[], servers: number): PhaseFigures {
-  const times = (runs: Run[]) => {
-    const all = runs.map((r) => workflowTaskTimes(r.history));
-    return { run: spread(all.flatMap((t) => t.runMs)), wait: spread(all.flatMap((t) => t.waitMs)) };
-  };
-  const fleetTimes = times(fleetRuns);
-  const serverTimes = times(serverRuns);
-  const perServer = serverRuns.reduce<Record<string, number>>(
-    (acc, r) => addCounts(acc, eventTypeCounts(r.history)),
-    {}
-  );
-  const fleetCounts = fleetRuns.reduce<Record<string, number>>(
-    (acc, r) => addCounts(acc, eventTypeCounts(r.history)),
-    {}
-  );
+function phaseFigures(m: Measured, fleetRuns: DigestFigures, serverRuns: DigestFigures, servers: number): PhaseFigures {
   return {
     wallSeconds: m.wallMs / 1000,
     serversPerSecond: servers / (m.wallMs / 1000),
     inFlight: inFlightStats(m.samples, m.wallMs),
-    historyEventsPerServer: spread(serverRuns.map((r) => r.history.events?.length ?? 0)),
-    historyEventsPerFleetRun: fleetRuns.map((r) => r.history.events?.length ?? 0),
+    historyEventsPerServer: spread(serverRuns.events),
+    historyEventsPerFleetRun: fleetRuns.events,
     eventsPerServerByType: Object.fromEntries(
-      Object.entries(perServer).map(([k, v]) => [k, v / Math.max(1, serverRuns.length)])
+      Object.entries(serverRuns.eventsByType).map(([k, v]) => [k, v / Math.max(1, serverRuns.runs)])
     ),
-    eventsPerFleetByType: fleetCounts,
-    workflowTaskRunMs: { fleet: fleetTimes.run, server: serverTimes.run },
-    workflowTaskWaitMs: { fleet: fleetTimes.wait, server: serverTimes.wait },
+    eventsPerFleetByType: fleetRuns.eventsByType,
+    workflowTaskRunMs: { fleet: fleetRuns.workflowTaskRunMs, server: serverRuns.workflowTaskRunMs },
+    workflowTaskWaitMs: { fleet: fleetRuns.workflowTaskWaitMs, server: serverRuns.workflowTaskWaitMs },
+    retries: { activities: serverRuns.retriedActivities, extraAttempts: serverRuns.extraAttempts },
     worker: m.worker,
     devServer: m.devServer,
   };
@@ -261,7 +211,9 @@ function fleetSpec(name: string, prefix: string, servers: number, maxParallel: n
     monosyncServers: ['10.20.30.41', '10.20.30.42'],
     approvers: ['alice', 'bob'],
     approvals: 'unsigned',
-    settings: { maxParallel, maxFailurePercent: 5 },
+    // Retries of a transient failure start after 1 s (default 5 s): with --faults the unluckiest server's
+    // chain of retries would otherwise set the run's length; a fault-free run never waits on one.
+    settings: { maxParallel, maxFailurePercent: 5, stepRetry: { initialInterval: '1s' } },
     servers: Array.from({ length: servers }, (_, i) => `${prefix}${String(i + 1).padStart(5, '0')}.corp.example`),
   });
   if (!result.ok) throw new Error(result.problems.join('\n'));
@@ -347,9 +299,12 @@ async function bench(): Promise<BenchResult> {
   const loadAverageAtStart = os.loadavg();
   const stamp = Date.now().toString(36);
 
+  const faultRate = rate('faults', o.faults);
   const spec = fleetSpec(`bench-${servers}-${stamp}`, 'bx', servers, maxParallel);
   // One server onboarded first to measure the calls of each step: the baseline's shape.
   const calibration = fleetSpec(`bench-shape-${stamp}`, 'shape', 1, 1);
+  // With --faults, the same shape again on servers of their own, after the fault-free run.
+  const faultySpec = faultRate > 0 ? fleetSpec(`bench-faults-${servers}-${stamp}`, 'fx', servers, maxParallel) : null;
 
   const port = await freePort();
   const dbFile = path.join(TEMPORAL_DIR, `bench-${process.pid}.db`);
@@ -362,46 +317,47 @@ async function bench(): Promise<BenchResult> {
   });
   const serverPid = findDevServerPid(port);
   if (!serverPid) console.log('could not find the dev server process in /proc: its CPU and memory are not reported');
-  const lab = new LabRunner(largeFleetEstate({ ...spec, servers: [...spec.servers, ...calibration.servers] }), {
-    latencyMs,
-  });
-  const counting = new CountingRunner(lab);
-  const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const failures: string[] = [];
-  const wiring = (taskQueue: string): Omit<WorkerWiring, 'runner'> => ({
-    connection: native,
-    namespace: 'default',
-    taskQueue,
-    maxActivities,
-    adConcurrency: adBudget,
-    tuning,
-  });
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bundles-'));
   try {
     console.log('bundling the workflows…');
-    const productBundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../workflows'),
-      logger: new DefaultLogger('WARN'),
+    // Written to files for the worker processes: bundling is the bench's work, not the worker's.
+    const bundle = async (workflowsPath: string, file: string): Promise<string> => {
+      const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+      const out = path.join(bundleDir, file);
+      fs.writeFileSync(out, code);
+      return out;
+    };
+    const productBundle = await bundle(require.resolve('../workflows'), 'product.js');
+    const baselineBundle = await bundle(require.resolve('../bench/baseline/workflows'), 'baseline.js');
+    const workerConfig = (kind: 'product' | 'baseline', taskQueue: string, fleet?: FleetSpec): WorkerProcessConfig => ({
+      kind,
+      address: server.address,
+      taskQueue,
+      maxActivities,
+      adConcurrency: adBudget,
+      tuning,
+      bundlePath: kind === 'product' ? productBundle : baselineBundle,
+      ...(fleet ? { latencyMs, estate: fleet } : {}),
     });
-    const baselineBundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../bench/baseline/workflows'),
-      logger: new DefaultLogger('WARN'),
-    });
-    const productWorkers = async (): Promise<Worker[]> => {
-      const w = { ...wiring('bench'), runner: counting, workflowBundle: productBundle };
-      return [await createMainWorker(w), await createAdWorker(w)];
+    /** A fresh worker process for `body`, stopped after it (a phase's CPU and peak memory are its own). */
+    const withWorker = async <T>(config: WorkerProcessConfig, body: (w: WorkerHost) => Promise<T>): Promise<T> => {
+      const worker = await WorkerHost.start(config);
+      try {
+        return await body(worker);
+      } finally {
+        await worker.stop();
+      }
     };
 
     console.log('measuring the calls of each step on one server…');
-    await withWorkers(await productWorkers(), async () => {
-      await onboard(client, 'bench', calibration, () => counting.total.calls);
+    const byScript = await withWorker(workerConfig('product', 'bench', calibration), async (w) => {
+      await Promise.race([onboard(client, 'bench', calibration, () => w.stats.calls), w.died]);
+      return (await w.stop()).byScript;
     });
-    const steps: BaselineStep[] = [...counting.byScript].map(([name, c]) => ({
-      name,
-      sleepMs: c.calls * latencyMs,
-      ad: c.ad,
-    }));
+    const steps: BaselineStep[] = byScript.map(([name, c]) => ({ name, sleepMs: c.calls * latencyMs, ad: c.ad }));
     console.log(
       `  ${steps.map((s) => `${s.name} ${s.sleepMs / Math.max(1, latencyMs)}${s.ad ? ' (AD)' : ''}`).join(', ')}`
     );
@@ -409,20 +365,12 @@ async function bench(): Promise<BenchResult> {
     let baseline: PhaseFigures | null = null;
     if (!o['skip-baseline']) {
       console.log(`baseline: ${servers} servers, ${maxParallel} at a time, bare SDK…`);
-      const inFlight = new InFlightServers();
-      const activities = createBaselineActivities(inFlight);
-      const settings = wiring('bench-baseline');
-      const workers = [
-        await Worker.create({ ...mainWorkerSettings(settings), workflowBundle: baselineBundle, activities }),
-        await Worker.create({ ...adWorkerSettings(settings), activities }),
-      ];
       let done = 0;
-      let measured: Measured | undefined;
-      await withWorkers(workers, async () => {
-        measured = await measure(
+      const measured = await withWorker(workerConfig('baseline', 'bench-baseline'), (w) =>
+        measure(
           serverPid,
-          () => inFlight.count,
-          () => `in flight ${inFlight.count}, max ${inFlight.max}`,
+          w,
+          () => `in flight ${w.stats.inFlightServers}, max ${w.stats.maxInFlightServers}`,
           async () => {
             done = await client.workflow.execute<typeof baselineFleet>('baselineFleet', {
               workflowId: `baseline-fleet/${stamp}`,
@@ -430,56 +378,81 @@ async function bench(): Promise<BenchResult> {
               args: [{ servers: spec.servers.map((s) => s.fqdn), maxParallel, steps, taskQueue: 'bench-baseline' }],
             });
           }
-        );
-      });
-      if (!measured) throw new Error('unreachable: the baseline ran without a measurement');
+        )
+      );
       console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
       if (done !== servers) failures.push(`baseline: ${done} of ${servers} servers done`);
-      const fleetRuns = await histories(client, `WorkflowType = "baselineFleet"`, () => true);
-      const serverRuns = await histories(client, `WorkflowType = "baselineServer"`, () => true);
-      baseline = phaseFigures(measured, fleetRuns, serverRuns, servers);
-      console.log(`  ${baseline.wallSeconds.toFixed(1)} s`);
+      const fleetRuns = new HistoryDigest();
+      const serverRuns = new HistoryDigest();
+      await digestHistories(client, `WorkflowType = "baselineFleet"`, () => true, fleetRuns);
+      await digestHistories(client, `WorkflowType = "baselineServer"`, () => true, serverRuns);
+      baseline = phaseFigures(measured, fleetRuns.figures(), serverRuns.figures(), servers);
     }
 
-    console.log(`product: ${servers} servers, maxParallel ${maxParallel}…`);
-    counting.reset();
-    let byPhase: Record<string, number> = {};
-    let measured: Measured | undefined;
-    // Measured from the fleet's start to its result: worker start-up and shutdown are left out, as for the baseline.
-    await withWorkers(await productWorkers(), async () => {
-      measured = await measure(
-        serverPid,
-        () => lab.stats.inFlightServers,
-        () =>
-          `in flight (lab) ${lab.stats.inFlightServers}, max ${lab.stats.maxInFlightServers}; AD max ${lab.stats.maxAdInFlight}; calls ${counting.total.calls}`,
-        async () => {
-          byPhase = await onboard(client, 'bench', spec, () => counting.total.calls);
-        }
-      );
-    });
-    if (!measured) throw new Error('unreachable: the product ran without a measurement');
-    console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
-    const fleetRuns = await histories(client, `WorkflowId = "${fleetWorkflowId(spec.fleetId)}"`, () => true);
-    const ours = new Set(spec.servers.map((s) => serverWorkflowId(s.fqdn)));
-    const serverRuns = await histories(client, `WorkflowType = "onboardServer"`, (id) => ours.has(id));
-    const product = phaseFigures(measured, fleetRuns, serverRuns, servers);
+    /**
+     * Onboards `fleet` with the product in a worker process of its own and checks what must hold at
+     * scale; `label` names the run in failures. `faultRate`: that share of the lab's calls fail transiently.
+     */
+    const productPhase = async (
+      fleet: FleetSpec,
+      label: string,
+      faultRate = 0
+    ): Promise<{ figures: PhaseFigures; lab: WorkerProcessStats }> => {
+      console.log(`${label}: ${servers} servers, maxParallel ${maxParallel}…`);
+      let byPhase: Record<string, number> = {};
+      // Measured from the fleet's start to its result: worker start-up and shutdown are left out, as for the baseline.
+      const { measured, lab } = await withWorker(workerConfig('product', 'bench', fleet), async (w) => {
+        if (faultRate > 0) w.injectFaults(faultRate);
+        const m = await measure(
+          serverPid,
+          w,
+          () =>
+            `in flight (lab) ${w.stats.inFlightServers}, max ${w.stats.maxInFlightServers}; AD max ${w.stats.maxAdInFlight}; calls ${w.stats.calls}`,
+          async () => {
+            byPhase = await onboard(client, 'bench', fleet, () => w.stats.calls);
+          }
+        );
+        return { measured: m, lab: await w.stop() };
+      });
+      console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
+      const fleetRuns = new HistoryDigest();
+      const serverRuns = new HistoryDigest();
+      await digestHistories(client, `WorkflowId = "${fleetWorkflowId(fleet.fleetId)}"`, () => true, fleetRuns);
+      const ours = new Set(fleet.servers.map((s) => serverWorkflowId(s.fqdn)));
+      await digestHistories(client, `WorkflowType = "onboardServer"`, (id) => ours.has(id), serverRuns);
+      const fleetFigures = fleetRuns.figures();
+      const serverFigures = serverRuns.figures();
+      const figures = phaseFigures(measured, fleetFigures, serverFigures, servers);
 
-    for (const run of [...fleetRuns, ...serverRuns]) {
-      const problems = workflowTaskProblems(run.history);
-      if (problems.length > 0) failures.push(`${run.workflowId}: ${problems.join('; ')}`);
+      const fail = (text: string) => failures.push(`${label}: ${text}`);
+      for (const problem of [...fleetFigures.problems, ...serverFigures.problems]) fail(problem);
+      const onboarded = byPhase.onboarded ?? 0;
+      if (onboarded !== servers) fail(`${onboarded} of ${servers} servers onboarded: ${JSON.stringify(byPhase)}`);
+      if (lab.maxInFlightServers > maxParallel)
+        fail(`servers in flight reached ${lab.maxInFlightServers} > ${maxParallel}`);
+      if (lab.maxAdInFlight > adBudget) fail(`AD calls at once reached ${lab.maxAdInFlight} > ${adBudget}`);
+      const long = figures.historyEventsPerFleetRun.filter((e) => e >= HISTORY_LIMIT);
+      if (long.length > 0) fail(`fleet runs with ${HISTORY_LIMIT}+ events: ${long.join(', ')}`);
+      if (fleetFigures.runs === 0) fail('no fleet workflow runs found in visibility');
+      return { figures, lab };
+    };
+
+    const { figures: product, lab } = await productPhase(spec, 'product');
+    const calls = lab.byScript.reduce((sum, [, c]) => sum + c.calls, 0);
+    const adCalls = lab.byScript.filter(([, c]) => c.ad).reduce((sum, [, c]) => sum + c.calls, 0);
+
+    // The same fleet shape again with a share of the lab's calls failing transiently (WinRM timing out):
+    // every server must still be onboarded, by retries the histories show.
+    let faults: BenchResult['faults'] = null;
+    if (faultySpec) {
+      const percent = `${(faultRate * 100).toFixed(0)}%`;
+      const { figures: faulty } = await productPhase(faultySpec, `product with ${percent} faults`, faultRate);
+      if (faulty.retries && faulty.retries.activities === 0) {
+        failures.push(`faults: no activity was retried, though ${percent} of the calls failed`);
+      }
+      faults = { rate: faultRate, product: faulty, ratioToFaultFree: ratio(faulty.wallSeconds, product.wallSeconds) };
     }
-    const onboarded = byPhase.onboarded ?? 0;
-    if (onboarded !== servers)
-      failures.push(`${onboarded} of ${servers} servers onboarded: ${JSON.stringify(byPhase)}`);
-    if (lab.stats.maxInFlightServers > maxParallel)
-      failures.push(`servers in flight reached ${lab.stats.maxInFlightServers} > ${maxParallel}`);
-    if (lab.stats.maxAdInFlight > adBudget)
-      failures.push(`AD calls at once reached ${lab.stats.maxAdInFlight} > ${adBudget}`);
-    const long = product.historyEventsPerFleetRun.filter((e) => e >= HISTORY_LIMIT);
-    if (long.length > 0) failures.push(`fleet runs with ${HISTORY_LIMIT}+ events: ${long.join(', ')}`);
-    if (fleetRuns.length === 0) failures.push('no fleet workflow runs found in visibility');
 
-    const { calls, adCalls } = counting.total;
     const shape = {
       servers,
       maxParallel,
@@ -499,6 +472,7 @@ async function bench(): Promise<BenchResult> {
       floorSeconds: floorMs / 1000,
       product,
       baseline,
+      faults,
       ratios: {
         productToBaseline: baseline ? ratio(product.wallSeconds, baseline.wallSeconds) : null,
         productToFloor: ratio(product.wallSeconds * 1000, floorMs),
@@ -509,9 +483,8 @@ async function bench(): Promise<BenchResult> {
     keepDb = failures.length > 0 || o['keep-db'];
     return result;
   } finally {
-    await lab.close();
+    fs.rmSync(bundleDir, { recursive: true, force: true });
     await connection.close();
-    await native.close();
     await server.stop();
     // A failed or interrupted run keeps its database for a look with the Temporal CLI; a good one leaves none.
     if (keepDb) console.log(`the run's Temporal database is kept: ${dbFile}`);
@@ -534,6 +507,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(RESULTS_DIR, file), `${text}\n`);
   }
   console.log(`\n${figuresTable(result)}\n`);
+  if (result.faults) console.log(`${faultsLine(result)}\n`);
   console.log(`written: bench/results/${name}.{json,md} (and latest.*); README table: npm run bench -- --readme`);
   if (result.failures.length > 0) {
     console.error(`\nBENCHMARK CHECKS FAILED:\n  ${result.failures.join('\n  ')}`);

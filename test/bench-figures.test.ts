@@ -11,7 +11,16 @@ import {
   spread,
   workflowTaskTimes,
 } from '../bench/figures';
-import { README_END, README_START, benchResultSchema, withReadmeTable, type PhaseFigures } from '../bench/report';
+import { HistoryDigest } from '../bench/digest';
+import { threadCpu } from '../bench/proc';
+import {
+  README_END,
+  README_START,
+  benchResultSchema,
+  faultsLine,
+  withReadmeTable,
+  type PhaseFigures,
+} from '../bench/report';
 
 const { EventType } = temporal.api.enums.v1;
 /** Built the way the client decodes a fetched history (event ids are 64-bit). */
@@ -113,6 +122,62 @@ describe('workflowTaskTimes and eventTypeCounts', () => {
   });
 });
 
+describe('HistoryDigest', () => {
+  const server = (attempts: number[], timedOut = false) =>
+    history([
+      { eventId: 1, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, eventTime: at(0) },
+      ...attempts.map((attempt, i) => ({
+        eventId: 2 + i,
+        eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        eventTime: at(10),
+        activityTaskStartedEventAttributes: { scheduledEventId: 1, attempt },
+      })),
+      ...(timedOut
+        ? [
+            {
+              eventId: 9,
+              eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+              eventTime: at(20),
+              workflowTaskTimedOutEventAttributes: {
+                scheduledEventId: 1,
+                startedEventId: 1,
+                timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+              },
+            },
+          ]
+        : []),
+    ]);
+
+  it('sums events per history, counts retried activities from their last attempt, and names problems', () => {
+    const digest = new HistoryDigest();
+    digest.add('onboard/a', server([1, 3, 1]));
+    digest.add('onboard/b', server([2], true));
+    const f = digest.figures();
+    assert.equal(f.runs, 2);
+    assert.deepEqual(f.events, [4, 3]);
+    assert.equal(f.eventsByType.ActivityTaskStarted, 4);
+    assert.equal(f.retriedActivities, 2, 'the activities whose last attempt was the third and the second');
+    assert.equal(f.extraAttempts, 3);
+    assert.equal(f.problems.length, 1);
+    assert.match(f.problems[0], /^onboard\/b: event 9: workflow task ran past its timeout/);
+  });
+});
+
+describe('threadCpu', () => {
+  it('splits CPU into the main thread, the SDK core and the rest, counting threads born in between', () => {
+    const before = new Map([
+      [10, { name: 'node', cpuSeconds: 5 }],
+      [11, { name: 'tokio-runtime-w', cpuSeconds: 1 }],
+    ]);
+    const after = new Map([
+      [10, { name: 'node', cpuSeconds: 7 }],
+      [11, { name: 'tokio-runtime-w', cpuSeconds: 4 }],
+      [12, { name: 'node', cpuSeconds: 6 }],
+    ]);
+    assert.deepEqual(threadCpu(10, before, after), { main: 2, sdkCore: 3, other: 6 });
+  });
+});
+
 describe('spread', () => {
   it('gives count, mean, p95 and max', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -177,5 +242,21 @@ describe('withReadmeTable', () => {
 
   it('refuses a README without the markers', () => {
     assert.throws(() => withReadmeTable('# x\n', result), /has no/);
+  });
+
+  it('adds the run with faults, compared with the fault-free one, when there was one', () => {
+    assert.equal(faultsLine(result), '');
+    const faulty = { ...phase(250.8), retries: { activities: 1234, extraAttempts: 1500 } };
+    const withFaults = benchResultSchema.parse({
+      ...result,
+      faults: { rate: 0.1, product: faulty, ratioToFaultFree: 250.8 / 209 },
+    });
+    const line = faultsLine(withFaults);
+    assert.match(line, /^With 10 % of the lab's calls failing transiently/);
+    assert.match(
+      line,
+      /250\.8 s, 1\.20 × the fault-free run; 1,234 activities retried \(1,500 attempts beyond the first\)/
+    );
+    assert.ok(withReadmeTable(`${README_START}\n${README_END}\n`, withFaults).includes(line));
   });
 });

@@ -6,12 +6,20 @@
 export class InFlightServers {
   private readonly servers = new Map<string, number>();
   max = 0;
+  /** Remote calls begun (one per baseline step), for the bench's watchdog. */
+  calls = 0;
   get count(): number {
     return this.servers.size;
   }
   enter(server: string): void {
+    this.calls += 1;
     this.servers.set(server, (this.servers.get(server) ?? 0) + 1);
     this.max = Math.max(this.max, this.servers.size);
+  }
+  /** Starts the counts again (calls in progress stay in flight). */
+  reset(): void {
+    this.calls = 0;
+    this.max = this.servers.size;
   }
   leave(server: string): void {
     const left = (this.servers.get(server) ?? 1) - 1;

@@ -1,0 +1,157 @@
+/**
+ * The benchmark's worker process: the product's workers with the lab (or the baseline's workers), on a
+ * prebuilt workflow bundle, and nothing else, so its CPU and memory are the worker's own (the client,
+ * the bundler and the history reading stay in the bench process). Started by `bench/worker-host.ts`;
+ * it reports the lab's counts every SAMPLE_EVERY_MS and stops on request.
+ */
+import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import type { FleetSpec } from '../domain/fleet';
+import { LabRunner } from '../lab/lab-runner';
+import { largeFleetEstate } from '../lab/scenarios';
+import type { PowerShellRunner } from '../runner/port';
+import { adWorkerSettings, createAdWorker, createMainWorker, mainWorkerSettings } from '../workers/create-workers';
+import type { WorkerTuning } from '../workers/create-workers';
+import { InFlightServers, createBaselineActivities } from './baseline/activities';
+
+export interface WorkerProcessConfig {
+  kind: 'product' | 'baseline';
+  address: string;
+  taskQueue: string;
+  maxActivities: number;
+  adConcurrency: number;
+  tuning: WorkerTuning;
+  /** A workflow bundle written by the bench process (bundling stays out of the worker's memory). */
+  bundlePath: string;
+  /** Product only: the lab's latency per call and the fleet whose servers it simulates. */
+  latencyMs?: number;
+  estate?: FleetSpec;
+}
+
+export interface WorkerProcessStats {
+  inFlightServers: number;
+  maxInFlightServers: number;
+  maxAdInFlight: number;
+  calls: number;
+  /** Calls of each script since the last reset, in first-call order, and whether they went to the domain controllers. */
+  byScript: Array<[string, { calls: number; ad: boolean }]>;
+}
+
+export type ToWorker =
+  | { type: 'start'; config: WorkerProcessConfig }
+  | { type: 'reset' }
+  | { type: 'faults'; rate: number }
+  | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'stats'; stats: WorkerProcessStats }
+  | { type: 'stopped'; stats: WorkerProcessStats }
+  | { type: 'failed'; error: string };
+
+const SAMPLE_EVERY_MS = 100;
+
+/** Counts the calls of each script (in first-call order) and which ones went to the domain controllers. */
+class CountingRunner implements PowerShellRunner {
+  byScript = new Map<string, { calls: number; ad: boolean }>();
+  constructor(private readonly inner: PowerShellRunner) {}
+  run: PowerShellRunner['run'] = (call) => {
+    const seen = this.byScript.get(call.script) ?? { calls: 0, ad: call.target.host === 'ad' };
+    seen.calls += 1;
+    this.byScript.set(call.script, seen);
+    return this.inner.run(call);
+  };
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const send = (message: FromWorker): void => {
+  process.send?.(message);
+};
+
+async function run(config: WorkerProcessConfig): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address: config.address });
+  const wiring = {
+    connection,
+    namespace: 'default',
+    taskQueue: config.taskQueue,
+    maxActivities: config.maxActivities,
+    adConcurrency: config.adConcurrency,
+    tuning: config.tuning,
+    workflowBundle: { codePath: config.bundlePath },
+  };
+  let stats: () => WorkerProcessStats;
+  let reset: () => void;
+  let injectFaults: (rate: number) => void = () => undefined;
+  let workers: Worker[];
+  let lab: LabRunner | undefined;
+  if (config.kind === 'product') {
+    if (!config.estate) throw new Error('a product worker needs the fleet its lab simulates');
+    const estate = largeFleetEstate(config.estate);
+    lab = new LabRunner(estate, { latencyMs: config.latencyMs ?? 0 });
+    const labRunner = lab;
+    let counting = new CountingRunner(labRunner);
+    // The workers hold the runner they were given: a reset swaps the counts, not the runner.
+    const runner: PowerShellRunner = { run: (call) => counting.run(call), close: () => labRunner.close() };
+    workers = [await createMainWorker({ ...wiring, runner }), await createAdWorker({ ...wiring, runner })];
+    stats = () => ({
+      inFlightServers: labRunner.stats.inFlightServers,
+      maxInFlightServers: labRunner.stats.maxInFlightServers,
+      maxAdInFlight: labRunner.stats.maxAdInFlight,
+      calls: labRunner.stats.calls,
+      byScript: [...counting.byScript],
+    });
+    reset = () => {
+      labRunner.resetStats();
+      counting = new CountingRunner(labRunner);
+    };
+    // A WinRM operation timing out (0x80338029, WinRMTimeout): transient, so the step activity is retried.
+    // Not WinRMUnavailable: a step that restarts WinRM takes that on its apply call for the drop it causes.
+    injectFaults = (rate) => {
+      estate.injectFault({ kind: 'error', code: '0x80338029', probability: rate });
+    };
+  } else {
+    const inFlight = new InFlightServers();
+    const activities = createBaselineActivities(inFlight);
+    workers = [
+      await Worker.create({ ...mainWorkerSettings(wiring), workflowBundle: wiring.workflowBundle, activities }),
+      await Worker.create({ ...adWorkerSettings(wiring), activities }),
+    ];
+    stats = () => ({
+      inFlightServers: inFlight.count,
+      maxInFlightServers: inFlight.max,
+      maxAdInFlight: 0,
+      calls: inFlight.calls,
+      byScript: [],
+    });
+    reset = () => inFlight.reset();
+  }
+  const running = workers.map((w) => w.run());
+  const reporter = setInterval(() => send({ type: 'stats', stats: stats() }), SAMPLE_EVERY_MS);
+  const stopped = new Promise<void>((resolve) => {
+    process.on('message', (message: ToWorker) => {
+      if (message.type === 'reset') reset();
+      if (message.type === 'faults') injectFaults(message.rate);
+      if (message.type === 'stop') resolve();
+    });
+  });
+  send({ type: 'ready' });
+  await stopped;
+  clearInterval(reporter);
+  for (const w of workers) w.shutdown();
+  await Promise.all(running);
+  await lab?.close();
+  await connection.close();
+  send({ type: 'stopped', stats: stats() });
+}
+
+process.once('message', (message: ToWorker) => {
+  if (message.type !== 'start') return;
+  run(message.config).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      process.exit(1);
+    }
+  );
+});
