@@ -198,6 +198,25 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
       ...(risk ? { change: risk } : {}),
     };
   } catch (err) {
+    const outside = req.outsideDomainIsNotApplicable ? outsideDomain(err) : null;
+    if (outside)
+      return {
+        step,
+        status: 'not-applicable',
+        changed: false,
+        before: null,
+        after: null,
+        evidence: {},
+        warnings: [],
+        notApplicable: outside,
+      };
     throw toApplicationFailure(err);
   }
+}
+
+/** Onboarding's rule for a server no KDC of the worker's forest knows, applied to a failed call. */
+function outsideDomain(err: unknown): string | null {
+  if (!(err instanceof ScriptFailure)) return null;
+  const why = STEP_MODULES.preflight.hooks.notApplicableWhenFailed?.(err.kind.type);
+  return why ? `${why} (${err.kind.type})` : null;
 }

@@ -14,6 +14,7 @@ const STEP_MARK: Record<StepRecordStatus | 'failed', string> = {
   'would-change': 'would change',
   'approval-required': 'approval?',
   skipped: 'skip',
+  'not-applicable': 'n/a',
   rejected: 'rejected',
   failed: 'FAILED',
   'skipped-by-operator': 'skipped',

@@ -26,9 +26,14 @@ export interface StepRequest {
    * decision): a plan that makes a change of this kind applies it in the same activity.
    */
   approvedKind?: RiskKind;
+  /**
+   * Rotation asks this: a server Kerberos cannot reach (Edge Transport, workgroup) is answered as
+   * `not-applicable`, the way onboarding's first read classes it, instead of failing the activity.
+   */
+  outsideDomainIsNotApplicable?: boolean;
 }
 
-export type StepStatus = 'compliant' | 'changed' | 'would-change' | 'approval-required' | 'skipped';
+export type StepStatus = 'compliant' | 'changed' | 'would-change' | 'approval-required' | 'skipped' | 'not-applicable';
 
 export interface StepOutcome {
   step: StepId;
@@ -40,6 +45,8 @@ export interface StepOutcome {
   warnings: string[];
   /** The risky change this step makes (approval-required), or made with approval. */
   change?: PlannedChange;
+  /** Why the server is outside what the product manages (status `not-applicable`). */
+  notApplicable?: string;
 }
 
 export function contextOf(spec: FleetSpec): OnboardingContext {

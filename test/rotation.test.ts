@@ -176,4 +176,27 @@ describe('certificate rotation on the lab', () => {
     assert.equal(estate.counters(down)['Set-HttpsListener']?.calls, 3, 'tried stepRetry.maximumAttempts times');
     assert.ok(Date.now() - started < 20_000, 'retries follow settings.stepRetry, not a fixed 5s backoff');
   });
+
+  it('an Edge Transport server is not applicable: its check completes saying so, and no activity fails', async () => {
+    const spec = testFleet(2);
+    const [edge, member] = spec.servers.map((s) => s.fqdn);
+    const estate = estateFor(spec, ['edge', 'expiring-cert']);
+    const workflowId = rotationWorkflowId(spec.fleetId);
+    const report = await withWorkers(env, new LabRunner(estate), () =>
+      env.client.workflow.execute(rotateCertificates, {
+        workflowId,
+        taskQueue: env.taskQueue,
+        args: [{ spec, requestedBy: 'carol' }],
+      })
+    );
+    assert.equal(report.results[edge].outcome, 'not-applicable');
+    assert.match(
+      report.results[edge].message ?? '',
+      /Edge Transport or workgroup server .*\(KerberosUnreachable\); not rotated$/
+    );
+    assert.equal(report.results[member].outcome, 'rotated');
+    const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const failed = (events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
+    assert.deepEqual(failed, [], 'the Web UI shows no failed activity for a server rotation does not apply to');
+  });
 });

@@ -129,6 +129,8 @@ export function describeOutcome(outcome: StepOutcome): string {
       return `waiting for approval: ${outcome.change?.text ?? ''}`;
     case 'skipped':
       return 'skipped';
+    case 'not-applicable':
+      return `not applicable: ${outcome.notApplicable ?? ''}`;
   }
 }
 

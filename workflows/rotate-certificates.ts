@@ -123,11 +123,15 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
       server,
       context,
       mode: 'apply',
+      outsideDomainIsNotApplicable: true,
       ...(approved ? { approvedChange: { id: approved.id, to: approved.to } } : {}),
     });
     let from: string | undefined;
     try {
       const plan = await ensureListener({ ...request(), mode: 'plan' });
+      // The activity completes saying so; runs recorded before it failed instead (the catch below).
+      if (plan.status === 'not-applicable')
+        return { outcome: 'not-applicable', message: `${server.fqdn} is ${plan.notApplicable}; not rotated` };
       const before = plan.before as ListenerState;
       // Rotation keeps listeners fresh; creating one is onboarding's job (and its approvals).
       if (!before.listener) {

@@ -1,15 +1,13 @@
 /** `fleet status <fleetId>`: the fleet's counts and a table of servers × steps, with links into the Web UI. */
 import { fleetWorkflowId } from '../../domain/ids';
-import { WAITING_PHASES } from '../../domain/status';
+import { uiWorkflowListPath, waitingServersQuery } from '../../workflows/render';
 import { fleetListUrl, workflowUrl, type CliContext } from '../connect';
 import { fleetStatus, serverStatuses } from '../fleet-handles';
 import { fleetSummary, statusTable } from '../views';
 
-/** The Web UI's list of this fleet's servers that wait for a person (approval or operator). */
-export function waitingServersUrl(uiUrl: string, namespace: string, fleetId: string): string {
-  const phases = WAITING_PHASES.map((p) => `"${p}"`).join(', ');
-  const query = `MonosyncFleet="${fleetId}" AND MonosyncPhase IN (${phases})`;
-  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
+/** The Web UI's list of this fleet's servers that wait for a person (the same list the fleet's details link). */
+function waitingServersUrl(uiUrl: string, namespace: string, fleetId: string): string {
+  return `${uiUrl}${uiWorkflowListPath(namespace, waitingServersQuery(fleetId))}`;
 }
 
 export async function statusCommand(ctx: CliContext, fleetId: string, opts: { json: boolean }): Promise<number> {
