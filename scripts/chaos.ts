@@ -14,9 +14,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startFleetWorkflow } from '../client/fleet-handles';
+import { readEnv } from '../config/environment';
+import { connectClient, devServerTarget } from '../config/temporal-client';
 import { freePort, startDevServer, type DevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { validateFleet, type FleetSpec } from '../domain/fleet';
@@ -474,8 +476,11 @@ async function chaos(): Promise<boolean> {
     const port = await freePort();
     const dbFile = path.join(TEMPORAL_DIR, `chaos-${name}-${process.pid}.db`);
     let server: DevServer = await startDevServer({ port, dbFile });
-    const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection, namespace: 'default' });
+    // The codec the environment configures, as the worker processes it starts load it too.
+    const temporalClient = await connectClient(
+      devServerTarget(readEnv(), { address: server.address, namespace: 'default' })
+    );
+    const { client } = temporalClient;
     const spec = chaosFleet(`chaos-${seed}`, servers, 'chaos');
     const labFile = newLabFile(path.join(dir, name), spec, seed);
     try {
@@ -547,7 +552,7 @@ async function chaos(): Promise<boolean> {
       );
       return { ...result, findings };
     } finally {
-      await connection.close();
+      await temporalClient.close();
       await server.stop();
       for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(f, { force: true });
     }

@@ -16,12 +16,13 @@ import { startFleetWorkflow } from '../client/fleet-handles';
 import { signerFrom, signRequest } from '../client/signing-keys';
 import { agentIdentities } from '../client/ssh-agent';
 import { fleetSummary } from '../client/views';
-import { validateFleet, type FleetSpec } from '../domain/fleet';
+import { signingPolicyOf, validateFleet, type FleetSpec } from '../domain/fleet';
+import { contextOf } from '../domain/onboarding';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { canonicalJson, fleetSpecDigest, requestRefusal, type RequestSignature } from '../domain/request-signature';
 import { changeId } from '../domain/risk';
 import { parsePublicKey, SIGNATURE_WINDOW_MS, verifySignature } from '../domain/signatures';
-import type { FleetStatus } from '../domain/status';
+import type { FleetStatus, ServerRunInput } from '../domain/status';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet, onboardServer } from '../workflows';
 import { renderFleetDetails } from '../workflows/render';
@@ -263,6 +264,39 @@ describe('signed requests on the dev server', () => {
         assert.equal(await exists(env, serverWorkflowId(spec.servers[0].fqdn)), false, `${name}: no server started`);
       }
     });
+  });
+
+  it('a server of a signed fleet started straight from a client, not by its fleet, fails before any step runs', async () => {
+    const spec = signedFleet();
+    const fqdn = spec.servers[0].fqdn;
+    const estate = estateFor(spec);
+    const input: ServerRunInput = {
+      fleetId: spec.fleetId,
+      server: spec.servers[0],
+      context: contextOf(spec),
+      requestedBy: 'mallory',
+      approvers: ['mallory', 'alice'],
+      approvalTimeoutMs: 60_000,
+      stepRetry: { initialIntervalMs: 100, maximumAttempts: 1 },
+      standingDecisions: [],
+      signing: signingPolicyOf(spec),
+    };
+    await withWorkers(env, new LabRunner(estate), async () => {
+      const handle = await env.client.workflow.start(onboardServer, {
+        workflowId: serverWorkflowId(fqdn),
+        taskQueue: env.taskQueue,
+        args: [input],
+      });
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError, String(err));
+        assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+        assert.equal(err.cause.type, 'NotStartedByFleet');
+        assert.match(err.cause.message, /runs only as a child of fleet\/.*started on its own.*fleet onboard --key/);
+        return true;
+      });
+    });
+    const calls = Object.values(estate.counters(fqdn)).reduce((n, c) => n + (c?.calls ?? 0), 0);
+    assert.equal(calls, 0, 'no script ran against the server');
   });
 
   it('a signed request starts; its proven requester cannot approve, nor start as someone else to approve', async () => {

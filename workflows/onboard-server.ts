@@ -11,6 +11,7 @@ import {
   type OperatorDecisionInput,
   type StandingDecision,
 } from '../domain/approvals';
+import { fleetWorkflowId } from '../domain/ids';
 import { signatureRefusal, VerificationBudget } from '../domain/signatures';
 import { stepRetryPolicy } from '../domain/failures';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
@@ -72,6 +73,15 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   // patch, because every patch marker also costs an upsert of TemporalChangeVersion in each server's history.
   const lean = input.fleetProtocol === 2;
   const rules = { approvers: input.approvers, requestedBy: input.requestedBy, signing: input.signing };
+  // The fleet verified the requester's signature; a server of a signed fleet started any other way would
+  // take whatever requester and approvers its input names, so it runs only as that fleet's child.
+  const parent = wf.workflowInfo().parent?.workflowId;
+  if (input.signing?.approvals === 'signed' && parent !== fleetWorkflowId(input.fleetId)) {
+    throw wf.ApplicationFailure.nonRetryable(
+      `onboardServer of the signed fleet ${input.fleetId} runs only as a child of ${fleetWorkflowId(input.fleetId)} (started ${parent ? `by ${parent}` : 'on its own'}): start the fleet with fleet onboard --key`,
+      'NotStartedByFleet'
+    );
+  }
   const status: ServerStatus = {
     fleetId: input.fleetId,
     fqdn: server.fqdn,
