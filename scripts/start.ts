@@ -6,7 +6,8 @@
  *   npm start                 keep running after the fleet is done (Ctrl-C stops everything)
  *   npm start -- --once       approve as the example fleet's approver, wait until done, exit
  *   npm start -- --fresh-lab  forget the lab estate (servers start un-onboarded again)
- *   npm start -- --file other.yaml
+ *   npm start -- --file other.yaml [--key my-key | --ssh-agent]   a fleet file of your own; a signed one
+ *                             needs the requester's key, and its approvers approve with theirs (no --once)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,10 @@ import { LabRunner } from '../lab/lab-runner';
 import { exampleEstate } from '../lab/scenarios';
 import { replaceStateFile } from '../lab/state-file';
 import { currentPerson, fleetListUrl, workflowUrl } from '../client/connect';
-import { readFleetFile } from '../client/fleet-file';
+import { CliError, usageError } from '../client/cli-error';
+import { FleetFileError, readFleetFile } from '../client/fleet-file';
+import { signerFrom, signRequest } from '../client/signing-keys';
+import type { RequestSignature } from '../domain/request-signature';
 import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { createAdWorker, createMainWorker } from '../workers/create-workers';
 import { statusTable } from '../client/views';
@@ -36,8 +40,30 @@ const { values: opts } = parseArgs({
     once: { type: 'boolean', default: false },
     'fresh-lab': { type: 'boolean', default: false },
     file: { type: 'string', default: path.join(PROJECT_ROOT, 'examples', 'fleet.yaml') },
+    key: { type: 'string' },
+    'ssh-agent': { type: 'boolean', default: false },
   },
 });
+
+/**
+ * A signed fleet's request carries its requester's signature, as `fleet onboard --key` makes it. `--once`
+ * approves as someone else, which signed approvals exist to prevent, so it is for unsigned (lab) fleets.
+ */
+async function requestSignatureFor(spec: FleetSpec, requestedBy: string): Promise<RequestSignature | undefined> {
+  if (spec.approvals !== 'signed') return undefined;
+  if (opts.once) {
+    throw usageError(
+      `${opts.file} says approvals: signed: --once cannot approve for its approvers; leave out --once and approve with each approver's key (npm run fleet -- approve … --key), or use a fleet with approvals: unsigned on the lab`
+    );
+  }
+  const signer = await signerFrom({ key: opts.key, sshAgent: opts['ssh-agent'] });
+  if (!signer) {
+    throw usageError(
+      `${opts.file} says approvals: signed: sign the request as ${requestedBy} with --key <private key file> or --ssh-agent (the key the fleet file lists for ${requestedBy})`
+    );
+  }
+  return signRequest(signer, spec, requestedBy);
+}
 
 // The workers' INFO lines (bundling, state changes) would bury the fleet's progress.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -67,6 +93,8 @@ async function main(): Promise<void> {
   const spec = readFleetFile(opts.file);
   const requestedBy = currentPerson();
   const approver = spec.approvers.find((a) => a !== requestedBy);
+  const requestSignature = await requestSignatureFor(spec, requestedBy);
+  const keyOption = spec.approvals === 'signed' ? ' --key <their key file>' : '';
   const server = await startDevServer({ port: PORT, uiPort: UI_PORT, dbFile: 'dev.db', log: (l) => console.log(l) });
   const uiUrl = server.uiUrl ?? 'http://localhost:8233';
   const estate = sharedEstate(spec);
@@ -93,7 +121,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(143));
 
   const workflowId = fleetWorkflowId(spec.fleetId);
-  const { started } = await startFleetWorkflow(client, TASK_QUEUE, spec, requestedBy);
+  const { started } = await startFleetWorkflow(client, TASK_QUEUE, spec, requestedBy, requestSignature);
   console.log(
     started
       ? `\nstarted fleet ${spec.fleetId} (${spec.servers.length} servers) as ${requestedBy}`
@@ -133,7 +161,7 @@ async function main(): Promise<void> {
         console.log(`            why: ${p.change.reason}`);
         console.log(`            safer: ${p.change.saferAlternative}`);
         console.log(
-          `            approve: npm run fleet -- approve ${spec.fleetId} ${p.change.id} --as ${approver ?? '<approver>'} --reason "..."`
+          `            approve: npm run fleet -- approve ${spec.fleetId} ${p.change.id} --as ${approver ?? '<approver>'}${keyOption} --reason "..."`
         );
         console.log(
           `            or in the Web UI: ${workflowUrl(uiUrl, server.namespace, serverWorkflowId(fqdn))} → Workflow actions → Send an Update "decideChange"`
@@ -157,7 +185,7 @@ async function main(): Promise<void> {
         console.log(
           `          operator needed at ${s.awaitingOperator.step}: ${s.awaitingOperator.error.type}: ${s.awaitingOperator.error.message}`
         );
-        console.log(`            npm run fleet -- retry|skip|abort ${spec.fleetId} ${fqdn} --reason "..."`);
+        console.log(`            npm run fleet -- retry|skip|abort ${spec.fleetId} ${fqdn}${keyOption} --reason "..."`);
       }
     }
     const closed = await fleetClosed(client, spec.fleetId);
@@ -182,5 +210,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  // Bad input (fleet file, options, keys) exits 2, as the fleet CLI does; anything else 1.
+  process.exit(err instanceof CliError ? err.exitCode : err instanceof FleetFileError ? 2 : 1);
 });

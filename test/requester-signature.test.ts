@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startFleetWorkflow } from '../client/fleet-handles';
+import { PROJECT_ROOT } from '../devserver/temporal-cli';
 import { signerFrom, signRequest } from '../client/signing-keys';
 import { agentIdentities } from '../client/ssh-agent';
 import { fleetSummary } from '../client/views';
@@ -152,6 +153,30 @@ describe('requests signed by their requester', () => {
     const twoKeys = validateFleet({ ...base, requesters: [{ name: 'alice', key: keys.bob.publicKey }] });
     assert.ok(!twoKeys.ok);
     assert.match(twoKeys.problems.join('\n'), /requesters\[0\]\.key: alice is also an approver with another key/);
+  });
+
+  it('npm start with a signed fleet file wants the requester key and refuses --once, exit 2, before starting anything', () => {
+    const file = writeFleetFile(signedFleet());
+    const start = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'start.ts'), '--file', file, ...args],
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, FLEET_USER: 'carol', FLEET_APPROVER_KEY_FILE: '' },
+          encoding: 'utf8',
+        }
+      );
+    const unsigned = start();
+    assert.equal(unsigned.status, 2, unsigned.stderr);
+    assert.match(
+      unsigned.stderr,
+      /approvals: signed: sign the request as carol with --key <private key file> or --ssh-agent/
+    );
+    const once = start('--once', '--key', keys.carol.keyFile);
+    assert.equal(once.status, 2, once.stderr);
+    assert.match(once.stderr, /--once cannot approve for its approvers/);
+    assert.doesNotMatch(once.stdout + unsigned.stdout, /starting the Temporal dev server/);
   });
 
   it('an unsigned fleet says in status and in the Web UI details that its requester is self-asserted', () => {
