@@ -28,10 +28,10 @@ import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
 import { fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
-import { rotateCertificates } from '../workflows';
 import { decideChangeUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from '../test/support/fleet-files';
 import { FAST_RETRY, startFleet, type TestEnv, testFleet, withWorkers } from '../test/support/temporal';
+import { executeRotation } from '../test/support/rotation';
 import { historyToStoredJson } from '../test/support/stored-history';
 import { waitFor } from '../test/support/wait';
 
@@ -146,13 +146,7 @@ async function rotationWithRollback(env: TestEnv): Promise<RecordedRun[]> {
   const estate = estateFor(spec, ['expiring-cert', 'expiring-cert']);
   estate.injectFault({ kind: 'tls-verify-fails', host: failing });
   const workflowId = rotationWorkflowId(spec.fleetId);
-  const report = await withWorkers(env, new LabRunner(estate), () =>
-    env.client.workflow.execute(rotateCertificates, {
-      workflowId,
-      taskQueue: env.taskQueue,
-      args: [{ spec, requestedBy: 'carol' }],
-    })
-  );
+  const report = await withWorkers(env, new LabRunner(estate), () => executeRotation(env, spec));
   if (report.results[failing]?.outcome !== 'failed-rolled-back' || report.counts.rotated !== 1) {
     throw new Error(`the rotation did not go as recorded: ${JSON.stringify(report.counts)}`);
   }

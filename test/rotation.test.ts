@@ -6,8 +6,8 @@ import type { RotationReport } from '../domain/rotation';
 import { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import type { LabHost } from '../lab/model';
-import { rotateCertificates } from '../workflows';
 import { estateFor } from './support/fleet-files';
+import { executeRotation } from './support/rotation';
 import { testEnv, testFleet, withWorkers, type TestEnv } from './support/temporal';
 
 function httpsThumbprint(host: LabHost): string | undefined {
@@ -46,12 +46,7 @@ describe('certificate rotation on the lab', () => {
     const renewed = estate.host(expiring).certificates.find((c) => c.thumbprint !== oldExpiring && !c.selfSigned);
     assert.ok(renewed, 'the expiring-cert profile holds a renewed certificate');
 
-    const run = (suffix: string): Promise<RotationReport> =>
-      env.client.workflow.execute(rotateCertificates, {
-        workflowId: `${rotationWorkflowId(spec.fleetId)}/${suffix}`,
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      });
+    const run = (suffix: string): Promise<RotationReport> => executeRotation(env, spec, { suffix });
     const runner = new LabRunner(estate);
     const [first, second] = await withWorkers(env, runner, async () => [await run('first'), await run('second')]);
 
@@ -104,11 +99,7 @@ describe('certificate rotation on the lab', () => {
     const spec = testFleet(2);
     const estate = estateFor(spec, ['expiring-cert', 'onboarded']);
     const run = (suffix: string): Promise<RotationReport> =>
-      env.client.workflow.execute(rotateCertificates, {
-        workflowId: `${rotationWorkflowId(spec.fleetId)}/${suffix}`,
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'schedule' }],
-      });
+      executeRotation(env, spec, { suffix, requestedBy: 'schedule' });
     await withWorkers(env, new LabRunner(estate), async () => {
       const first = await run('first');
       assert.equal(first.results[spec.servers[0].fqdn].outcome, 'rotated');
@@ -140,11 +131,7 @@ describe('certificate rotation on the lab', () => {
       if (cert.thumbprint !== old && !cert.selfSigned) cert.subject = `CN=${host.computerName}`;
     }
     const report = await withWorkers(env, new LabRunner(estate), () =>
-      env.client.workflow.execute(rotateCertificates, {
-        workflowId: `${rotationWorkflowId(spec.fleetId)}/san-only`,
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'schedule' }],
-      })
+      executeRotation(env, spec, { suffix: 'san-only', requestedBy: 'schedule' })
     );
     assert.equal(report.results[fqdn].outcome, 'failed');
     // The expiring one is the only certificate with CN=<FQDN>; the message names the SAN-only successor.
@@ -162,13 +149,7 @@ describe('certificate rotation on the lab', () => {
     estate.injectFault({ kind: 'error', host: down, code: '0x80338012' });
     const oldDown = httpsThumbprint(estate.host(down));
     const started = Date.now();
-    const report = await withWorkers(env, new LabRunner(estate), () =>
-      env.client.workflow.execute(rotateCertificates, {
-        workflowId: rotationWorkflowId(spec.fleetId),
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      })
-    );
+    const report = await withWorkers(env, new LabRunner(estate), () => executeRotation(env, spec));
     assert.equal(report.results[down].outcome, 'unreachable');
     assert.match(report.results[down].message ?? '', /WinRMUnavailable/);
     assert.equal(report.results[up].outcome, 'rotated');
@@ -181,21 +162,14 @@ describe('certificate rotation on the lab', () => {
     const spec = testFleet(2);
     const [edge, member] = spec.servers.map((s) => s.fqdn);
     const estate = estateFor(spec, ['edge', 'expiring-cert']);
-    const workflowId = rotationWorkflowId(spec.fleetId);
-    const report = await withWorkers(env, new LabRunner(estate), () =>
-      env.client.workflow.execute(rotateCertificates, {
-        workflowId,
-        taskQueue: env.taskQueue,
-        args: [{ spec, requestedBy: 'carol' }],
-      })
-    );
+    const report = await withWorkers(env, new LabRunner(estate), () => executeRotation(env, spec));
     assert.equal(report.results[edge].outcome, 'not-applicable');
     assert.match(
       report.results[edge].message ?? '',
       /Edge Transport or workgroup server .*\(KerberosUnreachable\); not rotated$/
     );
     assert.equal(report.results[member].outcome, 'rotated');
-    const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const { events } = await env.client.workflow.getHandle(rotationWorkflowId(spec.fleetId)).fetchHistory();
     const failed = (events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
     assert.deepEqual(failed, [], 'the Web UI shows no failed activity for a server rotation does not apply to');
   });
