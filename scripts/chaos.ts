@@ -7,7 +7,8 @@
  * lab's applications per host and step), and that no workflow task failed (histories), and prints
  * the disturbed/undisturbed time ratio. Exits 1 when a check fails.
  *
- * Options: --servers N (100), --main-kills N (12), --ad-kills N (3), --seed N (1), --no-server-restart.
+ * Options: --servers N (100), --main-workers N (2: each kill hits one of them, as production runs more
+ * than one), --main-kills N (12), --ad-kills N (3), --seed N (1), --no-server-restart.
  * The harness is exported for test/chaos.test.ts, which runs a small version on the suite's server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -120,11 +121,16 @@ export class WorkerProcess {
 }
 
 /**
- * Keeps one worker of a kind running: `kill()` SIGKILLs it and starts a new one at once, and a worker
- * that dies by itself (its server gone too long) is started again too.
+ * Keeps `replicas` workers of a kind running, as a service manager would: `kill()` SIGKILLs one of them
+ * and starts a new one in its place at once, and a worker that dies by itself (its server gone too
+ * long) is started again too. With two or more, the others go on working while one restarts, as
+ * production runs them.
  */
 export class Supervised {
-  current: WorkerProcess;
+  /** The running process of each replica. */
+  private readonly slots: WorkerProcess[] = [];
+  /** The process started last. */
+  current!: WorkerProcess;
   kills = 0;
   restarts = 0;
   /** Per kill: milliseconds from the SIGKILL until its successor polled. */
@@ -135,34 +141,44 @@ export class Supervised {
 
   constructor(
     readonly kind: 'main' | 'ad',
-    private readonly env: NodeJS.ProcessEnv
+    private readonly env: NodeJS.ProcessEnv,
+    replicas = 1
   ) {
-    this.current = this.start();
+    for (let slot = 0; slot < replicas; slot++) this.start(slot);
   }
 
-  private start(): WorkerProcess {
+  /** Resolves once every replica polls. */
+  get ready(): Promise<void> {
+    return Promise.all(this.slots.map((w) => w.ready)).then(() => undefined);
+  }
+
+  private start(slot: number): WorkerProcess {
     const worker = new WorkerProcess(this.kind, this.env);
+    this.slots[slot] = worker;
+    this.current = worker;
     void worker.exited.then(async () => {
       this.log += worker.output;
       // One that gave up by itself (its server down) gets a pause, so an outage is no restart storm.
       if (worker.child.signalCode !== 'SIGKILL') await new Promise((r) => setTimeout(r, 1_000));
-      if (!this.stopped && this.current === worker) {
+      if (!this.stopped && this.slots[slot] === worker) {
         this.restarts += 1;
-        this.current = this.start();
+        this.start(slot);
       }
     });
     return worker;
   }
 
-  async kill(): Promise<void> {
-    const victim = this.current;
+  /** SIGKILLs the replica `pick` names (any number: it wraps) and waits until its successor is started. */
+  async kill(pick = 0): Promise<void> {
+    const slot = pick % this.slots.length;
+    const victim = this.slots[slot];
     if (!victim.running) return;
     this.kills += 1;
     const killedAt = Date.now();
     // The exit handler above starts the next one.
     await victim.kill('SIGKILL');
-    while (this.current === victim) await new Promise((r) => setTimeout(r, 20));
-    void this.current.ready.then(
+    while (this.slots[slot] === victim) await new Promise((r) => setTimeout(r, 20));
+    void this.slots[slot].ready.then(
       () => this.downtimesMs.push(Date.now() - killedAt),
       () => undefined
     );
@@ -170,7 +186,7 @@ export class Supervised {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.current.kill('SIGINT');
+    await Promise.all(this.slots.map((w) => w.kill('SIGINT')));
   }
 }
 
@@ -348,6 +364,8 @@ interface RunOptions {
   labFile: string;
   /** FLEET_WORKFLOW_BUNDLE for the workers: a restarted main worker then polls without bundling first. */
   workflowBundle?: string;
+  /** Main worker processes on the task queue (1 unless said). */
+  mainWorkers?: number;
   /** Called once both workers poll and the fleet has started; resolves when its disturbances are done. */
   disturb?: (run: { main: Supervised; ad: Supervised; progress: LabProgress }) => Promise<void>;
   deadlineMs: number;
@@ -377,11 +395,11 @@ export async function runFleet(client: Client, options: RunOptions): Promise<Run
     FLEET_LAB_STATE: options.labFile,
     ...(options.workflowBundle ? { FLEET_WORKFLOW_BUNDLE: options.workflowBundle } : {}),
   };
-  const main = new Supervised('main', env);
+  const main = new Supervised('main', env, options.mainWorkers ?? 1);
   const ad = new Supervised('ad', env);
   let progress: LabProgress | undefined;
   try {
-    await Promise.all([main.current.ready, ad.current.ready]);
+    await Promise.all([main.ready, ad.ready]);
     const started = Date.now();
     progress = new LabProgress(options.labFile);
     const handle = await startChaosFleet(client, options.taskQueue, options.spec);
@@ -441,9 +459,9 @@ export async function killAtRandomMoments(options: {
       if (options.count(options.progress.calls) >= point) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await options.worker.current.ready.catch(() => undefined);
+    await options.worker.ready.catch(() => undefined);
     if (options.finished()) return;
-    await options.worker.kill();
+    await options.worker.kill(Math.floor(options.random() * 1_000));
     options.onKill?.(options.count(options.progress.calls));
   }
 }
@@ -463,6 +481,7 @@ async function chaos(): Promise<boolean> {
   const servers = argValue('servers', 100);
   const mainKills = argValue('main-kills', 12);
   const adKills = argValue('ad-kills', 3);
+  const mainWorkers = Math.max(1, argValue('main-workers', 2));
   const seed = argValue('seed', 1);
   const restartServer = !process.argv.includes('--no-server-restart');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-chaos-'));
@@ -486,13 +505,14 @@ async function chaos(): Promise<boolean> {
     try {
       let finished = false;
       const random = seededRandom(seed);
-      log(`${name} run: ${servers} servers`);
+      log(`${name} run: ${servers} servers, ${mainWorkers} main worker process(es) and one AD worker`);
       const result = await runFleet(client, {
         address: server.address,
         taskQueue: 'chaos',
         spec,
         labFile,
         workflowBundle,
+        mainWorkers,
         deadlineMs: 60 * 60_000,
         disturb:
           disturbed && expected

@@ -72,6 +72,9 @@ const MAX_COMMANDS_IN_FLIGHT = 50;
 /** History events a lean run's hand-over takes per server in flight: its signal (2), a completion meanwhile, tasks. */
 const HANDOVER_EVENTS_PER_SLOT = 4;
 
+/** How long a started server workflow task may take before Temporal gives it to another worker. */
+const SERVER_WORKFLOW_TASK_TIMEOUT = '4 seconds';
+
 /** Wait before confirming a server's reported final phase with Temporal (see watchInherited). */
 const CONFIRM_DELAY_MS = 1000;
 const MAX_CONFIRM_TRIES = 5;
@@ -330,6 +333,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         workflowId: serverWorkflowId(server.fqdn),
         args: [childInput],
         parentClosePolicy: wf.ParentClosePolicy.ABANDON,
+        // A server's workflow tasks take milliseconds; when the worker that started one dies, the task is
+        // handed to another after this, not Temporal's default 10 s (replay does not compare it).
+        workflowTaskTimeout: SERVER_WORKFLOW_TASK_TIMEOUT,
         staticSummary: `Onboard ${server.computerName} (${server.fqdn}) for fleet ${spec.fleetId}`,
         staticDetails: renderServerStaticDetails(spec.fleetId, server.fqdn, server.computerName),
         typedSearchAttributes: [
