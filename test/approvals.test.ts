@@ -77,8 +77,11 @@ describe('approving risky changes on one server', () => {
 
   it('an approver other than the requester approves by update: the change is applied and recorded', async () => {
     const { run, fleet, result } = await withFleet({ requestedBy: 'carol' }, async (run) => {
-      await waitForPending(run.server, run.trustedHostsChange);
+      const waiting = await waitForPending(run.server, run.trustedHostsChange);
       assert.equal(run.estate.host(run.fqdn).trustedHosts.value, '', 'nothing changes before the decision');
+      const step = waiting.steps.find((r) => r.step === 'setTrustedHosts');
+      assert.equal(step?.status, 'approval-required', 'the step table says what the step waits on');
+      assert.match(step?.summary ?? '', /^waiting for approval: .*TrustedHosts '' -> '\*'/);
       const recorded = await run.server.executeUpdate(decideChangeUpdate, {
         args: [{ changeId: run.trustedHostsChange, decision: 'approve', approver: 'bob', reason: 'CAB-1234' }],
       });

@@ -275,7 +275,10 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
           rec.decision = gate.recordStandingApproval(outcome.change, standing);
         }
         if (outcome.status === 'approval-required' && outcome.change) {
+          // The step table says what the step waits on while it waits, not "running".
+          Object.assign(rec, { status: 'approval-required', summary: describeOutcome(outcome) });
           const decision = await awaitApproval(outcome.change);
+          rec.status = 'running';
           rec.change = outcome.change;
           rec.decision = decision;
           if (decision.decision === 'approve' && !approved) {

@@ -196,7 +196,7 @@ function stepRow(s: StepRecord): string {
   return `| ${code(s.step)} | ${code(s.status)} | ${s.summary ? code(s.summary, MAX_TABLE_CHARS, true) : ''} |`;
 }
 
-const DONE_STEP = (s: StepRecord): boolean => !['pending', 'running'].includes(s.status);
+const DONE_STEP = (s: StepRecord): boolean => !['pending', 'running', 'approval-required'].includes(s.status);
 
 export function renderServerDetails(status: ServerStatus): string {
   const done = status.steps.filter(DONE_STEP).length;
