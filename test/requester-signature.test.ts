@@ -16,17 +16,15 @@ import { startFleetWorkflow } from '../client/fleet-handles';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
 import { signerFrom, signRequest } from '../client/signing-keys';
 import { agentIdentities } from '../client/ssh-agent';
-import { fleetSummary } from '../client/views';
 import { signingPolicyOf, validateFleet, type FleetSpec } from '../domain/fleet';
 import { contextOf } from '../domain/onboarding';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { canonicalJson, fleetSpecDigest, requestRefusal, type RequestSignature } from '../domain/request-signature';
 import { changeId } from '../domain/risk';
 import { parsePublicKey, SIGNATURE_WINDOW_MS, verifySignature } from '../domain/signatures';
-import type { FleetStatus, ServerRunInput } from '../domain/status';
+import type { ServerRunInput } from '../domain/status';
 import { LabRunner } from '../lab/lab-runner';
 import { onboardFleet, onboardServer } from '../workflows';
-import { renderFleetDetails } from '../workflows/render';
 import { testApproverKey } from './support/approver-keys';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY, writeFleetFile } from './support/fleet-files';
@@ -177,25 +175,6 @@ describe('requests signed by their requester', () => {
     assert.equal(once.status, 2, once.stderr);
     assert.match(once.stderr, /--once cannot approve for its approvers/);
     assert.doesNotMatch(once.stdout + unsigned.stdout, /starting the Temporal dev server/);
-  });
-
-  it('an unsigned fleet says in status and in the Web UI details that its requester is self-asserted', () => {
-    const status: FleetStatus = {
-      fleetId: 'lab',
-      requestedBy: 'carol',
-      approvals: 'unsigned',
-      counts: { total: 1, started: 1, byPhase: { onboarded: 1 } },
-      servers: { 'exch01.corp.example': 'onboarded' },
-      inFlight: [],
-      standingDecisions: [],
-      refused: [],
-      refusedCount: 0,
-      run: 1,
-      done: true,
-    };
-    assert.match(fleetSummary(status), /approvals: unsigned \(a lab\).*the requester is self-asserted/);
-    assert.match(renderFleetDetails(status, 'default'), /the requester is self-asserted/);
-    assert.doesNotMatch(renderFleetDetails({ ...status, approvals: 'signed' }, 'default'), /self-asserted/);
   });
 });
 

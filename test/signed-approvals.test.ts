@@ -14,6 +14,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { decisionForServer, type DecisionInput, type StandingDecision } from '../domain/approvals';
 import type { FleetStatus } from '../domain/status';
 import { fleetSummary } from '../client/views';
+import { renderFleetDetails } from '../workflows/render';
 import { validateFleet } from '../domain/fleet';
 import { serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
@@ -271,6 +272,13 @@ describe('where a fleet says its approvals are unsigned', () => {
     assert.match(fleetSummary({ ...status, approvals: 'unsigned' }), /approvals: unsigned \(a lab\)/);
     assert.match(fleetSummary(status), /approvals: unsigned/);
     assert.doesNotMatch(fleetSummary({ ...status, approvals: 'signed' }), /unsigned/);
+  });
+
+  it('and that its requester is self-asserted, in status and in the Web UI details', () => {
+    const unsigned: FleetStatus = { ...status, approvals: 'unsigned' };
+    assert.match(fleetSummary(unsigned), /approvals: unsigned \(a lab\).*the requester is self-asserted/);
+    assert.match(renderFleetDetails(unsigned, 'default'), /the requester is self-asserted/);
+    assert.doesNotMatch(renderFleetDetails({ ...status, approvals: 'signed' }, 'default'), /self-asserted/);
   });
 
   it('a signed fleet decision reaches each server with the whole list it signed; an unsigned one is cut down', () => {
