@@ -100,14 +100,100 @@ export function workflowTaskTimes(history: History): WorkflowTaskTimes {
   return out;
 }
 
+/** `EVENT_TYPE_ACTIVITY_TASK_STARTED` as `ActivityTaskStarted`. */
+export function eventTypeName(type: number | null | undefined): string {
+  return (EventType[type ?? 0] ?? String(type))
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
+}
+
+/**
+ * Each activity's wait for a worker (Scheduled → Started) and run (Started → Completed), by activity type
+ * (` (AD)` when it went to an AD task queue): a step that holds one of the few AD slots longer slows the fleet.
+ */
+export function activityTimes(history: History): Array<{ type: string; waitMs: number; runMs: number }> {
+  const scheduled = new Map<string, { type: string; at: number }>();
+  const started = new Map<string, number>();
+  const out: Array<{ type: string; waitMs: number; runMs: number }> = [];
+  for (const e of history.events ?? []) {
+    const at = tsToMs(e.eventTime);
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) {
+      const ad = (s.taskQueue?.name ?? '').endsWith('-ad') ? ' (AD)' : '';
+      scheduled.set(String(e.eventId), { type: `${s.activityType?.name ?? '?'}${ad}`, at });
+    }
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) started.set(String(st.scheduledEventId), at);
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) {
+      const sch = scheduled.get(String(c.scheduledEventId));
+      const begun = started.get(String(c.scheduledEventId));
+      if (sch && begun !== undefined) out.push({ type: sch.type, waitMs: begun - sch.at, runMs: at - begun });
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a run's time went, in ms: from its first event to its close, the part in workflow tasks
+ * (waiting for a worker, running) and in activities (waiting, running); the rest is the server's own.
+ */
+export interface RunTime {
+  spanMs: number;
+  workflowTaskWaitMs: number;
+  workflowTaskRunMs: number;
+  activityWaitMs: number;
+  activityRunMs: number;
+}
+
+export function runTime(history: History): RunTime {
+  const events = history.events ?? [];
+  const wft = workflowTaskTimes(history);
+  const acts = activityTimes(history);
+  const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+  return {
+    spanMs: events.length > 1 ? tsToMs(events[events.length - 1].eventTime) - tsToMs(events[0].eventTime) : 0,
+    workflowTaskWaitMs: sum(wft.waitMs),
+    workflowTaskRunMs: sum(wft.runMs),
+    activityWaitMs: sum(acts.map((a) => a.waitMs)),
+    activityRunMs: sum(acts.map((a) => a.runMs)),
+  };
+}
+
+/**
+ * A parent's view of its children, in ms summed over them: from asking to start one to its start being
+ * recorded, and from its close being recorded to the end of the parent's next workflow task (when the
+ * parent can give the slot to the next one).
+ */
+export function childLatencies(history: History): { starts: number[]; closes: number[] } {
+  const initiated = new Map<string, number>();
+  const out = { starts: [] as number[], closes: [] as number[] };
+  let closedAt: number[] = [];
+  for (const e of history.events ?? []) {
+    const at = tsToMs(e.eventTime);
+    if (e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+      initiated.set(String(e.eventId), at);
+    const started = e.childWorkflowExecutionStartedEventAttributes;
+    if (started) {
+      const asked = initiated.get(String(started.initiatedEventId));
+      if (asked !== undefined) out.starts.push(at - asked);
+    }
+    if (e.childWorkflowExecutionCompletedEventAttributes || e.childWorkflowExecutionFailedEventAttributes)
+      closedAt.push(at);
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      for (const c of closedAt) out.closes.push(at - c);
+      closedAt = [];
+    }
+  }
+  return out;
+}
+
 /** How many events of each type a history holds, by the type's short name (`ActivityTaskScheduled`). */
 export function eventTypeCounts(history: History): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const e of history.events ?? []) {
-    const name = (EventType[e.eventType ?? 0] ?? String(e.eventType))
-      .replace(/^EVENT_TYPE_/, '')
-      .toLowerCase()
-      .replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
+    const name = eventTypeName(e.eventType);
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;

@@ -15,6 +15,26 @@ export const phaseFiguresSchema = z.object({
   inFlight: z.object({ mean: z.number(), max: z.number(), series: z.array(z.number()) }),
   historyEventsPerServer: spreadSchema,
   historyEventsPerFleetRun: z.array(z.number()),
+  /** Encoded history bytes of one server, and of each fleet run (absent in older results). */
+  historyBytesPerServer: spreadSchema.optional(),
+  historyBytesPerFleetRun: z.array(z.number()).optional(),
+  /** Mean encoded bytes of the events of each type in one server's history (absent in older results). */
+  bytesPerServerByType: z.record(z.string(), z.number()).optional(),
+  /** The fleet's view of its servers: ask-to-start and close-to-noticed, ms (absent in older results). */
+  childStartMs: spreadSchema.optional(),
+  childCloseMs: spreadSchema.optional(),
+  /** Where a server run's time went, mean ms (bench/figures.ts `runTime`; absent in older results). */
+  serverTime: z
+    .object({
+      spanMs: z.number(),
+      workflowTaskWaitMs: z.number(),
+      workflowTaskRunMs: z.number(),
+      activityWaitMs: z.number(),
+      activityRunMs: z.number(),
+    })
+    .optional(),
+  /** Server activities by type: how many, mean wait for a worker and mean run in ms (absent in older results). */
+  activities: z.record(z.string(), z.object({ count: z.number(), waitMs: z.number(), runMs: z.number() })).optional(),
   /** Mean events of each type in one server's history. */
   eventsPerServerByType: z.record(z.string(), z.number()),
   /** Events of each type over all fleet (parent) runs. */
@@ -80,6 +100,13 @@ export function figuresTable(r: BenchResult): string {
         `${p.historyEventsPerFleetRun.length > 0 ? Math.max(...p.historyEventsPerFleetRun) : 0} max (${p.historyEventsPerFleetRun.length})`,
     ],
     [
+      'history kB per server: mean / max; per fleet run: max',
+      (p) =>
+        p.historyBytesPerServer && p.historyBytesPerFleetRun
+          ? `${n(p.historyBytesPerServer.mean / 1024, 1)} / ${n(p.historyBytesPerServer.max / 1024, 1)}; ${n(Math.max(0, ...p.historyBytesPerFleetRun) / 1024)}`
+          : 'n/a',
+    ],
+    [
       'slowest workflow task: fleet / server',
       (p) => `${n(p.workflowTaskRunMs.fleet.max)} / ${n(p.workflowTaskRunMs.server.max)} ms`,
     ],
@@ -140,6 +167,50 @@ function typeTable(title: string, counts: Record<string, number>, digits: number
   return [`| ${title} | count |`, '| --- | --- |', ...sorted.map(([k, v]) => `| ${k} | ${n(v, digits)} |`)].join('\n');
 }
 
+/** Mean wait and run of each kind of server activity, product and baseline. */
+function activityTable(r: BenchResult): string[] {
+  const rows = (label: string, p: PhaseFigures | null) =>
+    Object.entries(p?.activities ?? {}).map(
+      ([type, a]) => `| ${label} | ${type} | ${n(a.count)} | ${n(a.waitMs)} | ${n(a.runMs)} |`
+    );
+  const lines = [...rows('product', r.product), ...rows('baseline', r.baseline)];
+  if (lines.length === 0) return [];
+  const time = (label: string, p: PhaseFigures | null) => {
+    const t = p?.serverTime;
+    return t
+      ? [
+          `${label}: ${n(t.spanMs)} ms from start to close, of which workflow tasks ${n(t.workflowTaskWaitMs)} waiting + ${n(t.workflowTaskRunMs)} running, activities ${n(t.activityWaitMs)} waiting + ${n(t.activityRunMs)} running.`,
+        ]
+      : [];
+  };
+  return [
+    '## Server activities: mean wait for a worker and run (ms)',
+    '',
+    '| run | activity | count | wait | run |',
+    '| --- | --- | --- | --- | --- |',
+    ...lines,
+    '',
+    'A server run, mean: ' + [...time('product', r.product), ...time('baseline', r.baseline)].join(' '),
+    '',
+    'The fleet starting a server (asked → started) and noticing its close (closed → its next task done), mean / p95 ms: ' +
+      [
+        ['product', r.product],
+        ['baseline', r.baseline],
+      ]
+        .flatMap(([label, p]) => {
+          const f = p as PhaseFigures | null;
+          return f?.childStartMs && f.childCloseMs
+            ? [
+                `${String(label)} ${n(f.childStartMs.mean)} / ${n(f.childStartMs.p95)} and ${n(f.childCloseMs.mean)} / ${n(f.childCloseMs.p95)}`,
+              ]
+            : [];
+        })
+        .join('; ') +
+      '.',
+    '',
+  ];
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const series = (p: PhaseFigures | null): string =>
     p ? p.inFlight.series.map((v) => v.toFixed(0)).join(' ') : 'not run';
@@ -161,6 +232,13 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     typeTable('event', r.product.eventsPerServerByType, 1),
     '',
+    ...activityTable(r),
+    ...(r.product.bytesPerServerByType
+      ? ['## Product history bytes per server (mean)', '', typeTable('event', r.product.bytesPerServerByType, 0), '']
+      : []),
+    ...(r.baseline?.bytesPerServerByType
+      ? ['## Baseline history bytes per server (mean)', '', typeTable('event', r.baseline.bytesPerServerByType, 0), '']
+      : []),
     '## Product events over all fleet runs',
     '',
     typeTable('event', r.product.eventsPerFleetByType, 0),

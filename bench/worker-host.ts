@@ -45,7 +45,12 @@ export class WorkerHost {
   }
 
   static async start(config: WorkerProcessConfig): Promise<WorkerHost> {
-    const child = fork(require.resolve('./worker-process'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    // BENCH_WORKER_NODE_ARGS adds Node options to the worker process only (`--cpu-prof --cpu-prof-dir=…` profiles it).
+    const extra = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = fork(require.resolve('./worker-process'), [], {
+      execArgv: ['--import', 'tsx', ...(config.nodeOptions ?? []), ...extra],
+      stdio: 'inherit',
+    });
     const host = new WorkerHost(child);
     const ready = new Promise<void>((resolve) => {
       child.on('message', (message: FromWorker) => {

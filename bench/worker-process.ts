@@ -22,6 +22,8 @@ export interface WorkerProcessConfig {
   tuning: WorkerTuning;
   /** A workflow bundle written by the bench process (bundling stays out of the worker's memory). */
   bundlePath: string;
+  /** Node options of this process (`--max-old-space-size=…`), the same for product and baseline. */
+  nodeOptions?: string[];
   /** Product only: the lab's latency per call and the fleet whose servers it simulates. */
   latencyMs?: number;
   estate?: FleetSpec;
@@ -69,7 +71,9 @@ const send = (message: FromWorker): void => {
 };
 
 async function run(config: WorkerProcessConfig): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // ERROR, not WARN: with --faults every failed attempt would print its stack (thousands of lines, and the
+  // worker's CPU to write them); the bench reads retries and failed workflow tasks from the histories.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const connection = await NativeConnection.connect({ address: config.address });
   const wiring = {
     connection,
@@ -127,7 +131,15 @@ async function run(config: WorkerProcessConfig): Promise<void> {
     reset = () => inFlight.reset();
   }
   const running = workers.map((w) => w.run());
-  const reporter = setInterval(() => send({ type: 'stats', stats: stats() }), SAMPLE_EVERY_MS);
+  // BENCH_MEMORY_LOG=1: the main isolate's share of the process's memory, to tell it from the workflow thread's.
+  const peak = { heapTotal: 0, heapUsed: 0, external: 0, rss: 0 };
+  const reporter = setInterval(() => {
+    send({ type: 'stats', stats: stats() });
+    if (process.env.BENCH_MEMORY_LOG) {
+      const m = process.memoryUsage();
+      for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], m[k]);
+    }
+  }, SAMPLE_EVERY_MS);
   const stopped = new Promise<void>((resolve) => {
     process.on('message', (message: ToWorker) => {
       if (message.type === 'reset') reset();
@@ -138,6 +150,12 @@ async function run(config: WorkerProcessConfig): Promise<void> {
   send({ type: 'ready' });
   await stopped;
   clearInterval(reporter);
+  if (process.env.BENCH_MEMORY_LOG) {
+    const mb = (v: number) => `${(v / 1024 / 1024).toFixed(0)} MB`;
+    console.log(
+      `  ${config.kind} worker, peaks: rss ${mb(peak.rss)}, main heap ${mb(peak.heapTotal)} (used ${mb(peak.heapUsed)}), external ${mb(peak.external)}`
+    );
+  }
   for (const w of workers) w.shutdown();
   await Promise.all(running);
   await lab?.close();

@@ -51,8 +51,16 @@ type WorkerSettings = Pick<
 > &
   WorkerTuning;
 
-const workflowSource = (w: WorkerWiring): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> =>
-  w.workflowBundle ? { workflowBundle: w.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
+/**
+ * Modules the workflow bundle evaluates once per workflow thread and shares between workflows
+ * (workflows/preload.ts: zod), for every bundle of this release's workflows (here, writeWorkflowBundle, the bench).
+ */
+export const WORKFLOW_PRELOAD_MODULES: string[] = [require.resolve('../workflows/preload')];
+
+const workflowSource = (w: WorkerWiring): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> =>
+  w.workflowBundle
+    ? { workflowBundle: w.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows'), bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES } };
 
 /**
  * Step heartbeats reach Temporal every few seconds (activities/run-step.ts beats a third of the step

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { formatIssues } from '../domain/issues';
-import type { WorkerWiring } from './create-workers';
+import { WORKFLOW_PRELOAD_MODULES, type WorkerWiring } from './create-workers';
 
 const bundleEnvSchema = z.object({
   /** A file written by `writeWorkflowBundle` (or `bundleWorkflowCode`'s `code`) from this release's workflows. */
@@ -36,6 +36,8 @@ export function workflowBundleFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
 export async function writeWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // zod evaluated once per workflow thread, as workers that bundle at start do (workflows/preload.ts).
+    preloadModules: WORKFLOW_PRELOAD_MODULES,
     // Warnings only: webpack's INFO report would bury the caller's output.
     logger: new DefaultLogger('WARN'),
     // The source map without the sources' text: half the size, so each worker start parses less;

@@ -1,0 +1,13 @@
+/**
+ * Evaluated once per workflow thread and shared by every workflow it runs (the bundle's
+ * `preloadModules`, workers/create-workers.ts `WORKFLOW_PRELOAD_MODULES`), instead of once per workflow:
+ * zod. A workflow that parses a message (a relayed fleet decision, an approval, an update) used to
+ * evaluate its own copy of zod first, some 5 ms and a few hundred kB per workflow (README "What the time
+ * goes to"). Shared modules are frozen after this runs, so anything zod initialises lazily and keeps at
+ * module level (whether `new Function` may be used, read when the first object schema is built) is
+ * initialised here, before the freeze. Only stateless libraries belong here: a preloaded module's
+ * state would be shared between workflows.
+ */
+import { z } from 'zod';
+
+z.object({ warm: z.string() }).safeParse({ warm: '' });
