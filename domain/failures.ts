@@ -377,13 +377,16 @@ export const NON_RETRYABLE_TYPES: readonly string[] = FAILURE_KINDS.filter((k) =
   (k) => k.type
 );
 
-/** How a step that changes a server is retried: the fleet's stepRetry, doubling up to 2 minutes. */
+/**
+ * How a step that changes a server is retried: the fleet's stepRetry, doubling up to 2 minutes. Permanent
+ * failures are raised non-retryable where they are made (activities/failures.ts), so the policy does not
+ * list their types: the list would be written into every scheduled activity's history event (0.5 kB each).
+ */
 export function stepRetryPolicy(initialIntervalMs: number, maximumAttempts: number): RetryPolicy {
   return {
     initialInterval: initialIntervalMs,
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
     maximumAttempts,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
   };
 }

@@ -3,7 +3,6 @@
  * `maxParallel`. Runs the same activities as onboarding, so the plan cannot drift from the real run.
  */
 import * as wf from '@temporalio/workflow';
-import { NON_RETRYABLE_TYPES } from '../domain/failures';
 import type { ServerSpec } from '../domain/fleet';
 import { planWorkflowId } from '../domain/ids';
 import { contextOf, stepApplies, type OnboardingContext } from '../domain/onboarding';
@@ -28,7 +27,8 @@ export async function planServer(server: ServerSpec, context: OnboardingContext,
     }
     const plan = stepActivity(def.id, {
       startToCloseTimeout: '5 minutes',
-      retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
+      // Permanent failures are raised non-retryable (activities/failures.ts).
+      retry: { maximumAttempts: 3, initialInterval: '2s' },
       summary: `plan ${server.computerName}: ${def.title}`,
     });
     try {
