@@ -28,7 +28,8 @@ import { replaceStateFile } from '../lab/state-file';
 import { currentPerson, fleetListUrl, workflowUrl } from '../client/connect';
 import { CliError, usageError } from '../client/cli-error';
 import { FleetFileError, readFleetFile } from '../client/fleet-file';
-import { signerFrom, signRequest } from '../client/signing-keys';
+import { signedRequest } from '../client/commands/sign-request';
+import { keyFileOf } from '../client/signing-keys';
 import type { RequestSignature } from '../domain/request-signature';
 import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
 import { createAdWorker, createMainWorker } from '../workers/create-workers';
@@ -56,13 +57,14 @@ async function requestSignatureFor(spec: FleetSpec, requestedBy: string): Promis
       `${opts.file} says approvals: signed: --once cannot approve for its approvers; leave out --once and approve with each approver's key (npm run fleet -- approve … --key), or use a fleet with approvals: unsigned on the lab`
     );
   }
-  const signer = await signerFrom({ key: opts.key, sshAgent: opts['ssh-agent'] });
-  if (!signer) {
+  const keys = { key: opts.key, sshAgent: opts['ssh-agent'] };
+  if (keyFileOf(keys.key) === undefined && !keys.sshAgent) {
     throw usageError(
       `${opts.file} says approvals: signed: sign the request as ${requestedBy} with --key <private key file> or --ssh-agent (the key the fleet file lists for ${requestedBy})`
     );
   }
-  return signRequest(signer, spec, requestedBy);
+  // Signed and checked as `fleet onboard --key` does it, so a wrong key exits 2 here, naming why.
+  return signedRequest(spec, requestedBy, keys);
 }
 
 // The workers' INFO lines (bundling, state changes) would bury the fleet's progress.
