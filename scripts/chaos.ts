@@ -152,7 +152,7 @@ export class Supervised {
     return Promise.all(this.slots.map((w) => w.ready)).then(() => undefined);
   }
 
-  private start(slot: number): WorkerProcess {
+  private start(slot: number): void {
     const worker = new WorkerProcess(this.kind, this.env);
     this.slots[slot] = worker;
     this.current = worker;
@@ -165,7 +165,6 @@ export class Supervised {
         this.start(slot);
       }
     });
-    return worker;
   }
 
   /** SIGKILLs the replica `pick` names (any number: it wraps) and waits until its successor is started. */
