@@ -43,8 +43,10 @@ export const phaseFiguresSchema = z.object({
   workflowTaskWaitMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
   /** Server activities whose last attempt was a retry, and the attempts beyond the first (absent in older results). */
   retries: z.object({ activities: z.number(), extraAttempts: z.number() }).optional(),
-  /** The bench process: the workers, the lab (or the baseline's sleeps) and the client. */
+  /** The worker process: the workers (and the baseline's sleeps). */
   worker: usageSchema.extend({ threads: threadsSchema.optional() }),
+  /** The product's lab process, the simulated servers (absent for the baseline and in older results). */
+  lab: usageSchema.optional(),
   devServer: usageSchema.nullable(),
 });
 export type PhaseFigures = z.infer<typeof phaseFiguresSchema>;
@@ -121,6 +123,10 @@ export function figuresTable(r: BenchResult): string {
         p.worker.threads
           ? `${n(p.worker.threads.main, 1)} / ${n(p.worker.threads.sdkCore, 1)} / ${n(p.worker.threads.other, 1)} s`
           : 'n/a',
+    ],
+    [
+      'lab process (the simulated servers): CPU / peak RSS',
+      (p) => (p.lab ? `${n(p.lab.cpuSeconds, 1)} s / ${n(p.lab.peakRssMB)} MB` : 'none'),
     ],
     [
       'activities retried (attempts beyond the first)',

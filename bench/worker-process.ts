@@ -6,12 +6,16 @@
  */
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { FleetSpec } from '../domain/fleet';
-import { LabRunner } from '../lab/lab-runner';
-import { largeFleetEstate } from '../lab/scenarios';
 import type { PowerShellRunner } from '../runner/port';
-import { adWorkerSettings, createAdWorker, createMainWorker, mainWorkerSettings } from '../workers/create-workers';
+import {
+  adWorkerSettings,
+  createAdWorker,
+  createOnboardingWorkers,
+  mainWorkerSettings,
+} from '../workers/create-workers';
 import type { WorkerTuning } from '../workers/create-workers';
 import { InFlightServers, createBaselineActivities } from './baseline/activities';
+import { LabProcess } from './lab-client';
 
 export interface WorkerProcessConfig {
   kind: 'product' | 'baseline';
@@ -36,6 +40,8 @@ export interface WorkerProcessStats {
   calls: number;
   /** Calls of each script since the last reset, in first-call order, and whether they went to the domain controllers. */
   byScript: Array<[string, { calls: number; ad: boolean }]>;
+  /** The product's lab process (bench/lab-process.ts), for the bench to read its CPU and memory. */
+  labPid?: number;
 }
 
 export type ToWorker =
@@ -88,32 +94,29 @@ async function run(config: WorkerProcessConfig): Promise<void> {
   let reset: () => void;
   let injectFaults: (rate: number) => void = () => undefined;
   let workers: Worker[];
-  let lab: LabRunner | undefined;
+  let lab: LabProcess | undefined;
   if (config.kind === 'product') {
     if (!config.estate) throw new Error('a product worker needs the fleet its lab simulates');
-    const estate = largeFleetEstate(config.estate);
-    lab = new LabRunner(estate, { latencyMs: config.latencyMs ?? 0 });
-    const labRunner = lab;
-    let counting = new CountingRunner(labRunner);
+    // The simulated servers in a process of their own (bench/lab-process.ts): not the worker's memory or CPU.
+    const labProcess = await LabProcess.start(config.estate, config.latencyMs ?? 0);
+    lab = labProcess;
+    let counting = new CountingRunner(labProcess);
     // The workers hold the runner they were given: a reset swaps the counts, not the runner.
-    const runner: PowerShellRunner = { run: (call) => counting.run(call), close: () => labRunner.close() };
-    workers = [await createMainWorker({ ...wiring, runner }), await createAdWorker({ ...wiring, runner })];
+    const runner: PowerShellRunner = { run: (call) => counting.run(call), close: () => labProcess.close() };
+    workers = [...(await createOnboardingWorkers({ ...wiring, runner })), await createAdWorker({ ...wiring, runner })];
     stats = () => ({
-      inFlightServers: labRunner.stats.inFlightServers,
-      maxInFlightServers: labRunner.stats.maxInFlightServers,
-      maxAdInFlight: labRunner.stats.maxAdInFlight,
-      calls: labRunner.stats.calls,
+      inFlightServers: labProcess.stats.inFlightServers,
+      maxInFlightServers: labProcess.stats.maxInFlightServers,
+      maxAdInFlight: labProcess.stats.maxAdInFlight,
+      calls: labProcess.stats.calls,
       byScript: [...counting.byScript],
+      ...(labProcess.pid ? { labPid: labProcess.pid } : {}),
     });
     reset = () => {
-      labRunner.resetStats();
-      counting = new CountingRunner(labRunner);
+      labProcess.resetStats();
+      counting = new CountingRunner(labProcess);
     };
-    // A WinRM operation timing out (0x80338029, WinRMTimeout): transient, so the step activity is retried.
-    // Not WinRMUnavailable: a step that restarts WinRM takes that on its apply call for the drop it causes.
-    injectFaults = (rate) => {
-      estate.injectFault({ kind: 'error', code: '0x80338029', probability: rate });
-    };
+    injectFaults = (rate) => labProcess.injectFaults(rate);
   } else {
     const inFlight = new InFlightServers();
     const activities = createBaselineActivities(inFlight);
@@ -147,6 +150,8 @@ async function run(config: WorkerProcessConfig): Promise<void> {
       if (message.type === 'stop') resolve();
     });
   });
+  // The first counts before 'ready', so the bench knows the lab's process from the start.
+  send({ type: 'stats', stats: stats() });
   send({ type: 'ready' });
   await stopped;
   clearInterval(reporter);

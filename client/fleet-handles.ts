@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import type { FleetSpec } from '../domain/fleet';
 import type { RequestSignature } from '../domain/request-signature';
-import { fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
+import { fleetTaskQueueFor, fleetWorkflowId, fqdnOfServerWorkflowId, serverWorkflowId } from '../domain/ids';
 import { FleetKey } from '../domain/search-attributes';
 import type { FleetStatus, ServerStatus } from '../domain/status';
 import { mapInLanes } from '../lib/lanes';
@@ -22,10 +22,12 @@ export const CLI_CONCURRENCY = 16;
 /**
  * Starts the fleet workflow the way every entry point does (CLI, `npm start`, bench, tests). Starting a
  * fleet that is already running starts nothing new for any server: `started` is false, and the handle
- * is the running fleet's.
+ * is the running fleet's. The fleet runs on the fleet queue of `taskQueue` (domain/ids.ts
+ * fleetTaskQueueFor), its servers on `taskQueue` itself.
  */
 export async function startFleetWorkflow(
   client: Client,
+  /** The main task queue, the one the worker entry polls (TEMPORAL_TASK_QUEUE). */
   taskQueue: string,
   spec: FleetSpec,
   requestedBy: string,
@@ -36,8 +38,8 @@ export async function startFleetWorkflow(
   try {
     const handle = await client.workflow.start(onboardFleet, {
       workflowId,
-      taskQueue,
-      args: [{ spec, requestedBy, ...(requestSignature ? { requestSignature } : {}) }],
+      taskQueue: fleetTaskQueueFor(taskQueue),
+      args: [{ spec, requestedBy, serverTaskQueue: taskQueue, ...(requestSignature ? { requestSignature } : {}) }],
       typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
       staticSummary: fleetStaticSummary(spec),
       // What the fleet is (servers, policy, approvals, requester) and its description, as the Web UI shows it.

@@ -9,6 +9,14 @@ export const TASK_QUEUE = 'exchange-onboarding';
 export function adTaskQueueFor(taskQueue: string): string {
   return `${taskQueue}-ad`;
 }
+/**
+ * Fleet onboarding workflows run on `<task queue>-fleet`, served by a worker of their own beside the
+ * main one (workers/create-workers.ts createFleetWorker), so a fleet's workflow tasks have a workflow
+ * thread to themselves instead of queueing behind its servers' (README "Benchmark").
+ */
+export function fleetTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-fleet`;
+}
 
 export function fleetWorkflowId(fleetId: string): string {
   return `fleet/${fleetId}`;

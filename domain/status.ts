@@ -142,6 +142,12 @@ export interface FleetRunInput {
   requestedBy: string;
   /** The requester's signature over this request (domain/request-signature.ts); a signed fleet needs it. */
   requestSignature?: RequestSignature;
+  /**
+   * The task queue of the fleet's server workflows (the main one, while the fleet runs on its
+   * `fleetTaskQueueFor`). Absent in fleets started before the fleet had a queue of its own: those start
+   * their servers on their own queue, as they did.
+   */
+  serverTaskQueue?: string;
   /** Carried across continue-as-new; absent on the first run. */
   carry?: FleetCarry;
 }
@@ -162,5 +168,7 @@ export interface FleetCarry {
   refusedCount?: number;
   /** Inherited servers that said they finished and are still to be confirmed with Temporal. */
   toConfirm?: string[];
+  /** Servers the previous run started and had not told that it continued as new: this run tells them. */
+  untold?: string[];
   run: number;
 }

@@ -17,7 +17,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
@@ -44,8 +43,10 @@ import { validateFleet, type FleetSpec } from '../domain/fleet';
 import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { RISK_KINDS } from '../domain/steps';
 import { decideKindUpdate, fleetStatusQuery } from '../workflows/messages';
-import { WORKFLOW_PRELOAD_MODULES, type WorkerTuning } from '../workers/create-workers';
+import type { WorkerTuning } from '../workers/create-workers';
+import { WORKFLOW_PRELOAD_MODULES } from '../workers/workflow-bundle';
 import { startFleetWorkflow } from '../client/fleet-handles';
+import { parseArgsOrExit } from './cli-args';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -57,7 +58,7 @@ const HISTORY_LIMIT = 4_096;
 const SAMPLE_EVERY_MS = 100;
 const WORKER_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=8';
 
-const { values: o } = parseArgs({
+const { values: o } = parseArgsOrExit('npm run bench', {
   options: {
     servers: { type: 'string', default: '1000' },
     'max-parallel': { type: 'string', default: '100' },
@@ -120,12 +121,15 @@ interface Measured {
   wallMs: number;
   samples: InFlightSample[];
   worker: { cpuSeconds: number; peakRssMB: number; threads?: { main: number; sdkCore: number; other: number } };
+  /** The product's lab process (bench/lab-process.ts); none for the baseline. */
+  lab?: { cpuSeconds: number; peakRssMB: number };
   devServer: { cpuSeconds: number; peakRssMB: number } | null;
 }
 
 /**
  * Runs `body`, sampling servers in flight and both processes' memory; CPU is the difference over the run.
- * The worker is its own process (bench/worker-process.ts): its figures are the workers' and the lab's alone.
+ * The worker is its own process (bench/worker-process.ts): its figures are the workers' alone; the product's
+ * lab, a process of its own beside it, is measured apart.
  */
 async function measure(
   serverPid: number | undefined,
@@ -136,6 +140,8 @@ async function measure(
   const mb = (bytes: number) => bytes / 1024 / 1024;
   const worker0 = readProc(worker.pid);
   const threads0 = readThreads(worker.pid);
+  const labPid = worker.stats.labPid;
+  const lab0 = labPid ? readProc(labPid) : undefined;
   const server0 = serverPid ? readProc(serverPid) : undefined;
   let peakServer = server0?.rssBytes ?? 0;
   const samples: InFlightSample[] = [];
@@ -162,6 +168,7 @@ async function measure(
   const worker1 = readProc(worker.pid);
   const threads = threads0.size > 0 ? threadCpu(worker.pid, threads0, readThreads(worker.pid)) : undefined;
   const server1 = serverPid ? readProc(serverPid) : undefined;
+  const lab1 = labPid ? readProc(labPid) : undefined;
   return {
     wallMs,
     samples,
@@ -171,6 +178,9 @@ async function measure(
       peakRssMB: mb(worker1?.peakRssBytes ?? 0),
       ...(threads ? { threads } : {}),
     },
+    ...(lab0 && lab1
+      ? { lab: { cpuSeconds: lab1.cpuSeconds - lab0.cpuSeconds, peakRssMB: mb(lab1.peakRssBytes) } }
+      : {}),
     devServer:
       server0 && server1 ? { cpuSeconds: server1.cpuSeconds - server0.cpuSeconds, peakRssMB: mb(peakServer) } : null,
   };
@@ -216,6 +226,7 @@ function phaseFigures(m: Measured, fleetRuns: DigestFigures, serverRuns: DigestF
     workflowTaskWaitMs: { fleet: fleetRuns.workflowTaskWaitMs, server: serverRuns.workflowTaskWaitMs },
     retries: { activities: serverRuns.retriedActivities, extraAttempts: serverRuns.extraAttempts },
     worker: m.worker,
+    ...(m.lab ? { lab: m.lab } : {}),
     devServer: m.devServer,
   };
 }

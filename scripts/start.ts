@@ -11,7 +11,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readEnv } from '../config/environment';
 import { devServerTarget } from '../config/temporal-client';
@@ -32,11 +31,12 @@ import { signedRequest } from '../client/commands/sign-request';
 import { keyFileOf } from '../client/signing-keys';
 import type { RequestSignature } from '../domain/request-signature';
 import { decideChangeUpdate, fleetStatusQuery, serverStatusQuery } from '../workflows/messages';
-import { createAdWorker, createMainWorker } from '../workers/create-workers';
+import { createAdWorker, createOnboardingWorkers } from '../workers/create-workers';
 import { statusTable } from '../client/views';
 import { fleetClosed, serversWaiting, serverStatuses, startFleetWorkflow } from '../client/fleet-handles';
+import { parseArgsOrExit } from './cli-args';
 
-const { values: opts } = parseArgs({
+const { values: opts } = parseArgsOrExit('npm start', {
   options: {
     once: { type: 'boolean', default: false },
     'fresh-lab': { type: 'boolean', default: false },
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const temporal = await connectClientAndWorkers(devServerTarget(env, server));
   const { client } = temporal;
   const wiring = { ...temporal.workers, runner, taskQueue: TASK_QUEUE };
-  const workers = [await createMainWorker(wiring), await createAdWorker(wiring)];
+  const workers = [...(await createOnboardingWorkers(wiring)), await createAdWorker(wiring)];
   const running = workers.map((w) => w.run());
 
   let stopping = false;

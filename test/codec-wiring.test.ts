@@ -19,7 +19,7 @@ import type { FleetSpec } from '../domain/fleet';
 import { startFleetWorkflow } from '../client/fleet-handles';
 import { LabRunner } from '../lab/lab-runner';
 import { decodePayloadsInPlace } from '../scripts/record-histories';
-import { createAdWorker, createMainWorker } from '../workers/create-workers';
+import { createAdWorker, createOnboardingWorkers } from '../workers/create-workers';
 import { estateFor, SAFE_POLICY } from './support/fleet-files';
 import { metadataText, rawFleetHistories, type RawHistory } from './support/raw-history';
 import { temporalAddress, testEnv, testFleet, workflowSource, type TestEnv } from './support/temporal';
@@ -41,13 +41,15 @@ async function runFleetAsNpmStart(
     taskQueue: `wiring-${randomBytes(4).toString('hex')}`,
     ...('workflowBundle' in source ? source : {}),
   };
-  const main = await createMainWorker(wiring);
+  const [main, fleet] = await createOnboardingWorkers(wiring);
   const ad = await createAdWorker(wiring);
   const result = await main.runUntil(
-    ad.runUntil(async () => {
-      const { handle } = await startFleetWorkflow(temporal.client, wiring.taskQueue, spec, 'carol');
-      return handle.result();
-    })
+    fleet.runUntil(
+      ad.runUntil(async () => {
+        const { handle } = await startFleetWorkflow(temporal.client, wiring.taskQueue, spec, 'carol');
+        return handle.result();
+      })
+    )
   );
   assert.ok(
     Object.values(result.servers).every((phase) => phase === 'onboarded'),

@@ -174,7 +174,12 @@ describe('requests signed by their requester', () => {
     const once = start('--once', '--key', keys.carol.keyFile);
     assert.equal(once.status, 2, once.stderr);
     assert.match(once.stderr, /--once cannot approve for its approvers/);
-    assert.doesNotMatch(once.stdout + unsigned.stdout, /starting the Temporal dev server/);
+    // A mistyped option is named in one line, not a stack trace.
+    const typo = start('--key', keys.carol.keyFile, '--ssh-agnet');
+    assert.equal(typo.status, 2, typo.stderr);
+    assert.match(typo.stderr, /^npm start: Unknown option '--ssh-agnet'/);
+    assert.doesNotMatch(typo.stderr, /\n\s+at /);
+    assert.doesNotMatch(once.stdout + unsigned.stdout + typo.stdout, /starting the Temporal dev server/);
   });
 });
 

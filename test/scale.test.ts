@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { workflowTaskProblems } from '../lib/workflow-task-problems';
-import { fleetWorkflowId } from '../domain/ids';
+import { fleetTaskQueueFor, fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
 import { decideKindUpdate } from '../workflows/messages';
 import { estateFor } from './support/fleet-files';
@@ -53,13 +53,47 @@ describe('a fleet at scale', () => {
     assert.ok(runner.stats.maxSessionsPerHost <= 2);
 
     const runs: number[] = [];
+    /** Hand-over signals (fleetContinued) sent by each run, by its start time. */
+    const handovers: Array<{ startedAt: number; signals: number }> = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${fleetWorkflowId(spec.fleetId)}"` })) {
       runs.push(wf.historyLength);
+      assert.equal(wf.taskQueue, fleetTaskQueueFor(env.taskQueue), 'the fleet runs on its own queue');
       // A workflow task that failed (a bug in workflow code) or ran too long is retried silently: catch it here.
       const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       assert.deepEqual(workflowTaskProblems(history), [], `run ${wf.runId} had failing workflow tasks`);
+      const signals = (history.events ?? []).filter(
+        (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'fleetContinued'
+      ).length;
+      handovers.push({ startedAt: wf.startTime.getTime(), signals });
     }
     assert.equal(runs.length, result.run);
+    // The next run tells the servers it inherited, while it starts more; a run does not stop starting to tell them itself.
+    handovers.sort((a, b) => a.startedAt - b.startedAt);
+    assert.equal(handovers[0].signals, 0, 'the first run told its servers itself before continuing as new');
+    assert.ok(
+      handovers.some((h) => h.signals > 0),
+      'no later run told the servers it inherited'
+    );
     for (const events of runs) assert.ok(events < 400, `a fleet run has ${events} events (budget 200)`);
+    const server = await env.client.workflow.getHandle(serverWorkflowId(spec.servers[0].fqdn)).describe();
+    assert.equal(server.taskQueue, env.taskQueue, 'its servers run on the main queue');
+  });
+
+  it('has at most 10 server starts out at once, however many slots are free', async () => {
+    const spec = testFleet(30, { settings: { maxParallel: 30 } });
+    const result = await withWorkers(env, new LabRunner(estateFor(spec), { latencyMs: 20 }), async () =>
+      (await startFleet(env, spec, 'carol')).result()
+    );
+    assert.equal(result.counts.byPhase.onboarded, 30, JSON.stringify(result.counts.byPhase));
+    const history = await env.client.workflow.getHandle(fleetWorkflowId(spec.fleetId)).fetchHistory();
+    let out = 0;
+    let most = 0;
+    for (const e of history.events ?? []) {
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes) most = Math.max(most, ++out);
+      if (e.childWorkflowExecutionStartedEventAttributes || e.startChildWorkflowExecutionFailedEventAttributes)
+        out -= 1;
+    }
+    assert.ok(most <= 10, `${most} starts were out at once`);
+    assert.ok(most >= 5, `only ${most} starts were out at once: the fleet started servers one by one`);
   });
 });

@@ -9,4 +9,4 @@
 import { createAdWorker } from './create-workers';
 import { main } from './run-worker';
 
-main('AD', createAdWorker);
+main('AD', async (w) => [await createAdWorker(w)]);

@@ -1,6 +1,7 @@
 /**
- * Builds the two workers: the main one (workflows + Exchange/worker-side activities) and the AD one
- * (the delegation step, with the AD budget as its concurrency). Used by the entry points, `npm start`
+ * Builds the workers: the main one (workflows + Exchange/worker-side activities), the fleet one beside
+ * it (fleet onboarding workflows only, on a workflow thread of their own) and the AD one (the
+ * delegation step, with the AD budget as its concurrency). Used by the entry points, `npm start`
  * and the tests, so all run the same wiring. The benchmark's bare-SDK baseline takes its settings from
  * `mainWorkerSettings`/`adWorkerSettings` too, so product and baseline always run with the same knobs.
  */
@@ -8,9 +9,10 @@ import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { countStepFailures } from '../activities/metrics';
-import { adTaskQueueFor, TASK_QUEUE } from '../domain/ids';
+import { adTaskQueueFor, fleetTaskQueueFor, TASK_QUEUE } from '../domain/ids';
 import type { PowerShellRunner } from '../runner/port';
 import { pinDomainController } from '../steps/Enable-KerberosDelegation/pin-domain-controller';
+import { bundleWorkflows, WORKFLOW_PRELOAD_MODULES } from './workflow-bundle';
 
 /** The worker knobs that bear on throughput, for the benchmark to try (README "Benchmark"). */
 export type WorkerTuning = Pick<
@@ -51,13 +53,9 @@ type WorkerSettings = Pick<
 > &
   WorkerTuning;
 
-/**
- * Modules the workflow bundle evaluates once per workflow thread and shares between workflows
- * (workflows/preload.ts: zod), for every bundle of this release's workflows (here, writeWorkflowBundle, the bench).
- */
-export const WORKFLOW_PRELOAD_MODULES: string[] = [require.resolve('../workflows/preload')];
-
-const workflowSource = (w: WorkerWiring): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> =>
+const workflowSource = (
+  w: Pick<WorkerWiring, 'workflowBundle'>
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> =>
   w.workflowBundle
     ? { workflowBundle: w.workflowBundle }
     : { workflowsPath: require.resolve('../workflows'), bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES } };
@@ -86,6 +84,25 @@ export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetti
   };
 }
 
+/**
+ * Fleet runs one worker holds at once. A fleet run evicted from the cache is replayed on its next task
+ * (about 0.7 ms per history event, up to its 2,000-event budget), so the cache is set here rather than
+ * left to the SDK, which sizes it from the heap limit and leaves a capped heap next to none.
+ */
+const FLEET_WORKER_CACHED_WORKFLOWS = 100;
+
+/** Everything about the fleet worker: the main worker's queue's fleet queue, workflows only. */
+export function fleetWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
+  return {
+    connection: w.connection,
+    namespace: w.namespace,
+    taskQueue: fleetTaskQueueFor(w.taskQueue ?? TASK_QUEUE),
+    shutdownGraceTime: '30s',
+    stickyQueueScheduleToStartTimeout: '3s',
+    maxCachedWorkflows: FLEET_WORKER_CACHED_WORKFLOWS,
+  };
+}
+
 /** Everything about the AD worker but its activities. It runs no workflows, so workflow knobs stay out. */
 export function adWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
   return {
@@ -105,7 +122,7 @@ export function adWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetting
 const productInterceptors: WorkerOptions['interceptors'] = { activity: [countStepFailures] };
 
 /** Both workers encode and decode with the same codecs, or one could not read what the other wrote. */
-const dataConverter = (w: WorkerWiring): Pick<WorkerOptions, 'dataConverter'> =>
+const dataConverter = (w: Pick<WorkerWiring, 'payloadCodecs'>): Pick<WorkerOptions, 'dataConverter'> =>
   w.payloadCodecs?.length ? { dataConverter: { payloadCodecs: w.payloadCodecs } } : {};
 
 export async function createMainWorker(w: WorkerWiring): Promise<Worker> {
@@ -116,6 +133,27 @@ export async function createMainWorker(w: WorkerWiring): Promise<Worker> {
     interceptors: productInterceptors,
     ...dataConverter(w),
   });
+}
+
+/**
+ * The fleet onboarding workflows (started on the fleet queue by client/fleet-handles.ts), on a workflow
+ * thread of their own: a fleet's tasks (starting servers, noticing their ends) no longer wait behind
+ * its servers' activations on the main worker's thread. Its one activity asks Temporal which servers closed.
+ */
+export async function createFleetWorker(w: WorkerWiring): Promise<Worker> {
+  const { findClosedServers } = createActivities(w.runner);
+  return Worker.create({
+    ...fleetWorkerSettings(w),
+    ...workflowSource(w),
+    activities: { findClosedServers },
+    ...dataConverter(w),
+  });
+}
+
+/** The main worker and the fleet worker, as the main entry point runs them, bundling the workflows once for both. */
+export async function createOnboardingWorkers(w: WorkerWiring): Promise<Worker[]> {
+  const workflowBundle = w.workflowBundle ?? { code: await bundleWorkflows() };
+  return [await createMainWorker({ ...w, workflowBundle }), await createFleetWorker({ ...w, workflowBundle })];
 }
 
 export async function createAdWorker(w: WorkerWiring): Promise<Worker> {

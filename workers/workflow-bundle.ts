@@ -9,7 +9,13 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { formatIssues } from '../domain/issues';
-import { WORKFLOW_PRELOAD_MODULES, type WorkerWiring } from './create-workers';
+import type { WorkerWiring } from './create-workers';
+
+/**
+ * Modules the workflow bundle evaluates once per workflow thread and shares between workflows
+ * (workflows/preload.ts: zod), for every bundle of this release's workflows (bundleWorkflows, the bench, the tests).
+ */
+export const WORKFLOW_PRELOAD_MODULES: string[] = [require.resolve('../workflows/preload')];
 
 const bundleEnvSchema = z.object({
   /** A file written by `writeWorkflowBundle` (or `bundleWorkflowCode`'s `code`) from this release's workflows. */
@@ -34,6 +40,13 @@ export function workflowBundleFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
 
 /** Bundles this release's workflows into `file`, for FLEET_WORKFLOW_BUNDLE. */
 export async function writeWorkflowBundle(file: string): Promise<void> {
+  const code = await bundleWorkflows();
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, code);
+}
+
+/** This release's workflows as one bundle's code, as production workers run it. */
+export async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     // zod evaluated once per workflow thread, as workers that bundle at start do (workflows/preload.ts).
@@ -45,6 +58,5 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
     // which these workers leave off.)
     webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
   });
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, code);
+  return code;
 }

@@ -69,8 +69,23 @@ export const LEAN_FLEET_PATCH = 'lean-fleet';
  */
 const MAX_COMMANDS_IN_FLIGHT = 50;
 
-/** History events a lean run's hand-over takes per server in flight: its signal (2), a completion meanwhile, tasks. */
+/** History events per server a run takes after its budget is reached: its start or hand-over signal (2), a completion meanwhile, tasks. */
 const HANDOVER_EVENTS_PER_SLOT = 4;
+
+/**
+ * The patch of this release's hand-over: a run continues as new as soon as its starts are answered, and
+ * the next run tells the servers it inherited that their results will not reach it, while it starts more.
+ * (Before, the run told them itself and started nothing meanwhile: the fleet's slots drained for
+ * about 10 s at each hand-over.)
+ */
+export const HANDOVER_BY_NEXT_RUN_PATCH = 'handover-by-next-run';
+
+/**
+ * Server starts a run has out at once (with HANDOVER_BY_NEXT_RUN_PATCH). Temporal records each start in
+ * the fleet's history; dozens at once queue on the fleet workflow and each took seconds to be recorded,
+ * holding its slot meanwhile.
+ */
+const MAX_STARTS_IN_FLIGHT = 10;
 
 /** How long a started server workflow task may take before Temporal gives it to another worker. */
 const SERVER_WORKFLOW_TASK_TIMEOUT = '4 seconds';
@@ -81,6 +96,8 @@ const MAX_CONFIRM_TRIES = 5;
 
 export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
+  // The main queue, for the servers; inherited when absent (fleets started before the fleet queue).
+  const onServerQueue = input.serverTaskQueue ? { taskQueue: input.serverTaskQueue } : {};
   // The requester is proven before anything is done (domain/request-signature.ts); a continued run was
   // checked by the chain's first. Behind a patch: signed fleets started before requests were signed replay.
   if (!wf.workflowInfo().continuedFromExecutionRunId && spec.approvals === 'signed' && wf.patched('signed-request')) {
@@ -104,6 +121,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   /** Starts issued and not answered yet (a lean run issues several in one workflow task), and the first that failed. */
   let starting = 0;
   let startFailure: unknown;
+  /** Hand-over signals out (tellServersWeContinue): they share the commands in flight with the starts. */
+  let telling = 0;
   const runIds: Record<string, string> = { ...carry.runIds };
   /**
    * Servers that said they finished and are not settled yet. A child of this run is settled by its
@@ -124,14 +143,22 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const verificationBudget = new VerificationBudget();
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing: signingPolicyOf(spec) });
 
-  // A lean run's hand-over adds events (a signal to each server it started, completions meanwhile), so
-  // it begins early enough for the run to end near its budget, not past it.
-  const budget = lean
+  // What a run does after its budget is reached adds events (its starts still out; before the next run took
+  // over the hand-over, a signal to each server it started), so it stops early enough to end near its
+  // budget, not past it. Runs recorded before the next run took over the hand-over replay without this patch.
+  const handoverByNextRun = lean && wf.patched(HANDOVER_BY_NEXT_RUN_PATCH);
+  const budget = handoverByNextRun
     ? Math.max(
         settings.historyEventBudget / 2,
-        settings.historyEventBudget - HANDOVER_EVENTS_PER_SLOT * settings.maxParallel
+        // After it: its starts still out (each answered, then a completion meanwhile), and tasks.
+        settings.historyEventBudget - HANDOVER_EVENTS_PER_SLOT * Math.min(settings.maxParallel, MAX_COMMANDS_IN_FLIGHT)
       )
-    : settings.historyEventBudget;
+    : lean
+      ? Math.max(
+          settings.historyEventBudget / 2,
+          settings.historyEventBudget - HANDOVER_EVENTS_PER_SLOT * settings.maxParallel
+        )
+      : settings.historyEventBudget;
   // Defined before any handler: a signal can arrive in the very first activation.
   const historyTooLong = (): boolean => continueAsNewDue(budget);
   const failureBudgetSpent = (): string | undefined => {
@@ -332,6 +359,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       const child = await wf.startChild(onboardServer, {
         workflowId: serverWorkflowId(server.fqdn),
         args: [childInput],
+        ...onServerQueue,
         parentClosePolicy: wf.ParentClosePolicy.ABANDON,
         // A server's workflow tasks take milliseconds; when the worker that started one dies, the task is
         // handed to another after this, not Temporal's default 10 s (replay does not compare it).
@@ -392,31 +420,35 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
 
   /**
-   * Tells the servers this run started that their results will not reach the next run: each then
-   * signals its final phase. One that closed before it heard is confirmed with Temporal by the next run.
+   * Tells servers started by this run (before HANDOVER_BY_NEXT_RUN_PATCH) or by the previous one that
+   * their results will not reach the run that started them: each then signals its final phase. One that
+   * closed before it heard is confirmed with Temporal.
    */
-  const tellServersWeContinue = async (): Promise<void> => {
-    const servers = [...startedHere].filter((fqdn) => inFlight.has(fqdn));
-    await inLanes(servers, { width: MAX_COMMANDS_IN_FLIGHT }, (fqdn) =>
-      wf
+  const tellServersWeContinue = async (servers: string[], width: number): Promise<void> => {
+    await inLanes(servers, { width }, async (fqdn) => {
+      telling += 1;
+      await wf
         // The current run, not the one started: a server reset by an operator runs on as a new run.
         .getExternalWorkflowHandle(serverWorkflowId(fqdn))
         .signal(fleetContinuedSignal)
         .catch(() => {
           if (inFlight.has(fqdn)) confirmRequests.add(fqdn);
-        })
-    );
+        });
+      telling -= 1;
+    });
   };
 
   const continueAsNew = async (): Promise<never> => {
     // A start still unanswered would be lost: its child would run with no run of the fleet counting it.
-    await wf.condition(() => starting === 0 && unrelayed.length === 0 && !relaying);
-    if (lean) await tellServersWeContinue();
+    await wf.condition(() => starting === 0 && handoverDone && unrelayed.length === 0 && !relaying);
+    const startedHereInFlight = [...startedHere].filter((fqdn) => inFlight.has(fqdn));
+    if (lean && !handoverByNextRun) await tellServersWeContinue(startedHereInFlight, MAX_COMMANDS_IN_FLIGHT);
     await wf.condition(wf.allHandlersFinished);
     const stillInFlight = [...inFlight];
     return wf.continueAsNew<typeof onboardFleet>({
       spec,
       requestedBy,
+      ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
       carry: {
         ...carry,
         inFlight: stillInFlight,
@@ -424,6 +456,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         refusedCount,
         // A server that said it finished just before this run ended is confirmed by the next one.
         toConfirm: [...confirmRequests].filter((fqdn) => inFlight.has(fqdn)),
+        // The next run tells them (HANDOVER_BY_NEXT_RUN_PATCH); one that closes before it hears is confirmed.
+        untold: handoverByNextRun ? startedHereInFlight : [],
         runIds: Object.fromEntries(stillInFlight.flatMap((f) => (runIds[f] ? [[f, runIds[f]]] : []))),
         run: carry.run + 1,
       },
@@ -488,6 +522,20 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       if (!wf.isCancellation(err)) wf.log.error('watching inherited servers stopped', { error: String(err) });
     });
   }
+  // The servers the previous run started and did not tell, half the commands in flight at a time: the starts get the rest.
+  let handoverDone = true;
+  if (carry.untold?.length) {
+    handoverDone = false;
+    const untold = carry.untold.filter((fqdn) => inFlight.has(fqdn));
+    tellServersWeContinue(untold, MAX_COMMANDS_IN_FLIGHT / 2)
+      .catch((err: unknown) => {
+        // Cancelling the fleet cancels its signals; nothing else can reach here.
+        if (!wf.isCancellation(err)) wf.log.error('telling inherited servers stopped', { error: String(err) });
+      })
+      .finally(() => {
+        handoverDone = true;
+      });
+  }
   if (lean) {
     relayDecisions().catch((err: unknown) => {
       // Cancelling the fleet cancels its signals; nothing else can reach here.
@@ -505,7 +553,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           historyTooLong() ||
           (spent
             ? inFlight.size + starting === 0
-            : active() + starting < settings.maxParallel && starting < MAX_COMMANDS_IN_FLIGHT)
+            : active() + starting < settings.maxParallel &&
+              starting + telling < MAX_COMMANDS_IN_FLIGHT &&
+              (!handoverByNextRun || starting < MAX_STARTS_IN_FLIGHT))
         );
       });
       if (startFailure !== undefined) throw startFailure;

@@ -1,6 +1,6 @@
 /**
  * Evaluated once per workflow thread and shared by every workflow it runs (the bundle's
- * `preloadModules`, workers/create-workers.ts `WORKFLOW_PRELOAD_MODULES`), instead of once per workflow:
+ * `preloadModules`, workers/workflow-bundle.ts `WORKFLOW_PRELOAD_MODULES`), instead of once per workflow:
  * zod. A workflow that parses a message (a relayed fleet decision, an approval, an update) used to
  * evaluate its own copy of zod first, some 5 ms and a few hundred kB per workflow (README "What the time
  * goes to"). Shared modules are frozen after this runs, so anything zod initialises lazily and keeps at

@@ -15,7 +15,7 @@ import { startFleetWorkflow } from '../../client/fleet-handles';
 import { signerFrom, signRequest } from '../../client/signing-keys';
 import { requesterKey } from '../../domain/request-signature';
 import { testKeyFileOf } from './approver-keys';
-import { createAdWorker, createMainWorker } from '../../workers/create-workers';
+import { createAdWorker, createOnboardingWorkers } from '../../workers/create-workers';
 import type { PowerShellRunner } from '../../runner/port';
 
 // Worker state changes at INFO would drown the test report; warnings and errors still show.
@@ -89,9 +89,9 @@ export async function withWorkers<T>(
     ...options,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
   };
-  const main: Worker = await createMainWorker(wiring);
+  const [main, fleet] = await createOnboardingWorkers(wiring);
   const ad: Worker = await createAdWorker(wiring);
-  return main.runUntil(ad.runUntil(fn()));
+  return main.runUntil(fleet.runUntil(ad.runUntil(fn())));
 }
 
 /** A short random tag, so fleets and servers of different tests never share workflow ids. */
