@@ -6,18 +6,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { StepEnvelope } from '../domain/envelope';
 import type { FleetSpec } from '../domain/fleet';
 import type { ScriptCall } from '../domain/scripts';
-import type { LabStats } from '../lab/lab-runner';
+import { emptyLabStats, restartedLabStats, type LabStats } from '../lab/lab-runner';
 import { ScriptFailure, type PowerShellRunner } from '../runner/port';
 import type { CrossingFailure, FromLab, ToLab } from './lab-process';
-
-const NO_STATS: LabStats = {
-  calls: 0,
-  inFlightServers: 0,
-  maxInFlightServers: 0,
-  adInFlight: 0,
-  maxAdInFlight: 0,
-  maxSessionsPerHost: 0,
-};
 
 function failureFrom(crossing: CrossingFailure): Error {
   return 'kind' in crossing
@@ -27,7 +18,7 @@ function failureFrom(crossing: CrossingFailure): Error {
 
 export class LabProcess implements PowerShellRunner {
   /** The lab's counts as it last sent them (every 100 ms). */
-  stats: LabStats = NO_STATS;
+  stats: LabStats = emptyLabStats();
   private nextId = 0;
   private readonly calls = new Map<number, { resolve: (e: StepEnvelope) => void; reject: (err: Error) => void }>();
   private stopped?: Promise<void>;
@@ -81,12 +72,7 @@ export class LabProcess implements PowerShellRunner {
   }
 
   resetStats(): void {
-    this.stats = {
-      ...this.stats,
-      calls: 0,
-      maxInFlightServers: this.stats.inFlightServers,
-      maxAdInFlight: this.stats.adInFlight,
-    };
+    this.stats = restartedLabStats(this.stats);
     this.send({ type: 'reset' });
   }
 

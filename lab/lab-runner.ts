@@ -28,13 +28,9 @@ export interface LabStats {
   maxSessionsPerHost: number;
 }
 
-interface Pending {
-  timer?: NodeJS.Timeout;
-  finish: () => void;
-}
-
-export class LabRunner implements PowerShellRunner {
-  readonly stats: LabStats = {
+/** The counts of a lab that has run nothing. */
+export function emptyLabStats(): LabStats {
+  return {
     calls: 0,
     inFlightServers: 0,
     maxInFlightServers: 0,
@@ -42,6 +38,26 @@ export class LabRunner implements PowerShellRunner {
     maxAdInFlight: 0,
     maxSessionsPerHost: 0,
   };
+}
+
+/** `stats` started again: counts and maxima from now on, calls in progress still counted in flight. */
+export function restartedLabStats(stats: LabStats): LabStats {
+  return {
+    ...stats,
+    calls: 0,
+    maxInFlightServers: stats.inFlightServers,
+    maxAdInFlight: stats.adInFlight,
+    maxSessionsPerHost: 0,
+  };
+}
+
+interface Pending {
+  timer?: NodeJS.Timeout;
+  finish: () => void;
+}
+
+export class LabRunner implements PowerShellRunner {
+  readonly stats: LabStats = emptyLabStats();
   /** Open sessions per server, as the port's limit lets them through (`serverOf`: AD calls open none). */
   private readonly sessions = new Map<string, number>();
   private readonly servers = new Map<string, number>();
@@ -68,12 +84,7 @@ export class LabRunner implements PowerShellRunner {
 
   /** Starts the counts and maxima again (calls in progress stay counted in flight), e.g. between benchmark runs. */
   resetStats(): void {
-    Object.assign(this.stats, {
-      calls: 0,
-      maxInFlightServers: this.stats.inFlightServers,
-      maxAdInFlight: this.stats.adInFlight,
-      maxSessionsPerHost: 0,
-    });
+    Object.assign(this.stats, restartedLabStats(this.stats));
   }
 
   /** Ends every hanging or sleeping call, as closing real sessions would. */
