@@ -16,7 +16,7 @@ import { createActivities } from '../activities';
 import { adWorkerSettings, mainWorkerSettings } from '../workers/create-workers';
 import { STEP_HEARTBEAT_TIMEOUT } from '../workflows/step-activities';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
-import { adTaskQueueFor, serverWorkflowId } from '../domain/ids';
+import { adTaskQueueFor, fleetTaskQueueFor, serverWorkflowId } from '../domain/ids';
 import { contextOf, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import { LabRunner } from '../lab/lab-runner';
 import type { PowerShellRunner } from '../runner/port';
@@ -101,85 +101,89 @@ describe('a worker killed in the middle of a step', () => {
     const estate = estateFor(spec);
     const fqdn = spec.servers[0].fqdn;
     const address = process.env.TEMPORAL_ADDRESS as string;
-    // Workflows run in this process throughout; activities first in a process of their own.
-    const workflows = await Worker.create({
-      connection: env.connection,
-      namespace: 'default',
-      taskQueue: env.taskQueue,
-      ...workflowSource(),
-    });
-    await workflows.runUntil(async () => {
-      const doomed = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          path.join(PROJECT_ROOT, 'test', 'support', 'hanging-step-worker.ts'),
-          address,
-          env.taskQueue,
-        ],
-        { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }
-      );
-      const exited = new Promise<void>((resolve) => doomed.on('exit', () => resolve()));
-      try {
-        let out = '';
-        const started = new Promise<string>((resolve, reject) => {
-          doomed.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            const m = /started (\w+)/.exec(out);
-            if (m) resolve(m[1]);
+    // Workflows run in this process throughout (the fleet on its own queue, as npm run worker serves it);
+    // activities first in a process of their own.
+    const workflowsOn = (taskQueue: string) =>
+      Worker.create({ connection: env.connection, namespace: 'default', taskQueue, ...workflowSource() });
+    const workflows = await workflowsOn(env.taskQueue);
+    const fleetWorkflows = await workflowsOn(fleetTaskQueueFor(env.taskQueue));
+    await fleetWorkflows.runUntil(
+      workflows.runUntil(async () => {
+        const doomed = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            path.join(PROJECT_ROOT, 'test', 'support', 'hanging-step-worker.ts'),
+            address,
+            env.taskQueue,
+          ],
+          { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }
+        );
+        const exited = new Promise<void>((resolve) => doomed.on('exit', () => resolve()));
+        try {
+          let out = '';
+          const started = new Promise<string>((resolve, reject) => {
+            doomed.stdout.on('data', (d: Buffer) => {
+              out += d.toString();
+              const m = /started (\w+)/.exec(out);
+              if (m) resolve(m[1]);
+            });
+            doomed.on('exit', (code) => reject(new Error(`the worker process exited (${code}) before a step: ${out}`)));
           });
-          doomed.on('exit', (code) => reject(new Error(`the worker process exited (${code}) before a step: ${out}`)));
-        });
-        const fleet = await startFleet(env, spec, 'carol');
-        const step = await started;
-        doomed.kill('SIGKILL');
-        await exited;
+          const fleet = await startFleet(env, spec, 'carol');
+          const step = await started;
+          doomed.kill('SIGKILL');
+          await exited;
 
-        // A healthy worker takes over; nothing but the heartbeat timeout tells Temporal the first one died.
-        const runner = new LabRunner(estate);
-        const activities = createActivities(runner);
-        const main = await Worker.create({ connection: env.connection, taskQueue: env.taskQueue, activities });
-        const ad = await Worker.create({
-          connection: env.connection,
-          taskQueue: adTaskQueueFor(env.taskQueue),
-          activities,
-        });
-        // The old 5-minute heartbeat timeout would miss this deadline; STEP_HEARTBEAT_TIMEOUT meets it under load.
-        let deadline: NodeJS.Timeout | undefined;
-        const result = await main
-          .runUntil(
-            ad.runUntil(
-              Promise.race([
-                fleet.result(),
-                new Promise<never>((_, reject) => {
-                  deadline = setTimeout(() => reject(new Error('the fleet did not finish within 3 minutes')), 180_000);
-                }),
-              ])
+          // A healthy worker takes over; nothing but the heartbeat timeout tells Temporal the first one died.
+          const runner = new LabRunner(estate);
+          const activities = createActivities(runner);
+          const main = await Worker.create({ connection: env.connection, taskQueue: env.taskQueue, activities });
+          const ad = await Worker.create({
+            connection: env.connection,
+            taskQueue: adTaskQueueFor(env.taskQueue),
+            activities,
+          });
+          // The old 5-minute heartbeat timeout would miss this deadline; STEP_HEARTBEAT_TIMEOUT meets it under load.
+          let deadline: NodeJS.Timeout | undefined;
+          const result = await main
+            .runUntil(
+              ad.runUntil(
+                Promise.race([
+                  fleet.result(),
+                  new Promise<never>((_, reject) => {
+                    deadline = setTimeout(
+                      () => reject(new Error('the fleet did not finish within 3 minutes')),
+                      180_000
+                    );
+                  }),
+                ])
+              )
             )
-          )
-          .finally(() => clearTimeout(deadline));
-        assert.equal(result.servers[fqdn], 'onboarded');
+            .finally(() => clearTimeout(deadline));
+          assert.equal(result.servers[fqdn], 'onboarded');
 
-        const history = await env.client.workflow.getHandle(serverWorkflowId(fqdn)).fetchHistory();
-        const scheduled = (history.events ?? []).find(
-          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === step
-        );
-        const timeout = scheduled?.activityTaskScheduledEventAttributes?.heartbeatTimeout;
-        assert.ok(timeout && Number(timeout.seconds) <= 60, `heartbeat timeout ${JSON.stringify(timeout)}`);
-        const startedEvent = (history.events ?? []).find(
-          (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId)
-        );
-        const attrs = startedEvent?.activityTaskStartedEventAttributes;
-        assert.equal(attrs?.attempt, 2, 'the lost attempt was retried once');
-        assert.equal(
-          attrs?.lastFailure?.timeoutFailureInfo?.timeoutType,
-          TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
-          `the first attempt ended by its heartbeat timeout: ${JSON.stringify(attrs?.lastFailure)}`
-        );
-      } finally {
-        if (doomed.exitCode === null && doomed.signalCode === null) doomed.kill('SIGKILL');
-      }
-    });
+          const history = await env.client.workflow.getHandle(serverWorkflowId(fqdn)).fetchHistory();
+          const scheduled = (history.events ?? []).find(
+            (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === step
+          );
+          const timeout = scheduled?.activityTaskScheduledEventAttributes?.heartbeatTimeout;
+          assert.ok(timeout && Number(timeout.seconds) <= 60, `heartbeat timeout ${JSON.stringify(timeout)}`);
+          const startedEvent = (history.events ?? []).find(
+            (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId)
+          );
+          const attrs = startedEvent?.activityTaskStartedEventAttributes;
+          assert.equal(attrs?.attempt, 2, 'the lost attempt was retried once');
+          assert.equal(
+            attrs?.lastFailure?.timeoutFailureInfo?.timeoutType,
+            TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+            `the first attempt ended by its heartbeat timeout: ${JSON.stringify(attrs?.lastFailure)}`
+          );
+        } finally {
+          if (doomed.exitCode === null && doomed.signalCode === null) doomed.kill('SIGKILL');
+        }
+      })
+    );
   });
 });
