@@ -309,7 +309,11 @@ function gitCommit(): string {
 }
 
 function updateReadme(): void {
-  if (!fs.existsSync(LATEST_JSON)) throw new Error(`no benchmark result yet (${LATEST_JSON}): run npm run bench first`);
+  if (!fs.existsSync(LATEST_JSON)) {
+    // Nothing to copy is a usage mistake, not a failure of the bench: one line, no stack.
+    console.error(`npm run bench -- --readme: no benchmark result yet (${LATEST_JSON}): run npm run bench first`);
+    process.exit(2);
+  }
   const result = benchResultSchema.parse(JSON.parse(fs.readFileSync(LATEST_JSON, 'utf8')));
   const readmePath = path.join(ROOT, 'README.md');
   fs.writeFileSync(readmePath, withReadmeTable(fs.readFileSync(readmePath, 'utf8'), result));

@@ -1,6 +1,6 @@
 /**
  * Builds the workers: the main one (workflows + Exchange/worker-side activities), the fleet one beside
- * it (fleet onboarding workflows only, on a workflow thread of their own) and the AD one (the
+ * it (fleet onboarding workflows, on a workflow thread of their own, and their check on closed servers) and the AD one (the
  * delegation step, with the AD budget as its concurrency). Used by the entry points, `npm start`
  * and the tests, so all run the same wiring. The benchmark's bare-SDK baseline takes its settings from
  * `mainWorkerSettings`/`adWorkerSettings` too, so product and baseline always run with the same knobs.
@@ -91,7 +91,7 @@ export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetti
  */
 const FLEET_WORKER_CACHED_WORKFLOWS = 100;
 
-/** Everything about the fleet worker: the main worker's queue's fleet queue, workflows only. */
+/** Everything about the fleet worker but what it runs: the fleet queue of the main worker's queue. */
 export function fleetWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSettings {
   return {
     connection: w.connection,
