@@ -7,6 +7,7 @@ import { workflowTaskProblems } from '../lib/workflow-task-problems';
 import {
   activityTimes,
   childLatencies,
+  endRetries,
   runTime,
   type RunTime,
   addCounts,
@@ -42,6 +43,8 @@ export interface DigestFigures {
   childCloseMs: Spread;
   /** Mean of each part of a run's time (figures.ts `runTime`). */
   time: RunTime;
+  /** Runs whose end was retried because events arrived meanwhile (figures.ts `endRetries`), those tasks, and the time it took. */
+  endRetries: { runs: number; failedTasks: number; lostMs: number };
   /** Workflow tasks that failed or ran past their timeout (`lib/workflow-task-problems.ts`), by workflow id. */
   problems: string[];
 }
@@ -63,6 +66,7 @@ export class HistoryDigest {
   private readonly bytesByType: Record<string, number> = {};
   private readonly runMs: number[] = [];
   private readonly waitMs: number[] = [];
+  private readonly ends = { runs: 0, failedTasks: 0, lostMs: 0 };
   private retried = 0;
   private extra = 0;
   private readonly problems: string[] = [];
@@ -100,6 +104,12 @@ export class HistoryDigest {
         this.extra += attempt - 1;
       }
     }
+    const end = endRetries(history);
+    if (end.failedTasks > 0) {
+      this.ends.runs += 1;
+      this.ends.failedTasks += end.failedTasks;
+      this.ends.lostMs += end.lostMs;
+    }
     const problems = workflowTaskProblems(history);
     if (problems.length > 0) this.problems.push(`${workflowId}: ${problems.join('; ')}`);
   }
@@ -126,6 +136,7 @@ export class HistoryDigest {
       workflowTaskWaitMs: spread(this.waitMs),
       retriedActivities: this.retried,
       extraAttempts: this.extra,
+      endRetries: { ...this.ends },
       problems: [...this.problems],
     };
   }

@@ -100,6 +100,36 @@ export function workflowTaskTimes(history: History): WorkflowTaskTimes {
   return out;
 }
 
+/**
+ * A run's end retried because events arrived while its last task ran (Temporal fails a workflow task
+ * that completes or continues as new with UNHANDLED_COMMAND, and the worker replays the whole run to
+ * try again): the tasks so failed, and the time from the first of them starting to the run's end,
+ * during which the run starts nothing.
+ */
+export interface EndRetries {
+  failedTasks: number;
+  lostMs: number;
+}
+
+export function endRetries(history: History): EndRetries {
+  const started = new Map<string, number>();
+  let failedTasks = 0;
+  let firstAt: number | undefined;
+  let endAt: number | undefined;
+  const unhandled = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+  for (const e of history.events ?? []) {
+    const at = tsToMs(e.eventTime);
+    if (e.workflowTaskStartedEventAttributes) started.set(String(e.eventId), at);
+    const failed = e.workflowTaskFailedEventAttributes;
+    if (failed?.cause === unhandled) {
+      failedTasks += 1;
+      firstAt ??= started.get(String(failed.startedEventId)) ?? at;
+    }
+    if (e.workflowExecutionContinuedAsNewEventAttributes || e.workflowExecutionCompletedEventAttributes) endAt = at;
+  }
+  return { failedTasks, lostMs: firstAt !== undefined && endAt !== undefined ? endAt - firstAt : 0 };
+}
+
 /** `EVENT_TYPE_ACTIVITY_TASK_STARTED` as `ActivityTaskStarted`. */
 export function eventTypeName(type: number | null | undefined): string {
   return (EventType[type ?? 0] ?? String(type))

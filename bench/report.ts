@@ -40,6 +40,8 @@ export const phaseFiguresSchema = z.object({
   /** Events of each type over all fleet (parent) runs. */
   eventsPerFleetByType: z.record(z.string(), z.number()),
   workflowTaskRunMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
+  /** Fleet runs whose end was retried because events arrived meanwhile: runs, failed tasks, ms (absent in older results). */
+  fleetEndRetries: z.object({ runs: z.number(), failedTasks: z.number(), lostMs: z.number() }).optional(),
   workflowTaskWaitMs: z.object({ fleet: spreadSchema, server: spreadSchema }),
   /** Server activities whose last attempt was a retry, and the attempts beyond the first (absent in older results). */
   retries: z.object({ activities: z.number(), extraAttempts: z.number() }).optional(),
@@ -111,6 +113,13 @@ export function figuresTable(r: BenchResult): string {
     [
       'slowest workflow task: fleet / server',
       (p) => `${n(p.workflowTaskRunMs.fleet.max)} / ${n(p.workflowTaskRunMs.server.max)} ms`,
+    ],
+    [
+      'fleet run ends retried (events arrived meanwhile): runs / tasks / time',
+      (p) =>
+        p.fleetEndRetries
+          ? `${p.fleetEndRetries.runs} of ${p.historyEventsPerFleetRun.length} / ${p.fleetEndRetries.failedTasks} / ${n(p.fleetEndRetries.lostMs / 1000, 1)} s`
+          : 'n/a',
     ],
     [
       'workflow task wait p95: fleet / server',

@@ -223,6 +223,7 @@ function phaseFigures(m: Measured, fleetRuns: DigestFigures, serverRuns: DigestF
     ),
     eventsPerFleetByType: fleetRuns.eventsByType,
     workflowTaskRunMs: { fleet: fleetRuns.workflowTaskRunMs, server: serverRuns.workflowTaskRunMs },
+    fleetEndRetries: fleetRuns.endRetries,
     workflowTaskWaitMs: { fleet: fleetRuns.workflowTaskWaitMs, server: serverRuns.workflowTaskWaitMs },
     retries: { activities: serverRuns.retriedActivities, extraAttempts: serverRuns.extraAttempts },
     worker: m.worker,

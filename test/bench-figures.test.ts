@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import {
   cpuSecondsFromProcStat,
+  endRetries,
   eventTypeCounts,
   inFlightStats,
   memoryFromProcStatus,
@@ -118,6 +119,49 @@ describe('workflowTaskTimes and eventTypeCounts', () => {
       WorkflowTaskStarted: 2,
       WorkflowTaskCompleted: 1,
       WorkflowTaskTimedOut: 1,
+    });
+  });
+});
+
+describe('endRetries', () => {
+  const UNHANDLED = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+  const task = (id: number, ms: number) => ({
+    eventId: id,
+    eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    eventTime: at(ms),
+    workflowTaskStartedEventAttributes: { scheduledEventId: id - 1 },
+  });
+  const failed = (id: number, ms: number, cause: number) => ({
+    eventId: id,
+    eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    eventTime: at(ms),
+    workflowTaskFailedEventAttributes: { startedEventId: id - 1, cause },
+  });
+  const continued = (id: number, ms: number) => ({
+    eventId: id,
+    eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    eventTime: at(ms),
+    workflowExecutionContinuedAsNewEventAttributes: {},
+  });
+
+  it('counts the ends retried for new events and the time from the first try to the end', () => {
+    const h = history([
+      task(3, 1_000),
+      failed(4, 1_080, UNHANDLED),
+      task(6, 1_100),
+      failed(7, 3_200, UNHANDLED),
+      task(9, 3_300),
+      continued(11, 5_000),
+    ]);
+    assert.deepEqual(endRetries(h), { failedTasks: 2, lostMs: 4_000 });
+  });
+
+  it('leaves out other failures, and a run that ended at its first try', () => {
+    const other =
+      temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE;
+    assert.deepEqual(endRetries(history([task(3, 0), failed(4, 10, other), task(6, 20), continued(8, 30)])), {
+      failedTasks: 0,
+      lostMs: 0,
     });
   });
 });

@@ -52,7 +52,7 @@ import { requestRefusal } from '../domain/request-signature';
 import { kindSignatureRefusal } from './approval-gate';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails, renderServerStaticDetails } from './render';
-import { continueAsNewDue } from './history-budget';
+import { continueAsNewDue, restFitsInRun } from './history-budget';
 import { PhaseTally } from './phase-tally';
 import { inLanes } from '../lib/lanes';
 
@@ -79,6 +79,13 @@ const HANDOVER_EVENTS_PER_SLOT = 4;
  * about 10 s at each hand-over.)
  */
 export const HANDOVER_BY_NEXT_RUN_PATCH = 'handover-by-next-run';
+
+/**
+ * The patch of this release's last run: a run whose rest fits a little past its budget finishes the
+ * fleet instead of continuing as new (history-budget.ts `restFitsInRun`). Runs recorded before it
+ * continued as new at their budget.
+ */
+export const FINISH_IN_RUN_PATCH = 'finish-in-run';
 
 /**
  * Server starts a run has out at once (with HANDOVER_BY_NEXT_RUN_PATCH). Temporal records each start in
@@ -159,8 +166,17 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           settings.historyEventBudget - HANDOVER_EVENTS_PER_SLOT * settings.maxParallel
         )
       : settings.historyEventBudget;
+  const finishInRun = handoverByNextRun && wf.patched(FINISH_IN_RUN_PATCH);
+  const restFits = (): boolean =>
+    restFitsInRun({
+      historyLength: wf.workflowInfo().historyLength,
+      continueAsNewSuggested: wf.workflowInfo().continueAsNewSuggested,
+      toStart: carry.stoppedReason ? 0 : spec.servers.length - carry.cursor,
+      inFlight: inFlight.size,
+      budget: settings.historyEventBudget,
+    });
   // Defined before any handler: a signal can arrive in the very first activation.
-  const historyTooLong = (): boolean => continueAsNewDue(budget);
+  const historyTooLong = (): boolean => continueAsNewDue(budget) && !(finishInRun && restFits());
   const failureBudgetSpent = (): string | undefined => {
     const failed = phases.count(FAILED_PHASES);
     const share = (100 * failed) / spec.servers.length;
