@@ -170,11 +170,13 @@ const settingsSchema = lazySchema((z) =>
     approvalTimeout: durationSchema.default(72 * 3_600_000),
     /**
      * Continue-as-new once a fleet-wide workflow's history reaches this many events. A worker that lost
-     * the run from its cache replays the whole run inside one workflow task (10 s timeout); 2,000 keeps
-     * that replay near one second (measured: 1.3 s for 2,000 events, 3 s for 4,100), and well under the
-     * server's own continue-as-new hint at 4,096 events.
+     * the run from its cache replays the whole run inside one workflow task (10 s timeout): about 2 s
+     * for 3,000 events (1.3 s for 2,000, 3 s for 4,100). Each continue-as-new costs more: the next run
+     * signals every server it inherits, and the run's end is redone (a replay each time) while servers'
+     * reports keep arriving, starting nothing meanwhile; 3,000 makes N = 1,000 two runs instead of four.
+     * The onboarding fleet also finishes in the run when the rest fits a quarter past this budget.
      */
-    historyEventBudget: z.number().int().min(200).max(9_000).default(2_000),
+    historyEventBudget: z.number().int().min(200).max(9_000).default(3_000),
     /**
      * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
      * them after continue-as-new), so a server workflow terminated by hand frees its slot.
