@@ -7,7 +7,12 @@
  * module level (whether `new Function` may be used, read when the first object schema is built) is
  * initialised here, before the freeze. Only stateless libraries belong here: a preloaded module's
  * state would be shared between workflows.
+ *
+ * zod is loaded through `zod()`, the one way workflow code loads it: the bundler shares a module by
+ * the file it resolved to, and an `import` here resolved to zod's ES module build while the schemas'
+ * `require` resolves to its CommonJS build, so every workflow still evaluated a copy of its own.
  */
-import { z } from 'zod';
+import { zod } from '../domain/lazy-schema';
 
+const z = zod();
 z.object({ warm: z.string() }).safeParse({ warm: '' });
