@@ -188,12 +188,16 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
 
   /** The phase in the search attributes: a lean fleet starts its servers with `running` there. */
   let indexedPhase: ServerPhase | undefined = lean ? 'running' : undefined;
-  const setPhase = async (phase: ServerPhase, notifyFleet = false): Promise<void> => {
+  /** Shows `phase` in the status, the metrics, the search attributes and the details. */
+  const showPhase = (phase: ServerPhase): void => {
     reportServerPhase(status, phase);
     status.phase = phase;
     if (!lean || indexedPhase !== phase) wf.upsertSearchAttributes([{ key: PhaseKey, value: phase }]);
     indexedPhase = phase;
     wf.setCurrentDetails(renderServerDetails(status));
+  };
+  const setPhase = async (phase: ServerPhase, notifyFleet = false): Promise<void> => {
+    showPhase(phase);
     const parent = wf.workflowInfo().parent;
     if (notifyFleet && parent) {
       try {
@@ -259,39 +263,98 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     return decision;
   };
 
-  const runStep = async (step: StepId): Promise<StepOutcome | undefined> => {
-    const rec = recordOf(step);
-    status.currentStep = step;
+  /**
+   * A step asked for approval of `change`: waits for the decision and says whether to apply it now
+   * (true), or records the rejection (false).
+   */
+  const decideChange = async (
+    rec: StepRecord,
+    outcome: StepOutcome,
+    change: PlannedChange,
+    approved?: PlannedChange
+  ): Promise<boolean> => {
+    // The step table says what the step waits on while it waits, not "running".
+    Object.assign(rec, { status: 'approval-required', summary: describeOutcome(outcome) });
+    const decision = await awaitApproval(change);
     rec.status = 'running';
-    wf.setCurrentDetails(renderServerDetails(status));
-    let approved: PlannedChange | undefined;
-    for (;;) {
-      const standing = approved ? undefined : standingApprovalFor(step);
-      try {
-        const outcome = await activityFor(step, approved, standing)(request(approved, standing));
+    rec.change = change;
+    rec.decision = decision;
+    if (decision.decision === 'approve' && !approved) return true;
+    rec.status = 'rejected';
+    rec.summary =
+      decision.decision === 'approve'
+        ? `${change.text}: the plan changed after approval; not applied`
+        : `${change.text}: rejected by ${decision.approver} (${decision.reason})`;
+    status.notes.push(`${rec.step}: ${rec.summary}; safer: ${change.saferAlternative}`);
+    return false;
+  };
+
+  /** A step's activity failed: waits for an operator's retry or skip (an abort or anything else throws). */
+  const afterStepFailure = async (rec: StepRecord, err: unknown): Promise<'retry' | 'skip'> => {
+    const error = stepFailureOf(err);
+    // Cancellation of the server is not a step failure: let it end the workflow.
+    if (!error) throw err;
+    // A server outside the domain refuses even the snapshot: not applicable, not an operator's retry.
+    const outside = STEP_MODULES[rec.step].hooks.notApplicableWhenFailed?.(error.type);
+    if (outside) {
+      Object.assign(rec, { status: 'skipped', error, summary: `not applicable: ${error.type}: ${error.message}` });
+      throw new NotApplicableServer(outside);
+    }
+    rec.status = 'failed';
+    rec.error = error;
+    rec.summary = `${error.type}: ${error.message}`;
+    const decision = await awaitOperator(rec.step, error);
+    if (decision.action === 'retry') {
+      rec.status = 'running';
+      rec.error = undefined;
+      return 'retry';
+    }
+    if (decision.action === 'skip') {
+      rec.status = 'skipped-by-operator';
+      return 'skip';
+    }
+    throw new AbortServer(`${decision.operator} aborted ${server.fqdn} at ${rec.step}: ${decision.reason}`);
+  };
+
+  const acceptanceProblems: string[] = [];
+  try {
+    // Nothing to tell the fleet at the start, so nothing to await (each await costs promises, below).
+    showPhase('running');
+    for (const def of STEPS) {
+      const step = def.id;
+      const rec = recordOf(step);
+      if (!stepApplies(step, input.context)) {
+        Object.assign(rec, { status: 'skipped', summary: 'skipped by policy' });
+        continue;
+      }
+      status.currentStep = step;
+      rec.status = 'running';
+      wf.setCurrentDetails(renderServerDetails(status));
+      // The step's attempts are awaited here, not in a helper of their own: every async layer adds
+      // promises to each step, and the SDK captures a stack trace for every promise a workflow makes
+      // (README "What the time goes to"). Approvals and failures take the helpers above.
+      let approved: PlannedChange | undefined;
+      let outcome: StepOutcome | undefined;
+      for (;;) {
+        const standing = approved ? undefined : standingApprovalFor(step);
+        try {
+          outcome = await activityFor(step, approved, standing)(request(approved, standing));
+        } catch (err) {
+          if ((await afterStepFailure(rec, err)) === 'retry') continue;
+          outcome = undefined;
+          break;
+        }
         if (standing && outcome.change && outcome.changed) {
           // Applied under the fleet's approval: recorded as the fleet's decision, as if it had waited.
           rec.change = outcome.change;
           rec.decision = gate.recordStandingApproval(outcome.change, standing);
         }
         if (outcome.status === 'approval-required' && outcome.change) {
-          // The step table says what the step waits on while it waits, not "running".
-          Object.assign(rec, { status: 'approval-required', summary: describeOutcome(outcome) });
-          const decision = await awaitApproval(outcome.change);
-          rec.status = 'running';
-          rec.change = outcome.change;
-          rec.decision = decision;
-          if (decision.decision === 'approve' && !approved) {
+          if (await decideChange(rec, outcome, outcome.change, approved)) {
             approved = outcome.change;
             continue;
           }
-          rec.status = 'rejected';
-          rec.summary =
-            decision.decision === 'approve'
-              ? `${outcome.change.text}: the plan changed after approval; not applied`
-              : `${outcome.change.text}: rejected by ${decision.approver} (${decision.reason})`;
-          status.notes.push(`${step}: ${rec.summary}; safer: ${outcome.change.saferAlternative}`);
-          return outcome;
+          break;
         }
         Object.assign(rec, {
           status: outcome.status,
@@ -301,46 +364,10 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
           after: outcome.after,
           ...(outcome.change ? { change: outcome.change } : {}),
         });
-        return outcome;
-      } catch (err) {
-        const error = stepFailureOf(err);
-        // Cancellation of the server is not a step failure: let it end the workflow.
-        if (!error) throw err;
-        // A server outside the domain refuses even the snapshot: not applicable, not an operator's retry.
-        const outside = STEP_MODULES[step].hooks.notApplicableWhenFailed?.(error.type);
-        if (outside) {
-          Object.assign(rec, { status: 'skipped', error, summary: `not applicable: ${error.type}: ${error.message}` });
-          throw new NotApplicableServer(outside);
-        }
-        rec.status = 'failed';
-        rec.error = error;
-        rec.summary = `${error.type}: ${error.message}`;
-        const decision = await awaitOperator(step, error);
-        if (decision.action === 'retry') {
-          rec.status = 'running';
-          rec.error = undefined;
-          continue;
-        }
-        if (decision.action === 'skip') {
-          rec.status = 'skipped-by-operator';
-          return undefined;
-        }
-        throw new AbortServer(`${decision.operator} aborted ${server.fqdn} at ${step}: ${decision.reason}`);
+        break;
       }
-    }
-  };
-
-  const acceptanceProblems: string[] = [];
-  try {
-    await setPhase('running');
-    for (const def of STEPS) {
-      if (!stepApplies(def.id, input.context)) {
-        Object.assign(recordOf(def.id), { status: 'skipped', summary: 'skipped by policy' });
-        continue;
-      }
-      const outcome = await runStep(def.id);
       if (!outcome) continue;
-      const { hooks } = STEP_MODULES[def.id];
+      const { hooks } = STEP_MODULES[step];
       const notApplicable = hooks.notApplicable?.(outcome.after);
       if (notApplicable) throw new NotApplicableServer(notApplicable);
       const problems = hooks.acceptanceProblems?.(outcome.after, input.context) ?? [];
