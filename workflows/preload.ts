@@ -11,6 +11,8 @@
  * zod is loaded through `zod()`, the one way workflow code loads it: the bundler shares a module by
  * the file it resolved to, and an `import` here resolved to zod's ES module build while the schemas'
  * `require` resolves to its CommonJS build, so every workflow still evaluated a copy of its own.
+ * That makes domain/lazy-schema.ts shared (and frozen) too: its one module value is zod itself, while
+ * the schemas it builds belong to the per-workflow modules that declare them.
  */
 import { zod } from '../domain/lazy-schema';
 
