@@ -12,6 +12,29 @@ import { decideKindUpdate } from '../workflows/messages';
 import { estateFor } from './support/fleet-files';
 import { startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 
+type History = Awaited<ReturnType<ReturnType<TestEnv['client']['workflow']['getHandle']>['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+function kindOf(e: HistoryEvent): string {
+  const attributes = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof HistoryEvent]);
+  return attributes?.replace(/EventAttributes$/, '') ?? '?';
+}
+
+/**
+ * How a run ended: the events between the task before its last (awaitQuietTask's mark) and its last task,
+ * and how many of its refused tasks (UNHANDLED_COMMAND) were followed directly by its end.
+ */
+function runEnding(history: History): { sinceMark: string[]; endsAfterRefusal: number } {
+  const kinds = (history.events ?? []).map(kindOf);
+  const lastTask = kinds.lastIndexOf('workflowTaskCompleted');
+  const mark = kinds.lastIndexOf('workflowTaskCompleted', lastTask - 1);
+  const refusedAt = kinds.flatMap((k, i) => (k === 'workflowTaskFailed' ? [i] : []));
+  return {
+    sinceMark: kinds.slice(mark + 1, lastTask - 1),
+    endsAfterRefusal: refusedAt.filter((i) => kinds.indexOf('workflowTaskCompleted', i) === lastTask).length,
+  };
+}
+
 describe('a fleet at scale', () => {
   let env: TestEnv;
   before(async () => {
@@ -57,6 +80,7 @@ describe('a fleet at scale', () => {
     const runs: number[] = [];
     /** Hand-over signals (fleetContinued) sent by each run, by its start time. */
     const handovers: Array<{ startedAt: number; signals: number }> = [];
+    const endings: Array<ReturnType<typeof runEnding>> = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${fleetWorkflowId(spec.fleetId)}"` })) {
       runs.push(wf.historyLength);
       assert.equal(wf.taskQueue, fleetTaskQueueFor(env.taskQueue), 'the fleet runs on its own queue');
@@ -67,6 +91,16 @@ describe('a fleet at scale', () => {
         (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'fleetContinued'
       ).length;
       handovers.push({ startedAt: wf.startTime.getTime(), signals });
+      if (wf.status.name === 'CONTINUED_AS_NEW') endings.push(runEnding(history));
+    }
+    // Every run ended in a task that one event led to (QUIET_END_PATCH), and a task Temporal
+    // refused (events arrived meanwhile) never ended a run: the replay of a refused task waits again.
+    assert.ok(endings.length > 0, 'no run continued as new');
+    for (const { sinceMark, endsAfterRefusal } of endings) {
+      // The mark's timer (unless one was pending), one event, the task that event led to.
+      const events = sinceMark.filter((k) => k !== 'timerStarted' && !k.startsWith('workflowTask'));
+      assert.equal(events.length, 1, `a run ended in a task that ${sinceMark.join(', ')} led to`);
+      assert.equal(endsAfterRefusal, 0, 'a run ended in the task after a refused one');
     }
     assert.equal(runs.length, result.run);
     // The next run tells the servers it inherited, while it starts more; a run does not stop starting to tell them itself.
