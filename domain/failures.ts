@@ -377,16 +377,24 @@ export const NON_RETRYABLE_TYPES: readonly string[] = FAILURE_KINDS.filter((k) =
   (k) => k.type
 );
 
+/** The longest wait between a step's retries unless the fleet sets `stepRetry.maximumInterval`. */
+export const DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL = 2 * 60_000;
+
 /**
- * How a step that changes a server is retried: the fleet's stepRetry, doubling up to 2 minutes. Permanent
- * failures are raised non-retryable where they are made (activities/failures.ts), so the policy does not
- * list their types: the list would be written into every scheduled activity's history event (0.5 kB each).
+ * How a step that changes a server is retried: the fleet's stepRetry, doubling up to its maximumInterval.
+ * Permanent failures are raised non-retryable where they are made (activities/failures.ts), so the policy
+ * does not list their types: the list would be written into every scheduled activity's history event
+ * (0.5 kB each).
  */
-export function stepRetryPolicy(initialIntervalMs: number, maximumAttempts: number): RetryPolicy {
+export function stepRetryPolicy(retry: {
+  initialIntervalMs: number;
+  maximumIntervalMs?: number;
+  maximumAttempts: number;
+}): RetryPolicy {
   return {
-    initialInterval: initialIntervalMs,
+    initialInterval: retry.initialIntervalMs,
     backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts,
+    maximumInterval: retry.maximumIntervalMs ?? DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL,
+    maximumAttempts: retry.maximumAttempts,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { lazySchema } from './lazy-schema';
+import { DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL } from './failures';
 import { formatIssues } from './issues';
 import { parsePublicKey, type SignaturePolicy } from './signatures';
 import {
@@ -184,13 +185,23 @@ const settingsSchema = lazySchema((z) =>
     serverCheckInterval: durationSchema
       .refine((ms) => ms >= 1_000, { error: 'must be at least 1s (each check is an activity in the fleet history)' })
       .default(DEFAULT_SERVER_CHECK_INTERVAL),
-    /** Retries of transient failures (WinRM restarting, timeouts): first wait, doubling up to 2 minutes. */
+    /**
+     * Retries of transient failures (WinRM restarting, timeouts): the first wait, doubling up to
+     * `maximumInterval`. Against an outage the 2-minute default spares the servers; against scattered
+     * faults it makes the unluckiest server's chain of retries the fleet's tail (6 failures in a row wait
+     * 63 s from a 1 s start), which a lower ceiling shortens.
+     */
     stepRetry: z
       .strictObject({
         initialInterval: durationSchema.default(5_000),
+        maximumInterval: durationSchema.default(DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL),
         maximumAttempts: z.number().int().min(1).max(50).default(8),
       })
-      .default({ initialInterval: 5_000, maximumAttempts: 8 }),
+      .refine((r) => r.maximumInterval >= r.initialInterval, {
+        error: 'maximumInterval must be at least initialInterval (retries wait longer each time, up to it)',
+        path: ['maximumInterval'],
+      })
+      .default({ initialInterval: 5_000, maximumInterval: DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL, maximumAttempts: 8 }),
   })
 );
 

@@ -94,7 +94,8 @@ export interface ServerRunInput {
   requestedBy: string;
   approvers: string[];
   approvalTimeoutMs: number;
-  stepRetry: { initialIntervalMs: number; maximumAttempts: number };
+  /** `maximumIntervalMs` is absent in servers started before it was a setting (then 2 minutes). */
+  stepRetry: { initialIntervalMs: number; maximumIntervalMs?: number; maximumAttempts: number };
   /** Fleet-level decisions already taken when this server starts. */
   standingDecisions: StandingDecision[];
   /** How decisions are checked (signed, with the approvers' keys, or a lab's unsigned); absent before signing. */

@@ -49,6 +49,32 @@ describe('fleet file validation', () => {
     );
   });
 
+  it('takes a ceiling for the wait between step retries, never below the first wait', () => {
+    const base = {
+      fleet: 'retries',
+      serviceAccount: 'CORP\\monosync_svc',
+      monosyncServers: ['10.0.0.1'],
+      approvers: ['bob'],
+      approvals: 'unsigned',
+      servers: ['exch01.corp.example'],
+    };
+    const set = validateFleet({ ...base, settings: { stepRetry: { initialInterval: '1s', maximumInterval: '4s' } } });
+    assert.ok(set.ok, set.ok ? '' : set.problems.join('\n'));
+    assert.equal(set.spec.settings.stepRetry.maximumInterval, 4_000);
+    const unset = validateFleet(base);
+    assert.ok(unset.ok);
+    assert.equal(unset.spec.settings.stepRetry.maximumInterval, 120_000, 'doubling up to 2 minutes by default');
+    const below = validateFleet({
+      ...base,
+      settings: { stepRetry: { initialInterval: '10s', maximumInterval: '5s' } },
+    });
+    assert.equal(below.ok, false);
+    assert.match(
+      below.ok ? '' : below.problems.join('\n'),
+      /settings\.stepRetry\.maximumInterval: maximumInterval must be at least initialInterval/
+    );
+  });
+
   it('refuses a server list too large for the fleet workflow to carry, and the largest allowed one fits', () => {
     // Each its own computer name (the first 15 characters of the host name).
     const names = Array.from({ length: 20_000 }, (_, i) => `exch${i}-mailbox.emea.subsidiary.corp.example.com`);

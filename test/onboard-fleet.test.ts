@@ -25,7 +25,10 @@ describe('onboarding a fleet on the lab', () => {
   after(async () => env.close());
 
   it('runs every server through every step and the lab shows the result', async () => {
-    const spec = testFleet(3, { policy: SAFE_POLICY });
+    const spec = testFleet(3, {
+      policy: SAFE_POLICY,
+      settings: { stepRetry: { initialInterval: '100ms', maximumInterval: '3s', maximumAttempts: 3 } },
+    });
     const estate = estateFor(spec);
     const runner = new LabRunner(estate);
     const result: FleetStatus = await withWorkers(env, runner, () =>
@@ -54,6 +57,16 @@ describe('onboarding a fleet on the lab', () => {
       assert.equal(host.cbt.level, 'Relaxed');
     }
     assert.match(estate.worker.trustedHosts.value, new RegExp(spec.servers[0].fqdn.replace(/\./g, '\\.')));
+    // Every step is retried as the fleet file says: from 100 ms, doubling up to 3 s, 3 attempts.
+    const history = await env.client.workflow.getHandle(serverWorkflowId(spec.servers[0].fqdn)).fetchHistory();
+    const policies = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.retryPolicy ?? []);
+    assert.equal(policies.length, 8);
+    for (const p of policies) {
+      assert.deepEqual(
+        [Number(p.initialInterval?.nanos) / 1e6, Number(p.maximumInterval?.seconds), p.maximumAttempts],
+        [100, 3, 3]
+      );
+    }
   });
 
   it('starting the same fleet twice starts no second workflow for any server', async () => {

@@ -414,6 +414,10 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       approvalTimeoutMs: settings.approvalTimeout,
       stepRetry: {
         initialIntervalMs: settings.stepRetry.initialInterval,
+        // Fleets started before the setting existed have none in their spec (their servers wait up to 2 minutes).
+        ...(settings.stepRetry.maximumInterval !== undefined
+          ? { maximumIntervalMs: settings.stepRetry.maximumInterval }
+          : {}),
         maximumAttempts: settings.stepRetry.maximumAttempts,
       },
       standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),

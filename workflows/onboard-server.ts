@@ -212,7 +212,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     }
   };
 
-  const retry = stepRetryPolicy(input.stepRetry.initialIntervalMs, input.stepRetry.maximumAttempts);
+  const retry = stepRetryPolicy(input.stepRetry);
   // The check and the apply after an approval are told apart in the Web UI's event list.
   const activityFor = (step: StepId, approved?: PlannedChange, standing?: StandingDecision) =>
     stepActivity(step, {

@@ -41,7 +41,14 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
   const activityOptions = {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
-    retry: stepRetryPolicy(spec.settings.stepRetry.initialInterval, spec.settings.stepRetry.maximumAttempts),
+    retry: stepRetryPolicy({
+      initialIntervalMs: spec.settings.stepRetry.initialInterval,
+      // Specs stored before the setting existed (a schedule's action) have none.
+      ...(spec.settings.stepRetry.maximumInterval !== undefined
+        ? { maximumIntervalMs: spec.settings.stepRetry.maximumInterval }
+        : {}),
+      maximumAttempts: spec.settings.stepRetry.maximumAttempts,
+    }),
   } as const;
   // Each call says what it does for which server in the Web UI's event list (check, renew, apply approved).
   const ensureListener = (req: StepRequest): Promise<StepOutcome> =>
