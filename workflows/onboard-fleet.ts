@@ -110,7 +110,7 @@ export const QUIET_END_PATCH = 'quiet-end';
 /**
  * The most events of a task that one event led to after awaitQuietTask's mark: the mark's
  * WorkflowTaskCompleted and, at most, its TimerStarted, the event, WorkflowTaskScheduled and WorkflowTaskStarted.
- * A task replayed after a refusal follows the mark by 9 or more (the refused task's own and the refusal's).
+ * A task replayed after a refusal follows the mark by 8 or more (the refused task's own and the refusal's).
  */
 const QUIET_TASK_EVENTS = 5;
 /** Tasks a run waits for a quiet one before it ends regardless (as runs before QUIET_END_PATCH did). */
