@@ -194,7 +194,8 @@ export async function runStep(given: PowerShellRunner, step: StepId, req: StepRe
       changed: true,
       after: verified.after,
       evidence: { ...plan.evidence, ...(applied?.evidence ?? {}) },
-      warnings: [...plan.warnings, ...(applied?.warnings ?? [])],
+      // The change's run often finds what the check found (Windows' own firewall rule, say): once each.
+      warnings: [...new Set([...plan.warnings, ...(applied?.warnings ?? [])])],
       ...(risk ? { change: risk } : {}),
     };
   } catch (err) {

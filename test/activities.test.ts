@@ -78,6 +78,11 @@ describe('every change step as an activity', () => {
       assert.equal(applied.changed, true);
       assert.deepEqual(applied.before, plan.before);
       assert.deepEqual(applied.after, plan.after, 'the real run differs from the plan');
+      assert.equal(
+        new Set(applied.warnings).size,
+        applied.warnings.length,
+        `a warning twice: ${applied.warnings.join(' | ')}`
+      );
       const changed = world(estate, FQDN);
       assert.notDeepEqual(changed, pristine, 'apply reported a change the lab does not show');
 
