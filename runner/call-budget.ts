@@ -1,31 +1,53 @@
 /**
- * At most N script calls at a time through this runner, first come first served. The AD worker counts
- * its budget here, in calls at the domain controllers, rather than in activity slots: a slot is also held
- * while the worker reports one step and fetches the next, and the DCs would sit idle meanwhile.
+ * At most N script calls at a time through a runner, first come first served, overall or per key. The
+ * AD worker counts its budget with it, in calls at the domain controllers rather than in activity slots
+ * (a slot is also held while the worker reports one step and fetches the next, and the DCs would sit
+ * idle meanwhile); runner/host-limit.ts counts WinRM sessions per server with it.
  */
 import type { StepEnvelope } from '../domain/envelope';
 import type { ScriptCall } from '../domain/scripts';
 import type { PowerShellRunner } from './port';
 
-export function limitConcurrentCalls(runner: PowerShellRunner, limit: number): PowerShellRunner {
-  if (!Number.isInteger(limit) || limit < 1)
+/** The key a call counts against; null: the call is not limited. One key for all calls by default. */
+export type CallKey = (call: ScriptCall) => string | null;
+
+export function limitConcurrentCalls(
+  runner: PowerShellRunner,
+  limit: number,
+  keyOf: CallKey = () => ''
+): PowerShellRunner {
+  if (!Number.isInteger(limit) || limit < 1) {
     throw new RangeError(`a call budget must be a whole number >= 1, got ${limit}`);
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  const release = (): void => {
-    const next = waiting.shift();
+  }
+  const active = new Map<string, number>();
+  const waiting = new Map<string, Array<() => void>>();
+  const acquire = async (key: string): Promise<void> => {
+    const running = active.get(key) ?? 0;
+    if (running < limit) {
+      active.set(key, running + 1);
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.set(key, [...(waiting.get(key) ?? []), resolve]));
+  };
+  const release = (key: string): void => {
+    const queue = waiting.get(key);
+    const next = queue?.shift();
+    if (queue?.length === 0) waiting.delete(key);
     // The permit passes straight to the next caller, so no newcomer can slip in between.
-    if (next) next();
-    else active -= 1;
+    if (next) return next();
+    const left = (active.get(key) ?? 1) - 1;
+    if (left === 0) active.delete(key);
+    else active.set(key, left);
   };
   return {
     async run(call: ScriptCall): Promise<StepEnvelope> {
-      if (active < limit) active += 1;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
+      const key = keyOf(call);
+      if (key === null) return runner.run(call);
+      await acquire(key);
       try {
         return await runner.run(call);
       } finally {
-        release();
+        release(key);
       }
     },
     close: () => runner.close(),

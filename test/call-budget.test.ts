@@ -38,16 +38,49 @@ void describe('call budget', () => {
     const first = call(1);
     const second = call(2).catch(() => 'failed');
     const third = call(3);
-    await new Promise((r) => setImmediate(r));
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
     assert.deepEqual(started, [1]);
     finish.get(1)?.resolve();
     await first;
+    await settle();
     assert.deepEqual(started, [1, 2], 'the first waiter runs next');
     finish.get(2)?.reject(new Error('WinRM timed out'));
     assert.equal(await second, 'failed');
+    await settle();
     assert.deepEqual(started, [1, 2, 3], 'a failed call frees its permit');
     finish.get(3)?.resolve();
     await third;
+  });
+
+  void it('counts per key when given one, and lets a call with no key through', async () => {
+    const spec = fleet(servers.slice(0, 3));
+    const lab = new LabRunner(estateFor(spec), { latencyMs: 10 });
+    let most = 0;
+    let open = 0;
+    const counting: PowerShellRunner = {
+      run: async (call) => {
+        most = Math.max(most, ++open);
+        try {
+          return await lab.run(call);
+        } finally {
+          open -= 1;
+        }
+      },
+      close: async () => undefined,
+    };
+    // Two per server, the snapshot calls unlimited: 3 servers x 4 calls, at most 2 + 2 + 2 + the 3 unlimited.
+    const limited = limitConcurrentCalls(counting, 2, (call) =>
+      call.script === 'Get-OnboardingSnapshot' ? null : call.target.host === 'exchange' ? call.target.fqdn : 'other'
+    );
+    await Promise.all(
+      spec.servers.flatMap((_, i) => [
+        limited.run(callFor(spec, 'preflight', 'plan', i)),
+        ...Array.from({ length: 4 }, () => limited.run(callFor(spec, 'enableRemoting', 'plan', i))),
+      ])
+    );
+    assert.equal(most, 9);
+    assert.equal(lab.stats.calls, 15);
   });
 
   void it('refuses a budget that is not a whole number of at least 1', () => {
