@@ -386,11 +386,27 @@ export const DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL = 2 * 60_000;
  * does not list their types: the list would be written into every scheduled activity's history event
  * (0.5 kB each).
  */
-export function stepRetryPolicy(retry: {
+/** A fleet's stepRetry in milliseconds, as its servers get it (`maximumIntervalMs` absent: 2 minutes). */
+export interface StepRetry {
   initialIntervalMs: number;
   maximumIntervalMs?: number;
   maximumAttempts: number;
-}): RetryPolicy {
+}
+
+/** A fleet file's `settings.stepRetry` as its steps' retries (fleets stored before maximumInterval have none). */
+export function stepRetryOf(settings: {
+  initialInterval: number;
+  maximumInterval?: number;
+  maximumAttempts: number;
+}): StepRetry {
+  return {
+    initialIntervalMs: settings.initialInterval,
+    maximumIntervalMs: settings.maximumInterval,
+    maximumAttempts: settings.maximumAttempts,
+  };
+}
+
+export function stepRetryPolicy(retry: StepRetry): RetryPolicy {
   return {
     initialInterval: retry.initialIntervalMs,
     backoffCoefficient: 2,

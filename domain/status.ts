@@ -5,6 +5,7 @@ import type { PendingApproval, RecordedDecision, RefusedDecision, StandingDecisi
 import type { FleetSpec, ServerSpec } from './fleet';
 import type { OnboardingContext, StepStatus } from './onboarding';
 import type { PlannedChange } from './risk';
+import type { StepRetry } from './failures';
 import type { StepId } from './steps';
 import { fqdnSchema } from './validators';
 import type { SignaturePolicy } from './signatures';
@@ -95,7 +96,7 @@ export interface ServerRunInput {
   approvers: string[];
   approvalTimeoutMs: number;
   /** `maximumIntervalMs` is absent in servers started before it was a setting (then 2 minutes). */
-  stepRetry: { initialIntervalMs: number; maximumIntervalMs?: number; maximumAttempts: number };
+  stepRetry: StepRetry;
   /** Fleet-level decisions already taken when this server starts. */
   standingDecisions: StandingDecision[];
   /** How decisions are checked (signed, with the approvers' keys, or a lab's unsigned); absent before signing. */

@@ -23,6 +23,7 @@ import {
   type RefusedDecision,
   type StandingDecision,
 } from '../domain/approvals';
+import { stepRetryOf } from '../domain/failures';
 import { contextOf } from '../domain/onboarding';
 import { serverWorkflowId } from '../domain/ids';
 import { DEFAULT_SERVER_CHECK_INTERVAL, signingPolicyOf } from '../domain/fleet';
@@ -412,14 +413,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       requestedBy,
       approvers: spec.approvers,
       approvalTimeoutMs: settings.approvalTimeout,
-      stepRetry: {
-        initialIntervalMs: settings.stepRetry.initialInterval,
-        // Fleets started before the setting existed have none in their spec (their servers wait up to 2 minutes).
-        ...(settings.stepRetry.maximumInterval !== undefined
-          ? { maximumIntervalMs: settings.stepRetry.maximumInterval }
-          : {}),
-        maximumAttempts: settings.stepRetry.maximumAttempts,
-      },
+      stepRetry: stepRetryOf(settings.stepRetry),
       standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),
       signing: signingPolicyOf(spec),
       ...(lean ? { fleetProtocol: 2 as const } : {}),

@@ -8,7 +8,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
-import { stepRetryPolicy } from '../domain/failures';
+import { stepRetryOf, stepRetryPolicy } from '../domain/failures';
 import { signingPolicyOf, type ServerSpec } from '../domain/fleet';
 import { contextOf, type StepOutcome, type StepRequest } from '../domain/onboarding';
 import type { PlannedChange } from '../domain/risk';
@@ -41,14 +41,7 @@ export async function rotateCertificates(input: RotationRunInput): Promise<Rotat
   const activityOptions = {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT,
-    retry: stepRetryPolicy({
-      initialIntervalMs: spec.settings.stepRetry.initialInterval,
-      // Specs stored before the setting existed (a schedule's action) have none.
-      ...(spec.settings.stepRetry.maximumInterval !== undefined
-        ? { maximumIntervalMs: spec.settings.stepRetry.maximumInterval }
-        : {}),
-      maximumAttempts: spec.settings.stepRetry.maximumAttempts,
-    }),
+    retry: stepRetryPolicy(stepRetryOf(spec.settings.stepRetry)),
   } as const;
   // Each call says what it does for which server in the Web UI's event list (check, renew, apply approved).
   const ensureListener = (req: StepRequest): Promise<StepOutcome> =>
