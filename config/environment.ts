@@ -10,6 +10,11 @@ import { TASK_QUEUE } from '../domain/ids';
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const filePath = z.string().refine((p) => fs.existsSync(p), { error: (i) => `${String(i.input)}: no such file` });
 
+/** Activities one worker runs at once when FLEET_MAX_ACTIVITIES is unset (and for workers wired without an environment). */
+export const DEFAULT_MAX_ACTIVITIES = 32;
+/** Calls at the domain controllers at once when FLEET_AD_CONCURRENCY is unset: the AD budget (runner/call-budget.ts). */
+export const DEFAULT_AD_CONCURRENCY = 8;
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(3).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -27,9 +32,9 @@ const envSchema = z.object({
   /** Lab state file shared by workers and kept across restarts (lab runner only). */
   FLEET_LAB_STATE: z.string().optional(),
   /** Activities one worker runs at once (bounds PowerShell processes). */
-  FLEET_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(500).default(32),
-  /** Activities against the domain controllers at once: the AD budget. */
-  FLEET_AD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  FLEET_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(500).default(DEFAULT_MAX_ACTIVITIES),
+  /** Calls at the domain controllers at once: the AD budget. */
+  FLEET_AD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(DEFAULT_AD_CONCURRENCY),
   /** Payload encryption (config/codec.ts): a key ring file, or one key and its id; off when none is set. */
   FLEET_CODEC_KEYS_FILE: filePath.optional(),
   FLEET_CODEC_KEY: z.string().min(1).optional(),

@@ -9,6 +9,7 @@
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { DEFAULT_AD_CONCURRENCY, DEFAULT_MAX_ACTIVITIES } from '../config/environment';
 import { countStepFailures } from '../activities/metrics';
 import { adTaskQueueFor, fleetTaskQueueFor, TASK_QUEUE } from '../domain/ids';
 import type { PowerShellRunner } from '../runner/port';
@@ -75,7 +76,7 @@ export function mainWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetti
     connection: w.connection,
     namespace: w.namespace,
     taskQueue: w.taskQueue ?? TASK_QUEUE,
-    maxConcurrentActivityTaskExecutions: w.maxActivities ?? 32,
+    maxConcurrentActivityTaskExecutions: w.maxActivities ?? DEFAULT_MAX_ACTIVITIES,
     // Let a running PowerShell step finish on shutdown instead of cancelling it mid-change.
     shutdownGraceTime: '30s',
     ...fastRecovery,
@@ -125,7 +126,7 @@ export function adWorkerSettings(w: Omit<WorkerWiring, 'runner'>): WorkerSetting
     connection: w.connection,
     namespace: w.namespace,
     taskQueue: adTaskQueueFor(w.taskQueue ?? TASK_QUEUE),
-    maxConcurrentActivityTaskExecutions: w.adConcurrency ?? 8,
+    maxConcurrentActivityTaskExecutions: w.adConcurrency ?? DEFAULT_AD_CONCURRENCY,
     shutdownGraceTime: '30s',
     ...fastRecovery,
     ...(w.tuning?.maxConcurrentActivityTaskPolls !== undefined
@@ -173,7 +174,7 @@ export async function createOnboardingWorkers(w: WorkerWiring): Promise<Worker[]
 }
 
 export async function createAdWorker(w: WorkerWiring): Promise<Worker> {
-  const budget = w.adConcurrency ?? 8;
+  const budget = w.adConcurrency ?? DEFAULT_AD_CONCURRENCY;
   // Plan, change and verify of the delegation step on one DC (the fleet's, else the first one found),
   // at most `budget` calls at a time, however many steps run.
   return Worker.create({
