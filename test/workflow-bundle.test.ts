@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { SourceMap } from 'node:module';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { bundleWorkflows } from '../workers/workflow-bundle';
 
@@ -48,5 +50,25 @@ describe('workflow bundle', () => {
       queue.push(...requiresOf(code, id));
     }
     assert.ok(zodId && seen.has(zodId), `the preloaded modules (${[...seen].join(', ')}) do not load ${zodId}`);
+  });
+
+  it('maps its code back to the workflow sources, without their text', () => {
+    // The inline map the SDK reads (it refuses a bundle without one) to name files and lines in stack traces.
+    const url = /\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)\s*$/.exec(code)?.[1];
+    assert.ok(url, 'the bundle has no inline source map');
+    const payload = JSON.parse(Buffer.from(url, 'base64').toString('utf8')) as { sourcesContent?: unknown };
+    assert.equal(payload.sourcesContent, undefined, 'the map carries the sources text');
+    // A line of the fleet workflow, wherever the bundler put it, maps to that line of its source file.
+    const source = fs.readFileSync(path.join(__dirname, '..', 'workflows', 'onboard-fleet.ts'), 'utf8').split('\n');
+    const sourceLine = source.findIndex((l) => l.includes('const lean = wf.patched(LEAN_FLEET_PATCH)'));
+    // Transpiled, the namespace import has another name.
+    const bundleLine = code.split('\n').findIndex((l) => /const lean = \S+\.patched\(LEAN_FLEET_PATCH\)/.test(l));
+    assert.ok(sourceLine >= 0 && bundleLine >= 0, 'the marker line is missing from the source or the bundle');
+    const entry = new SourceMap(payload as ConstructorParameters<typeof SourceMap>[0]).findEntry(bundleLine, 10) as {
+      originalSource?: string;
+      originalLine?: number;
+    };
+    assert.match(entry.originalSource ?? '', /workflows\/onboard-fleet\.ts$/);
+    assert.equal(entry.originalLine, sourceLine);
   });
 });
