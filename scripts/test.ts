@@ -7,8 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_PRELOAD_MODULES } from '../workers/workflow-bundle';
+import { writeWorkflowBundle } from '../workers/workflow-bundle';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { ensureChromium } from './browser-tools';
@@ -50,13 +49,10 @@ async function main(): Promise<void> {
   });
   let status: number;
   try {
-    // One workflow bundle for all test files (bundling takes seconds; every file would repeat it).
+    // One workflow bundle for all test files (bundling takes seconds; every file would repeat it), built
+    // as production workers' is, so the tests run what they run.
     const bundlePath = path.join(outDir, 'workflow-bundle.js');
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../workflows'),
-      preloadModules: WORKFLOW_PRELOAD_MODULES,
-    });
-    fs.writeFileSync(bundlePath, code);
+    await writeWorkflowBundle(bundlePath);
 
     // Tests live in test/ and, for what belongs to one step, in that step's folder.
     const testsIn = (dir: string): string[] =>
