@@ -44,7 +44,7 @@ import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { RISK_KINDS } from '../domain/steps';
 import { decideKindUpdate, fleetStatusQuery } from '../workflows/messages';
 import type { WorkerTuning } from '../workers/create-workers';
-import { WORKFLOW_PRELOAD_MODULES } from '../workers/workflow-bundle';
+import { WORKFLOW_BUNDLE_DEVTOOL, writeWorkflowBundle } from '../workers/workflow-bundle';
 import { startFleetWorkflow } from '../client/fleet-handles';
 import { parseArgsOrExit } from './cli-args';
 
@@ -363,20 +363,16 @@ async function bench(): Promise<BenchResult> {
   try {
     console.log('bundling the workflows…');
     // Written to files for the worker processes: bundling is the bench's work, not the worker's.
-    const bundle = async (workflowsPath: string, file: string, preloadModules: string[] = []): Promise<string> => {
-      // As workers/workflow-bundle.ts builds a production bundle: the source map without the sources' text.
-      const { code } = await bundleWorkflowCode({
-        workflowsPath,
-        logger: new DefaultLogger('WARN'),
-        preloadModules,
-        webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
-      });
-      const out = path.join(bundleDir, file);
-      fs.writeFileSync(out, code);
-      return out;
-    };
-    const productBundle = await bundle(require.resolve('../workflows'), 'product.js', WORKFLOW_PRELOAD_MODULES);
-    const baselineBundle = await bundle(require.resolve('../bench/baseline/workflows'), 'baseline.js');
+    // The product's as production workers' is built; the baseline's with the same source map.
+    const productBundle = path.join(bundleDir, 'product.js');
+    await writeWorkflowBundle(productBundle);
+    const baselineBundle = path.join(bundleDir, 'baseline.js');
+    const { code: baselineCode } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../bench/baseline/workflows'),
+      logger: new DefaultLogger('WARN'),
+      webpackConfigHook: (config) => ({ ...config, devtool: WORKFLOW_BUNDLE_DEVTOOL }),
+    });
+    fs.writeFileSync(baselineBundle, baselineCode);
     const workerConfig = (kind: 'product' | 'baseline', taskQueue: string, fleet?: FleetSpec): WorkerProcessConfig => ({
       kind,
       address: server.address,

@@ -45,6 +45,13 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
   fs.writeFileSync(file, code);
 }
 
+/**
+ * The bundle's source map: without the sources' text, half the size, so each worker start parses less;
+ * stack traces still name file, line and column. (The text serves only showStackTraceSources, which
+ * these workers leave off.)
+ */
+export const WORKFLOW_BUNDLE_DEVTOOL = 'inline-nosources-source-map';
+
 /** This release's workflows as one bundle's code, as production workers run it. */
 export async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
@@ -53,10 +60,7 @@ export async function bundleWorkflows(): Promise<string> {
     preloadModules: WORKFLOW_PRELOAD_MODULES,
     // Warnings only: webpack's INFO report would bury the caller's output.
     logger: new DefaultLogger('WARN'),
-    // The source map without the sources' text: half the size, so each worker start parses less;
-    // stack traces still name file, line and column. (The text serves only showStackTraceSources,
-    // which these workers leave off.)
-    webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
+    webpackConfigHook: (config) => ({ ...config, devtool: WORKFLOW_BUNDLE_DEVTOOL }),
   });
   return code;
 }
