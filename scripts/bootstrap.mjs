@@ -37,7 +37,7 @@ const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scrip
   stdio: 'inherit',
   // glibc gives each thread that allocates its own malloc arena (up to 8 per core) and hands little of
   // them back: the worker's threads (Node's, its workflow threads, the SDK core's) let its resident
-  // memory creep up all run that way (README "Memory"). Two arenas hold it; a value the caller set
+  // memory creep up all run that way (README "Malloc arenas"). Two arenas hold it; a value the caller set
   // wins, and other C libraries (musl, Windows) ignore the variable. Worker processes the command
   // starts (the bench's) inherit it.
   env: { MALLOC_ARENA_MAX: '2', ...process.env },
