@@ -380,12 +380,6 @@ export const NON_RETRYABLE_TYPES: readonly string[] = FAILURE_KINDS.filter((k) =
 /** The longest wait between a step's retries unless the fleet sets `stepRetry.maximumInterval`. */
 export const DEFAULT_STEP_RETRY_MAXIMUM_INTERVAL = 2 * 60_000;
 
-/**
- * How a step that changes a server is retried: the fleet's stepRetry, doubling up to its maximumInterval.
- * Permanent failures are raised non-retryable where they are made (activities/failures.ts), so the policy
- * does not list their types: the list would be written into every scheduled activity's history event
- * (0.5 kB each).
- */
 /** A fleet's stepRetry in milliseconds, as its servers get it (`maximumIntervalMs` absent: 2 minutes). */
 export interface StepRetry {
   initialIntervalMs: number;
@@ -406,6 +400,12 @@ export function stepRetryOf(settings: {
   };
 }
 
+/**
+ * How a step that changes a server is retried: the fleet's stepRetry, doubling up to its maximumInterval.
+ * Permanent failures are raised non-retryable where they are made (activities/failures.ts), so the policy
+ * does not list their types: the list would be written into every scheduled activity's history event
+ * (0.5 kB each).
+ */
 export function stepRetryPolicy(retry: StepRetry): RetryPolicy {
   return {
     initialInterval: retry.initialIntervalMs,
