@@ -27,7 +27,11 @@ export function limitConcurrentCalls(
       active.set(key, running + 1);
       return;
     }
-    await new Promise<void>((resolve) => waiting.set(key, [...(waiting.get(key) ?? []), resolve]));
+    await new Promise<void>((resolve) => {
+      const queue = waiting.get(key) ?? [];
+      queue.push(resolve);
+      waiting.set(key, queue);
+    });
   };
   const release = (key: string): void => {
     const queue = waiting.get(key);
