@@ -40,6 +40,8 @@ export function serverListBytes(servers: Array<{ fqdn: string; computerName?: st
 }
 
 export const DEFAULT_SERVER_CHECK_INTERVAL = 10 * 60_000;
+/** Servers per batch of a large fleet (settings.batchSize): about 2,300 history events each, inside the 3,000 default budget. */
+export const DEFAULT_BATCH_SIZE = 400;
 
 const FLEET_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -178,6 +180,14 @@ const settingsSchema = lazySchema((z) =>
      * The onboarding fleet also finishes in the run when the rest fits a quarter past this budget.
      */
     historyEventBudget: z.number().int().min(200).max(9_000).default(3_000),
+    /**
+     * A fleet of more servers runs as batches of at most this many, side by side, each a workflow of its
+     * own under the fleet's, sharing `maxParallel` between them (domain/batches.ts). A batch's run ends only
+     * after its last server, so no run ends while servers report to it: each such end races the reports,
+     * and one refused costs a replay of the whole run (seconds at thousands of events). A batch takes
+     * about 6 history events per server: keep it under `historyEventBudget` / 6.
+     */
+    batchSize: z.number().int().min(10).max(1_500).default(DEFAULT_BATCH_SIZE),
     /**
      * How often the fleet asks Temporal about servers an earlier run of it started (it has no handle on
      * them after continue-as-new), so a server workflow terminated by hand frees its slot.

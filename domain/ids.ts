@@ -22,6 +22,17 @@ export function fleetWorkflowId(fleetId: string): string {
   return `fleet/${fleetId}`;
 }
 
+/** A batch of a large fleet (domain/batches.ts), a child of the fleet's workflow; `index` counts from 0. */
+export function fleetBatchWorkflowId(fleetId: string, index: number): string {
+  return `${fleetWorkflowId(fleetId)}/batch-${index + 1}`;
+}
+
+/** Whether `workflowId` names one of the fleet's batches. */
+export function isFleetBatchWorkflowId(workflowId: string, fleetId: string): boolean {
+  const prefix = `${fleetWorkflowId(fleetId)}/batch-`;
+  return workflowId.startsWith(prefix) && /^[1-9][0-9]{0,5}$/.test(workflowId.slice(prefix.length));
+}
+
 /**
  * One onboarding per Exchange server at a time, whichever fleet lists it: the id is derived from the
  * server alone, so a second start (same fleet again, or another fleet naming the server) finds it running.

@@ -55,6 +55,27 @@ export const serverPhaseMessageSchema = lazySchema((z) =>
 );
 export type ServerPhaseMessage = z.output<typeof serverPhaseMessageSchema>;
 
+/** Servers a batch reports at most in one `batchProgress` (its slice is smaller: batchSize ≤ 1,500, or maxParallel batches). */
+const MAX_REPORTED_SERVERS = 5_000;
+
+/**
+ * The `batchProgress` signal a batch sends the fleet now and then: what changed since its last one. For
+ * the fleet's status and details only: the batch's result, not this, decides each server's final phase.
+ */
+export const batchProgressSchema = lazySchema((z) =>
+  z.strictObject({
+    index: z.number().int().min(0),
+    /** Servers whose phase changed since the last report. */
+    phases: z.record(fqdnSchema, z.enum(SERVER_PHASES as [ServerPhase, ...ServerPhase[]])),
+    started: z.number().int().min(0),
+    inFlight: z.array(fqdnSchema).max(MAX_REPORTED_SERVERS),
+    waiting: z.record(fqdnSchema, z.string().max(MAX_WAITING_FOR_CHARS)),
+    stoppedReason: z.string().max(1_000).optional(),
+    refusedCount: z.number().int().min(0),
+  })
+);
+export type BatchProgress = z.output<typeof batchProgressSchema>;
+
 export type StepRecordStatus = StepStatus | 'pending' | 'running' | 'rejected' | 'failed' | 'skipped-by-operator';
 
 export interface StepRecord {
@@ -137,6 +158,10 @@ export interface FleetStatus {
   /** Run number within the continue-as-new chain (1 for the first run). */
   run: number;
   done: boolean;
+  /** A large fleet's batches (domain/batches.ts), by workflow id; absent when the fleet runs as one. */
+  batches?: string[];
+  /** Set in a batch's own status: which of the fleet's batches it is. */
+  batch?: { index: number; count: number };
 }
 
 export interface FleetRunInput {
@@ -152,6 +177,8 @@ export interface FleetRunInput {
   serverTaskQueue?: string;
   /** Carried across continue-as-new; absent on the first run. */
   carry?: FleetCarry;
+  /** Set when this run is one batch of a larger fleet (domain/batches.ts), started by the fleet's workflow. */
+  batch?: { index: number; count: number };
 }
 
 export interface FleetCarry {

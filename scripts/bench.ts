@@ -40,7 +40,7 @@ import { freePort, startDevServer } from '../devserver/dev-server';
 import { TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { mapInLanes } from '../lib/lanes';
 import { validateFleet, type FleetSpec } from '../domain/fleet';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { fleetWorkflowId, isFleetBatchWorkflowId, serverWorkflowId } from '../domain/ids';
 import { RISK_KINDS } from '../domain/steps';
 import { decideKindUpdate, fleetStatusQuery } from '../workflows/messages';
 import type { WorkerTuning } from '../workers/create-workers';
@@ -459,7 +459,10 @@ async function bench(): Promise<BenchResult> {
       console.log(`  done in ${(measured.wallMs / 1000).toFixed(1)} s; reading the histories…`);
       const fleetRuns = new HistoryDigest();
       const serverRuns = new HistoryDigest();
-      await digestHistories(client, `WorkflowId = "${fleetWorkflowId(fleet.fleetId)}"`, () => true, fleetRuns);
+      // The fleet's runs and, for a large fleet, its batches' (workflows/fleet-batches.ts).
+      const fleetWorkflow = (id: string) =>
+        id === fleetWorkflowId(fleet.fleetId) || isFleetBatchWorkflowId(id, fleet.fleetId);
+      await digestHistories(client, `WorkflowType = "onboardFleet"`, fleetWorkflow, fleetRuns);
       const ours = new Set(fleet.servers.map((s) => serverWorkflowId(s.fqdn)));
       await digestHistories(client, `WorkflowType = "onboardServer"`, (id) => ours.has(id), serverRuns);
       const fleetFigures = fleetRuns.figures();

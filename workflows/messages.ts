@@ -11,7 +11,7 @@ import type {
   StandingDecision,
 } from '../domain/approvals';
 import type { RotationReport } from '../domain/rotation';
-import type { FleetStatus, ServerPhaseMessage, ServerStatus } from '../domain/status';
+import type { BatchProgress, FleetStatus, ServerPhaseMessage, ServerStatus } from '../domain/status';
 
 // --- onboardServer ---
 export const serverStatusQuery = defineQuery<ServerStatus>('status');
@@ -41,6 +41,10 @@ export const serverPhaseSignal = defineSignal<[ServerPhaseMessage]>('serverPhase
  * it as a child's, so each then signals its final phase (`serverPhase`). Carries nothing.
  */
 export const fleetContinuedSignal = defineSignal('fleetContinued');
+/** Sent by a batch of a large fleet to the fleet now and then: what changed since its last report. */
+export const batchProgressSignal = defineSignal<[BatchProgress]>('batchProgress');
+/** Sent by a large fleet to its batches: a decision it took (`decideKind`), for the batch to relay to its servers. */
+export const fleetDecisionsSignal = defineSignal<[StandingDecision[]]>('fleetDecisions');
 
 // --- rotateCertificates ---
 export const rotationStatusQuery = defineQuery<RotationReport>('status');
@@ -66,6 +70,10 @@ export const HANDLER_DESCRIPTIONS = {
     'The same operator action as a signal, for clients that cannot send Updates: checked by the same rules, a refused one shows in Current Details. Prefer the Update',
   fleetContinued:
     'internal: sent by the fleet workflow when it continues as new, do not send by hand (this server then reports its final phase to the fleet by signal)',
+  batchProgress:
+    'internal: sent by the batches of a large fleet, do not send by hand (what changed in a batch; shown in the status and details, while each server\'s final phase comes from its batch\'s result)',
+  fleetDecisions:
+    "internal: sent by the fleet workflow to its batches, do not send by hand (relays the fleet's decisions; use the fleet's Update decideKind)",
   fleetStatus:
     "The fleet's status: servers by phase, which wait for a person and on what, fleet-level decisions, refused messages",
   decideKind:

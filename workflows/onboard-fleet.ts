@@ -11,7 +11,6 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities';
 import {
-  approverRefusal,
   decisionForServer,
   describeReceived,
   KEPT_REFUSALS,
@@ -19,13 +18,15 @@ import {
   kindDecisionInputSchema,
   normaliseRules,
   parseMessage,
-  standingDecisionsRefusal,
+  standingDecisionSchema,
   type RefusedDecision,
+  type RefusedVia,
   type StandingDecision,
 } from '../domain/approvals';
+import { planBatches } from '../domain/batches';
 import { stepRetryOf } from '../domain/failures';
 import { contextOf } from '../domain/onboarding';
-import { serverWorkflowId } from '../domain/ids';
+import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
 import { DEFAULT_SERVER_CHECK_INTERVAL, signingPolicyOf } from '../domain/fleet';
 import { FleetKey, PhaseKey, ServerKey } from '../domain/search-attributes';
 import {
@@ -40,8 +41,10 @@ import {
   type ServerRunInput,
 } from '../domain/status';
 import {
+  batchProgressSignal,
   decideKindUpdate,
   fleetContinuedSignal,
+  fleetDecisionsSignal,
   standingDecisionsSignal,
   fleetStatusQuery,
   HANDLER_DESCRIPTIONS,
@@ -50,7 +53,8 @@ import {
 } from './messages';
 import { VerificationBudget } from '../domain/signatures';
 import { requestRefusal } from '../domain/request-signature';
-import { kindSignatureRefusal } from './approval-gate';
+import { onboardFleetInBatches } from './fleet-batches';
+import { kindDecisionRefusal } from './kind-decisions';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails, renderServerStaticDetails } from './render';
 import { continueAsNewDue, restFitsInRun } from './history-budget';
@@ -145,6 +149,13 @@ async function awaitQuietTask(ready: () => boolean): Promise<void> {
   await wf.condition(ready);
 }
 
+/** Decisions one `fleetDecisions` signal may carry (the fleet relays those of one workflow task together). */
+const MAX_RELAYED_DECISIONS = 20;
+/** A batch reports to its fleet at most this often per batch of the fleet, the gap doubling every REPORTS_PER_GAP reports. */
+const REPORT_GAP_PER_BATCH_MS = 1_000;
+const MIN_REPORT_GAP_MS = 2_000;
+const REPORTS_PER_GAP = 20;
+
 /** Wait before confirming a server's reported final phase with Temporal (see watchInherited). */
 const CONFIRM_DELAY_MS = 1000;
 const MAX_CONFIRM_TRIES = 5;
@@ -153,13 +164,26 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
   // The main queue, for the servers; inherited when absent (fleets started before the fleet queue).
   const onServerQueue = input.serverTaskQueue ? { taskQueue: input.serverTaskQueue } : {};
+  // A batch of a large fleet, started by the fleet's workflow, which proved the requester (a batch started
+  // any other way is held to the proof like a fleet).
+  const batchOfFleet = input.batch !== undefined && wf.workflowInfo().parent?.workflowId === fleetWorkflowId(spec.fleetId);
   // The requester is proven before anything is done (domain/request-signature.ts); a continued run was
   // checked by the chain's first. Behind a patch: signed fleets started before requests were signed replay.
-  if (!wf.workflowInfo().continuedFromExecutionRunId && spec.approvals === 'signed' && wf.patched('signed-request')) {
+  if (
+    !wf.workflowInfo().continuedFromExecutionRunId &&
+    spec.approvals === 'signed' &&
+    !batchOfFleet &&
+    wf.patched('signed-request')
+  ) {
     const refusal = requestRefusal(spec, requestedBy, input.requestSignature, Date.now());
     if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'RequestRefused');
   }
   const settings = spec.settings;
+  // A large fleet runs as batches (fleet-batches.ts). Fleets started before batches have no batchSize.
+  if (!input.carry && !input.batch) {
+    const batches = planBatches(spec.servers.length, settings.maxParallel, settings.batchSize);
+    if (batches.length > 0) return onboardFleetInBatches(input, batches);
+  }
   // This release's cheaper fleet (LEAN_FLEET_PATCH); runs recorded before it replay their old commands.
   const lean = wf.patched(LEAN_FLEET_PATCH);
   const carry: FleetCarry = input.carry ?? {
@@ -257,13 +281,19 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       refused,
       refusedCount,
       run: carry.run,
+      ...(input.batch ? { batch: input.batch } : {}),
       done:
         inFlight.size === 0 &&
         starting === 0 &&
         (carry.cursor >= spec.servers.length || carry.stoppedReason !== undefined),
     };
   };
-  const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
+  /** Bumped at every change the details show; a batch reports to its fleet after changes (reportToFleet). */
+  let version = 0;
+  const refreshDetails = () => {
+    version += 1;
+    wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
+  };
 
   /** Decisions a lean run has taken and not yet relayed, and whether a relay is under way. */
   const unrelayed: StandingDecision[] = [];
@@ -320,16 +350,11 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   };
 
   /** Counts a refused message and keeps the latest few; a flood is logged by samples. */
-  const refuse = (raw: unknown, refusal: string): void => {
-    const entry = {
-      received: describeReceived(raw),
-      refusal,
-      at: new Date().toISOString(),
-      via: 'serverPhase' as const,
-    };
+  const refuse = (raw: unknown, refusal: string, via: RefusedVia = 'serverPhase'): void => {
+    const entry = { received: describeReceived(raw), refusal, at: new Date().toISOString(), via };
     refusedCount = keepRefusal(refused, entry, refusedCount);
     if (refusedCount <= KEPT_REFUSALS || refusedCount % 100 === 0) {
-      wf.log.warn('refused a message', { refusal, via: 'serverPhase', refusedSoFar: refusedCount });
+      wf.log.warn('refused a message', { refusal, via, refusedSoFar: refusedCount });
     }
   };
 
@@ -360,6 +385,14 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     },
     { description: HANDLER_DESCRIPTIONS.serverPhase }
   );
+  /** The checks of a fleet decision; a batch holds a slice of the fleet's servers, and the fleet checked the names. */
+  const decisionChecks = () => ({
+    rules,
+    signing: signingPolicyOf(spec),
+    taken: carry.standingDecisions,
+    budget: verificationBudget,
+    ...(input.batch ? {} : { isServer: (fqdn: string) => phases.has(fqdn) }),
+  });
   wf.setHandler(
     decideKindUpdate,
     async (raw) => {
@@ -374,23 +407,43 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     },
     {
       validator: (raw) => {
+        if (input.batch) {
+          throw wf.ApplicationFailure.nonRetryable(
+            `this is batch ${input.batch.index + 1} of fleet ${spec.fleetId}: send decideKind to the fleet's workflow ${fleetWorkflowId(spec.fleetId)}, which relays it to every batch`,
+            'DecisionRefused'
+          );
+        }
         const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
         if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-        const usedNonces = new Set(carry.standingDecisions.flatMap((d) => d.signature?.nonce ?? []));
-        const refusal =
-          approverRefusal(parsed.value.approver, rules) ??
-          kindSignatureRefusal(signingPolicyOf(spec), parsed.value, Date.now(), usedNonces, verificationBudget);
+        const refusal = kindDecisionRefusal(parsed.value, decisionChecks());
         if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
-        const unknown = parsed.value.servers === 'all' ? [] : parsed.value.servers.filter((s) => !phases.has(s));
-        if (unknown.length > 0) {
-          throw wf.ApplicationFailure.nonRetryable(`not in this fleet: ${unknown.join(', ')}`, 'DecisionRefused');
-        }
-        const tooLarge = standingDecisionsRefusal([...carry.standingDecisions, parsed.value]);
-        if (tooLarge) throw wf.ApplicationFailure.nonRetryable(tooLarge, 'DecisionRefused');
       },
       description: HANDLER_DESCRIPTIONS.decideKind,
     }
   );
+  if (input.batch) {
+    // The fleet's decisions, relayed by its workflow; anyone can send this signal, so each is checked as the fleet did.
+    wf.setHandler(
+      fleetDecisionsSignal,
+      (raw: unknown) => {
+        if (!Array.isArray(raw) || raw.length > MAX_RELAYED_DECISIONS) {
+          return refuse(raw, `fleetDecisions: expected a list of at most ${MAX_RELAYED_DECISIONS} decisions`, 'fleet');
+        }
+        for (const item of raw) {
+          const parsed = parseMessage(standingDecisionSchema, item, 'fleetDecisions');
+          const refusal = parsed.ok ? kindDecisionRefusal(parsed.value, decisionChecks()) : parsed.refusal;
+          if (refusal || !parsed.ok) {
+            refuse(item, refusal ?? '', 'fleet');
+            continue;
+          }
+          carry.standingDecisions.push(parsed.value);
+          unrelayed.push(parsed.value);
+        }
+        refreshDetails();
+      },
+      { description: HANDLER_DESCRIPTIONS.fleetDecisions }
+    );
+  }
 
   /** A server that closed without telling us (terminated, timed out) must not hold its slot forever. */
   const settle = (fqdn: string, phase: ServerPhase): void => {
@@ -609,6 +662,50 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
         handoverDone = true;
       });
   }
+  /**
+   * A batch tells its fleet what changed (the fleet's status and details), some seconds after a change
+   * and never more often than every `count` seconds, the gap doubling every REPORTS_PER_GAP reports, so
+   * the fleet's history stays within its budget however long the batches run.
+   */
+  const reportToFleet = async (batch: { index: number; count: number }): Promise<void> => {
+    const fleet = wf.getExternalWorkflowHandle(fleetWorkflowId(spec.fleetId));
+    // What the fleet knows of this slice: queued, unless a report of this run said otherwise.
+    const reported: Record<string, ServerPhase> = Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued']));
+    let gapMs = Math.max(MIN_REPORT_GAP_MS, batch.count * REPORT_GAP_PER_BATCH_MS);
+    let sentAtGap = 0;
+    let reportedVersion = version;
+    for (;;) {
+      await wf.condition(() => version !== reportedVersion);
+      await wf.sleep(gapMs);
+      reportedVersion = version;
+      const changed = Object.fromEntries(Object.entries(carry.servers).filter(([fqdn, p]) => reported[fqdn] !== p));
+      Object.assign(reported, changed);
+      const { stoppedReason } = status();
+      await fleet
+        .signal(batchProgressSignal, {
+          index: batch.index,
+          phases: changed,
+          started: carry.cursor,
+          inFlight: [...inFlight],
+          waiting,
+          ...(stoppedReason ? { stoppedReason } : {}),
+          refusedCount,
+        })
+        .catch((err) => wf.log.warn('could not report to the fleet', { error: String(err) }));
+      if (++sentAtGap >= REPORTS_PER_GAP) {
+        gapMs *= 2;
+        sentAtGap = 0;
+      }
+    }
+  };
+  const reporting = new wf.CancellationScope();
+  if (input.batch) {
+    const batch = input.batch;
+    reporting.run(() => reportToFleet(batch)).catch((err: unknown) => {
+      // Cancelling the batch cancels its timer; nothing else can reach here.
+      if (!wf.isCancellation(err)) wf.log.error('reporting to the fleet stopped', { error: String(err) });
+    });
+  }
   if (lean) {
     relayDecisions().catch((err: unknown) => {
       // Cancelling the fleet cancels its signals; nothing else can reach here.
@@ -665,6 +762,12 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     throw err;
   }
   await wf.condition(wf.allHandlersFinished);
+  if (input.batch) {
+    // A report's timer firing while the batch completes would make Temporal refuse the completion (and the
+    // worker replay the whole batch): it is cancelled first, and the batch completes in a later task.
+    reporting.cancel();
+    await wf.sleep(1);
+  }
   refreshDetails();
   return status();
 }

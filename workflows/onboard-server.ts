@@ -11,7 +11,7 @@ import {
   type OperatorDecisionInput,
   type StandingDecision,
 } from '../domain/approvals';
-import { fleetWorkflowId } from '../domain/ids';
+import { fleetWorkflowId, isFleetBatchWorkflowId } from '../domain/ids';
 import { signatureRefusal, VerificationBudget } from '../domain/signatures';
 import { stepRetryPolicy } from '../domain/failures';
 import { stepApplies, type StepOutcome, type StepRequest } from '../domain/onboarding';
@@ -76,7 +76,10 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   // The fleet verified the requester's signature; a server of a signed fleet started any other way would
   // take whatever requester and approvers its input names, so it runs only as that fleet's child.
   const parent = wf.workflowInfo().parent?.workflowId;
-  if (input.signing?.approvals === 'signed' && parent !== fleetWorkflowId(input.fleetId)) {
+  // A large fleet starts its servers from its batches (workflows/fleet-batches.ts), which it started itself.
+  const startedByFleet =
+    parent !== undefined && (parent === fleetWorkflowId(input.fleetId) || isFleetBatchWorkflowId(parent, input.fleetId));
+  if (input.signing?.approvals === 'signed' && !startedByFleet) {
     throw wf.ApplicationFailure.nonRetryable(
       `onboardServer of the signed fleet ${input.fleetId} runs only as a child of ${fleetWorkflowId(input.fleetId)} (started ${parent ? `by ${parent}` : 'on its own'}): start the fleet with fleet onboard --key`,
       'NotStartedByFleet'

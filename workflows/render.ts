@@ -277,9 +277,15 @@ function waitingText(what: string): string {
 }
 
 export function renderFleetDetails(status: FleetStatus, namespace: string): string {
+  const which = status.batch ? ` batch ${status.batch.index + 1} of ${status.batch.count}` : '';
   const blocks: Array<string | undefined> = [
-    `Fleet ${code(status.fleetId)} (run ${status.run}), requested by ${code(status.requestedBy)}: ${status.counts.started} of ${status.counts.total} servers started${status.done ? ', done' : ''}. By phase: ${counts(status.counts.byPhase)}`,
+    `Fleet ${code(status.fleetId)}${which} (run ${status.run}), requested by ${code(status.requestedBy)}: ${status.counts.started} of ${status.counts.total} servers started${status.done ? ', done' : ''}. By phase: ${counts(status.counts.byPhase)}`,
   ];
+  if (status.batches?.length) {
+    blocks.push(
+      `Runs as ${status.batches.length} batches side by side (their reports, a few seconds old, make these counts): ${status.batches.map((id, i) => `[batch ${i + 1}](${uiWorkflowPath(namespace, id)})`).join(', ')}`
+    );
+  }
   const waiting = Object.entries(status.waiting ?? {});
   if (waiting.length > 0) {
     const all = uiWorkflowListPath(namespace, waitingServersQuery(status.fleetId));
@@ -295,7 +301,7 @@ export function renderFleetDetails(status: FleetStatus, namespace: string): stri
   if (status.approvals !== 'signed') blocks.push(`**${UNSIGNED_NOTE}**`);
   if (status.stoppedReason) blocks.push(`**Stopped starting new servers:** ${code(status.stoppedReason)}`);
   if (status.refusedCount > 0) {
-    blocks.push(`**Refused messages: ${status.refusedCount}** (forged or malformed ${code('serverPhase')} signals)`);
+    blocks.push(`**Refused messages: ${status.refusedCount}** (forged or malformed internal signals: ${code('serverPhase')}, ${code('batchProgress')}, ${code('fleetDecisions')})`);
   }
   return details(blocks);
 }

@@ -1,0 +1,214 @@
+/**
+ * A large fleet (more servers than settings.batchSize): the fleet's workflow starts one batch per slice of
+ * its servers (domain/batches.ts), side by side and sharing its maxParallel, each an `onboardFleet` run
+ * of its own under it, and answers for the whole fleet: its status and details from the batches'
+ * reports, its decisions relayed to them, its result from theirs.
+ *
+ * Why batches: a fleet run that continues as new while its servers report to it races their reports; a
+ * refused end makes the worker replay the whole run (seconds at 3,000 events, on top of a loaded worker).
+ * A batch's run ends after its last server, and this run never continues as new (its history grows
+ * by a report now and then per batch), so no run ends while servers report to it.
+ */
+import * as wf from '@temporalio/workflow';
+import {
+  describeReceived,
+  KEPT_REFUSALS,
+  keepRefusal,
+  kindDecisionInputSchema,
+  normaliseRules,
+  parseMessage,
+  type RefusedDecision,
+  type StandingDecision,
+} from '../domain/approvals';
+import type { FleetBatch } from '../domain/batches';
+import { signingPolicyOf } from '../domain/fleet';
+import { fleetBatchWorkflowId } from '../domain/ids';
+import { FleetKey } from '../domain/search-attributes';
+import { VerificationBudget } from '../domain/signatures';
+import {
+  batchProgressSchema,
+  type BatchProgress,
+  type FleetRunInput,
+  type FleetStatus,
+  type ServerPhase,
+} from '../domain/status';
+import { kindDecisionRefusal } from './kind-decisions';
+import {
+  batchProgressSignal,
+  decideKindUpdate,
+  fleetDecisionsSignal,
+  fleetStatusQuery,
+  HANDLER_DESCRIPTIONS,
+} from './messages';
+import type { onboardFleet } from './onboard-fleet';
+import { PhaseTally } from './phase-tally';
+import { renderFleetDetails } from './render';
+
+export async function onboardFleetInBatches(input: FleetRunInput, batches: FleetBatch[]): Promise<FleetStatus> {
+  const { spec, requestedBy } = input;
+  const signing = signingPolicyOf(spec);
+  const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing });
+  const phases = new PhaseTally(Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued' as ServerPhase])));
+  const batchIds = batches.map((b) => fleetBatchWorkflowId(spec.fleetId, b.index));
+  /** Each batch's latest report, and its result once it finished. */
+  const reports: Array<BatchProgress | undefined> = batches.map(() => undefined);
+  const results: Array<FleetStatus | undefined> = batches.map(() => undefined);
+  const standingDecisions: StandingDecision[] = [];
+  const refused: RefusedDecision[] = [];
+  let refusedCount = 0;
+  const verificationBudget = new VerificationBudget();
+
+  const status = (): FleetStatus => {
+    const seen = batches.map((_, i) => results[i] ?? reports[i]);
+    return {
+      fleetId: spec.fleetId,
+      requestedBy,
+      approvals: signing.approvals,
+      counts: {
+        total: spec.servers.length,
+        started: batches.reduce((n, _, i) => n + (results[i]?.counts.started ?? reports[i]?.started ?? 0), 0),
+        byPhase: phases.byPhase(),
+      },
+      servers: Object.fromEntries(spec.servers.map((s) => [s.fqdn, phases.phaseOf(s.fqdn) ?? 'queued'])),
+      inFlight: seen.flatMap((r) => r?.inFlight ?? []),
+      stoppedReason: seen
+        .map((r, i) => (r?.stoppedReason ? `batch ${i + 1}: ${r.stoppedReason}` : undefined))
+        .find((r) => r !== undefined),
+      waiting: Object.assign({}, ...seen.map((r) => r?.waiting ?? {})) as Record<string, string>,
+      standingDecisions,
+      refused,
+      refusedCount: refusedCount + seen.reduce((n, r) => n + (r?.refusedCount ?? 0), 0),
+      run: 1,
+      done: results.every((r) => r !== undefined),
+      batches: batchIds,
+    };
+  };
+  const refreshDetails = () => wf.setCurrentDetails(renderFleetDetails(status(), wf.workflowInfo().namespace));
+
+  wf.setHandler(fleetStatusQuery, status, { description: HANDLER_DESCRIPTIONS.fleetStatus });
+  wf.setHandler(
+    batchProgressSignal,
+    (raw: unknown) => {
+      // Anyone can send it: a report that does not fit its batch is counted and dropped, never thrown.
+      const parsed = parseMessage(batchProgressSchema, raw, 'batchProgress');
+      const refusal = parsed.ok ? progressRefusal(parsed.value, batches, spec.servers) : parsed.refusal;
+      if (refusal || !parsed.ok) {
+        refusedCount = keepRefusal(
+          refused,
+          { received: describeReceived(raw), refusal: refusal ?? '', at: new Date().toISOString(), via: 'batchProgress' },
+          refusedCount
+        );
+        if (refusedCount <= KEPT_REFUSALS) wf.log.warn('refused a message', { refusal, via: 'batchProgress' });
+        return;
+      }
+      const report = parsed.value;
+      if (results[report.index]) return;
+      reports[report.index] = report;
+      for (const [fqdn, phase] of Object.entries(report.phases)) phases.set(fqdn, phase);
+      refreshDetails();
+    },
+    { description: HANDLER_DESCRIPTIONS.batchProgress }
+  );
+
+  /** Decisions not yet relayed to the batches, which are all started before any is relayed. */
+  const unrelayed: StandingDecision[] = [];
+  wf.setHandler(
+    decideKindUpdate,
+    (raw) => {
+      const d = kindDecisionInputSchema.parse(raw);
+      const decision: StandingDecision = { ...d, at: new Date().toISOString() };
+      standingDecisions.push(decision);
+      unrelayed.push(decision);
+      return decision;
+    },
+    {
+      validator: (raw) => {
+        const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
+        if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
+        const refusal = kindDecisionRefusal(parsed.value, {
+          rules,
+          signing,
+          taken: standingDecisions,
+          budget: verificationBudget,
+          isServer: (fqdn) => phases.has(fqdn),
+        });
+        if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+      },
+      description: HANDLER_DESCRIPTIONS.decideKind,
+    }
+  );
+
+  refreshDetails();
+  const runs = await Promise.all(
+    batches.map((batch, i) =>
+      wf.startChild<typeof onboardFleet>('onboardFleet', {
+        workflowId: batchIds[i],
+        args: [
+          {
+            spec: {
+              ...spec,
+              servers: spec.servers.slice(batch.from, batch.to),
+              settings: { ...spec.settings, maxParallel: batch.maxParallel },
+            },
+            requestedBy,
+            ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
+            batch: { index: batch.index, count: batches.length },
+          },
+        ],
+        staticSummary: `Batch ${i + 1} of ${batches.length} of fleet ${spec.fleetId}: servers ${batch.from + 1} to ${batch.to}, at most ${batch.maxParallel} at once`,
+        typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
+      })
+    )
+  );
+  // Relays what the fleet decides, all decisions one workflow task took in one signal per batch still running.
+  const relaying = (async () => {
+    for (;;) {
+      await wf.condition(() => unrelayed.length > 0);
+      const decisions = unrelayed.splice(0);
+      await Promise.all(
+        runs.map((run, i) =>
+          results[i]
+            ? undefined
+            : wf
+                .getExternalWorkflowHandle(batchIds[i])
+                .signal(fleetDecisionsSignal, decisions)
+                .catch((err) => {
+                  if (!results[i]) wf.log.warn('could not relay fleet decisions', { batch: i + 1, error: String(err) });
+                })
+        )
+      );
+    }
+  })();
+  relaying.catch((err: unknown) => {
+    if (!wf.isCancellation(err)) wf.log.error('relaying fleet decisions stopped', { error: String(err) });
+  });
+
+  await Promise.all(
+    runs.map(async (run, i) => {
+      const result = await run.result();
+      results[i] = result;
+      for (const [fqdn, phase] of Object.entries(result.servers)) phases.set(fqdn, phase);
+      refreshDetails();
+    })
+  );
+  await wf.condition(() => unrelayed.length === 0 && wf.allHandlersFinished());
+  refreshDetails();
+  return status();
+}
+
+/** Why a `batchProgress` does not fit the batch it names, or undefined when it does. */
+function progressRefusal(
+  report: BatchProgress,
+  batches: FleetBatch[],
+  servers: ReadonlyArray<{ fqdn: string }>
+): string | undefined {
+  const batch = batches[report.index];
+  if (!batch) return `batchProgress.index: this fleet has batches 0 to ${batches.length - 1}, not ${report.index}`;
+  const slice = new Set(servers.slice(batch.from, batch.to).map((s) => s.fqdn));
+  const outside = [...Object.keys(report.phases), ...report.inFlight, ...Object.keys(report.waiting)].find(
+    (fqdn) => !slice.has(fqdn)
+  );
+  if (outside) return `batchProgress: ${outside} is not a server of batch ${report.index + 1}`;
+  if (report.started > slice.size) return `batchProgress.started: batch ${report.index + 1} has ${slice.size} servers`;
+  return undefined;
+}

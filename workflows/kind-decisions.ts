@@ -1,0 +1,37 @@
+/**
+ * The checks a fleet-level decision on one kind of change passes before a fleet takes it: the fleet's
+ * `decideKind` validator, and a batch of a large fleet on the decisions its fleet relays (anyone can send
+ * that signal too). Deterministic code only.
+ */
+import {
+  approverRefusal,
+  standingDecisionsRefusal,
+  type ApprovalRules,
+  type KindDecisionInput,
+  type StandingDecision,
+} from '../domain/approvals';
+import type { SignaturePolicy, VerificationBudget } from '../domain/signatures';
+import { kindSignatureRefusal } from './approval-gate';
+
+export interface KindDecisionChecks {
+  rules: ApprovalRules;
+  signing: SignaturePolicy;
+  /** The decisions the fleet already took: their nonces are spent, and all of them must fit its carry. */
+  taken: readonly StandingDecision[];
+  budget: VerificationBudget;
+  /** Whether a listed server is one of the fleet's; absent in a batch, which holds a slice of them. */
+  isServer?: (fqdn: string) => boolean;
+}
+
+/** Why the fleet does not take `d`, or undefined when it does. */
+export function kindDecisionRefusal(d: KindDecisionInput, checks: KindDecisionChecks): string | undefined {
+  const usedNonces = new Set(checks.taken.flatMap((t) => t.signature?.nonce ?? []));
+  const refusal =
+    approverRefusal(d.approver, checks.rules) ??
+    kindSignatureRefusal(checks.signing, d, Date.now(), usedNonces, checks.budget);
+  if (refusal) return refusal;
+  const { isServer } = checks;
+  const unknown = d.servers === 'all' || !isServer ? [] : d.servers.filter((s) => !isServer(s));
+  if (unknown.length > 0) return `not in this fleet: ${unknown.join(', ')}`;
+  return standingDecisionsRefusal([...checks.taken, d]);
+}
