@@ -45,13 +45,13 @@ describe('planBatches', () => {
         [666, 1_000, 33],
       ]
     );
-    const large = planBatches(5_000, 100, 400);
-    assert.equal(large.length, 13);
+    const large = planBatches(5_000, 100, 300);
+    assert.equal(large.length, 17);
     assert.equal(
       large.reduce((n, b) => n + b.maxParallel, 0),
       100
     );
-    assert.ok(large.every((b, i) => b.to - b.from <= 400 && (i === 0 || b.from === large[i - 1].to)));
+    assert.ok(large.every((b, i) => b.to - b.from <= 300 && (i === 0 || b.from === large[i - 1].to)));
     assert.equal(large.at(-1)?.to, 5_000);
   });
 
