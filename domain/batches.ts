@@ -1,7 +1,14 @@
 /**
  * How a large fleet is split into batches (settings.batchSize): contiguous slices of its server list,
- * run side by side, each with its share of `maxParallel`. Used by the fleet workflow and its tests.
+ * run a few at a time, each with its lane's share of `maxParallel`. Used by the fleet workflow and its tests.
  */
+
+/**
+ * Batches that run at once. Few, so each has enough slots that one running behind keeps the domain
+ * controllers busy to the end, and so the worker holds a few batches' children at a time, not the
+ * fleet's (a run keeps a record of every child it started until it closes).
+ */
+export const MAX_CONCURRENT_BATCHES = 4;
 
 export interface FleetBatch {
   /** 0-based; the batch's workflow id counts from 1 (domain/ids.ts fleetBatchWorkflowId). */
@@ -9,24 +16,29 @@ export interface FleetBatch {
   /** The slice of the fleet's servers, `from` inclusive, `to` exclusive. */
   from: number;
   to: number;
-  /** This batch's share of the fleet's maxParallel; the shares add up to it. */
-  maxParallel: number;
+}
+
+export interface BatchPlan {
+  batches: FleetBatch[];
+  /** Each lane's share of maxParallel (they add up to it): a lane runs one batch after another. */
+  lanes: number[];
 }
 
 /**
  * The batches of a fleet of `servers` servers, or none when it fits one batch (or predates batches:
- * `batchSize` undefined). Never more batches than slots, so each has one at least; then batches hold
- * more than `batchSize` (and may continue as new).
+ * `batchSize` undefined). Slices differ in size by one server at most.
  */
-export function planBatches(servers: number, maxParallel: number, batchSize: number | undefined): FleetBatch[] {
-  if (batchSize === undefined || servers <= batchSize) return [];
-  const count = Math.min(Math.ceil(servers / batchSize), maxParallel);
-  if (count < 2) return [];
-  const base = Math.floor(maxParallel / count);
-  return Array.from({ length: count }, (_, index) => ({
-    index,
-    from: Math.floor((index * servers) / count),
-    to: Math.floor(((index + 1) * servers) / count),
-    maxParallel: base + (index < maxParallel % count ? 1 : 0),
-  }));
+export function planBatches(servers: number, maxParallel: number, batchSize: number | undefined): BatchPlan {
+  if (batchSize === undefined || servers <= batchSize) return { batches: [], lanes: [] };
+  const count = Math.ceil(servers / batchSize);
+  const laneCount = Math.min(MAX_CONCURRENT_BATCHES, maxParallel, count);
+  const base = Math.floor(maxParallel / laneCount);
+  return {
+    batches: Array.from({ length: count }, (_, index) => ({
+      index,
+      from: Math.floor((index * servers) / count),
+      to: Math.floor(((index + 1) * servers) / count),
+    })),
+    lanes: Array.from({ length: laneCount }, (_, lane) => base + (lane < maxParallel % laneCount ? 1 : 0)),
+  };
 }

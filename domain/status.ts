@@ -177,8 +177,11 @@ export interface FleetRunInput {
   serverTaskQueue?: string;
   /** Carried across continue-as-new; absent on the first run. */
   carry?: FleetCarry;
-  /** Set when this run is one batch of a larger fleet (domain/batches.ts), started by the fleet's workflow. */
-  batch?: { index: number; count: number };
+  /**
+   * Set when this run is one batch of a larger fleet (domain/batches.ts), started by the fleet's workflow:
+   * which of its `count` batches, and how many of them run at once.
+   */
+  batch?: { index: number; count: number; lanes?: number };
 }
 
 export interface FleetCarry {

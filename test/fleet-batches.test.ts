@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { planBatches } from '../domain/batches';
+import { MAX_CONCURRENT_BATCHES, planBatches } from '../domain/batches';
 import { fleetBatchWorkflowId, fleetWorkflowId, isFleetBatchWorkflowId, serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import { FleetKey } from '../domain/search-attributes';
@@ -29,42 +29,34 @@ import { waitFor } from './support/wait';
 
 describe('planBatches', () => {
   it('runs a fleet that fits one batch, or predates batches, as one', () => {
-    assert.deepEqual(planBatches(400, 32, 400), []);
-    assert.deepEqual(planBatches(5_000, 100, undefined), []);
-    // Never more batches than slots: one slot cannot be shared by two batches.
-    assert.deepEqual(planBatches(50, 1, 10), []);
+    assert.deepEqual(planBatches(300, 32, 300), { batches: [], lanes: [] });
+    assert.deepEqual(planBatches(5_000, 100, undefined), { batches: [], lanes: [] });
   });
 
-  it('splits the servers into contiguous slices and maxParallel into shares that add up to it', () => {
-    const batches = planBatches(1_000, 100, 400);
+  it('splits the servers into contiguous slices, run in a few lanes whose shares add up to maxParallel', () => {
+    const { batches, lanes } = planBatches(1_000, 100, 300);
     assert.deepEqual(
-      batches.map((b) => [b.from, b.to, b.maxParallel]),
+      batches.map((b) => [b.from, b.to]),
       [
-        [0, 333, 34],
-        [333, 666, 33],
-        [666, 1_000, 33],
+        [0, 250],
+        [250, 500],
+        [500, 750],
+        [750, 1_000],
       ]
     );
+    assert.deepEqual(lanes, [25, 25, 25, 25]);
     const large = planBatches(5_000, 100, 300);
-    assert.equal(large.length, 17);
-    assert.equal(
-      large.reduce((n, b) => n + b.maxParallel, 0),
-      100
-    );
-    assert.ok(large.every((b, i) => b.to - b.from <= 300 && (i === 0 || b.from === large[i - 1].to)));
-    assert.equal(large.at(-1)?.to, 5_000);
+    assert.equal(large.batches.length, 17);
+    assert.equal(large.lanes.length, MAX_CONCURRENT_BATCHES);
+    assert.ok(large.batches.every((b, i) => b.to - b.from <= 300 && (i === 0 || b.from === large.batches[i - 1].to)));
+    assert.equal(large.batches.at(-1)?.to, 5_000);
+    assert.deepEqual(planBatches(100, 6, 10).lanes, [2, 2, 1, 1]);
   });
 
-  it('gives each batch a slot at least, with more servers than batchSize when slots are few', () => {
-    const batches = planBatches(100, 3, 10);
-    assert.deepEqual(
-      batches.map((b) => [b.to - b.from, b.maxParallel]),
-      [
-        [33, 1],
-        [33, 1],
-        [34, 1],
-      ]
-    );
+  it('runs batches one after another when the fleet has one slot', () => {
+    const { batches, lanes } = planBatches(50, 1, 10);
+    assert.equal(batches.length, 5);
+    assert.deepEqual(lanes, [1]);
   });
 
   it("names batches under the fleet's workflow id, and tells them from other workflows", () => {
@@ -131,7 +123,7 @@ describe('a fleet in batches', () => {
     const query = `WorkflowType = "onboardFleet" AND ${FleetKey.name} = "${spec.fleetId}"`;
     for await (const wf of env.client.workflow.list({ query })) {
       const described = await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
-      runs.push({ id: wf.workflowId, status: wf.status.name, parent: described.parentExecution?.workflowId });
+      runs.push({ id: wf.workflowId, status: wf.status.name, parent: described.parentExecution?.workflowId ?? undefined });
     }
     runs.sort((a, b) => a.id.localeCompare(b.id));
     assert.deepEqual(runs, [
@@ -144,6 +136,32 @@ describe('a fleet in batches', () => {
     ]);
     const last = await env.client.workflow.getHandle(serverWorkflowId(spec.servers[23].fqdn)).describe();
     assert.equal(last.parentExecution?.workflowId, fleetBatchWorkflowId(spec.fleetId, 2));
+  });
+
+  it('gives a batch started after a decision that decision in its input', async () => {
+    // One slot: three batches of 7 one after another; the first server waits for the decision, the later
+    // batches start after it. A server that missed it would wait and, after 20 s, count it rejected.
+    const spec = testFleet(21, {
+      policy: ONE_APPROVAL_POLICY,
+      settings: { maxParallel: 1, batchSize: 10, approvalTimeout: '20s', stepRetry: FAST_RETRY },
+    });
+    const first = spec.servers[0].fqdn;
+    const result = await withWorkers(env, new LabRunner(estateFor(spec)), async () => {
+      const fleet = await startFleet(env, spec, 'alice');
+      await waitForPending(
+        env.client.workflow.getHandle(serverWorkflowId(first)),
+        changeId(first, 'setTrustedHosts', 'trusted-hosts-wildcard')
+      );
+      await fleet.executeUpdate(decideKindUpdate, {
+        args: [{ kind: 'trusted-hosts-wildcard', servers: 'all', decision: 'approve', approver: 'bob', reason: 'CAB-9' }],
+      });
+      return fleet.result();
+    });
+    assert.equal(result.counts.byPhase.onboarded, 21, JSON.stringify(result.counts.byPhase));
+    const last = await env.client.workflow.getHandle(fleetBatchWorkflowId(spec.fleetId, 2)).fetchHistory();
+    const input = last.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const carried = JSON.parse(Buffer.from(input ?? []).toString()) as { carry?: { standingDecisions: unknown[] } };
+    assert.equal(carried.carry?.standingDecisions.length, 1, 'the last batch did not get the decision at its start');
   });
 
   it('refuses internal signals that do not fit, and decisions sent to a batch instead of the fleet', async () => {

@@ -20,7 +20,7 @@ import {
   type RefusedDecision,
   type StandingDecision,
 } from '../domain/approvals';
-import type { FleetBatch } from '../domain/batches';
+import type { BatchPlan, FleetBatch } from '../domain/batches';
 import { signingPolicyOf } from '../domain/fleet';
 import { fleetBatchWorkflowId } from '../domain/ids';
 import { FleetKey } from '../domain/search-attributes';
@@ -28,11 +28,12 @@ import { VerificationBudget } from '../domain/signatures';
 import {
   batchProgressSchema,
   type BatchProgress,
+  type FleetCarry,
   type FleetRunInput,
   type FleetStatus,
   type ServerPhase,
 } from '../domain/status';
-import { kindDecisionRefusal } from './kind-decisions';
+import { kindDecisionRefusal, MAX_RELAYED_DECISIONS } from './kind-decisions';
 import {
   batchProgressSignal,
   decideKindUpdate,
@@ -44,8 +45,9 @@ import type { onboardFleet } from './onboard-fleet';
 import { PhaseTally } from './phase-tally';
 import { renderFleetDetails } from './render';
 
-export async function onboardFleetInBatches(input: FleetRunInput, batches: FleetBatch[]): Promise<FleetStatus> {
+export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPlan): Promise<FleetStatus> {
   const { spec, requestedBy } = input;
+  const { batches, lanes } = plan;
   const signing = signingPolicyOf(spec);
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing });
   const phases = new PhaseTally(Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued' as ServerPhase])));
@@ -54,6 +56,9 @@ export async function onboardFleetInBatches(input: FleetRunInput, batches: Fleet
   const reports: Array<BatchProgress | undefined> = batches.map(() => undefined);
   const results: Array<FleetStatus | undefined> = batches.map(() => undefined);
   const standingDecisions: StandingDecision[] = [];
+  /** Running batches, and how many of the fleet's decisions each has (in its input, or relayed). */
+  const relayedUpTo = new Map<number, number>();
+  let relaying = false;
   const refused: RefusedDecision[] = [];
   let refusedCount = 0;
   const verificationBudget = new VerificationBudget();
@@ -93,11 +98,8 @@ export async function onboardFleetInBatches(input: FleetRunInput, batches: Fleet
       const parsed = parseMessage(batchProgressSchema, raw, 'batchProgress');
       const refusal = parsed.ok ? progressRefusal(parsed.value, batches, spec.servers) : parsed.refusal;
       if (refusal || !parsed.ok) {
-        refusedCount = keepRefusal(
-          refused,
-          { received: describeReceived(raw), refusal: refusal ?? '', at: new Date().toISOString(), via: 'batchProgress' },
-          refusedCount
-        );
+        const entry = { received: describeReceived(raw), refusal: refusal ?? '', at: new Date().toISOString() };
+        refusedCount = keepRefusal(refused, { ...entry, via: 'batchProgress' }, refusedCount);
         if (refusedCount <= KEPT_REFUSALS) wf.log.warn('refused a message', { refusal, via: 'batchProgress' });
         return;
       }
@@ -109,16 +111,13 @@ export async function onboardFleetInBatches(input: FleetRunInput, batches: Fleet
     },
     { description: HANDLER_DESCRIPTIONS.batchProgress }
   );
-
-  /** Decisions not yet relayed to the batches, which are all started before any is relayed. */
-  const unrelayed: StandingDecision[] = [];
   wf.setHandler(
     decideKindUpdate,
     (raw) => {
+      // The validator checked the normalised form (lower-cased names); record and relay that form too.
       const d = kindDecisionInputSchema.parse(raw);
       const decision: StandingDecision = { ...d, at: new Date().toISOString() };
       standingDecisions.push(decision);
-      unrelayed.push(decision);
       return decision;
     },
     {
@@ -138,60 +137,79 @@ export async function onboardFleetInBatches(input: FleetRunInput, batches: Fleet
     }
   );
 
-  refreshDetails();
-  const runs = await Promise.all(
-    batches.map((batch, i) =>
-      wf.startChild<typeof onboardFleet>('onboardFleet', {
-        workflowId: batchIds[i],
-        args: [
-          {
-            spec: {
-              ...spec,
-              servers: spec.servers.slice(batch.from, batch.to),
-              settings: { ...spec.settings, maxParallel: batch.maxParallel },
-            },
-            requestedBy,
-            ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
-            batch: { index: batch.index, count: batches.length },
-          },
-        ],
-        staticSummary: `Batch ${i + 1} of ${batches.length} of fleet ${spec.fleetId}: servers ${batch.from + 1} to ${batch.to}, at most ${batch.maxParallel} at once`,
-        typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
-      })
-    )
-  );
-  // Relays what the fleet decides, all decisions one workflow task took in one signal per batch still running.
-  const relaying = (async () => {
+  /** Relays the decisions each running batch lacks, in signals of at most MAX_RELAYED_DECISIONS. */
+  const behind = () => [...relayedUpTo].filter(([, n]) => n < standingDecisions.length);
+  const relayDecisions = async (): Promise<void> => {
     for (;;) {
-      await wf.condition(() => unrelayed.length > 0);
-      const decisions = unrelayed.splice(0);
+      await wf.condition(() => behind().length > 0);
+      relaying = true;
+      const total = standingDecisions.length;
       await Promise.all(
-        runs.map((run, i) =>
-          results[i]
-            ? undefined
-            : wf
-                .getExternalWorkflowHandle(batchIds[i])
-                .signal(fleetDecisionsSignal, decisions)
-                .catch((err) => {
-                  if (!results[i]) wf.log.warn('could not relay fleet decisions', { batch: i + 1, error: String(err) });
-                })
-        )
+        behind().map(async ([i, from]) => {
+          relayedUpTo.set(i, total);
+          for (let at = from; at < total; at += MAX_RELAYED_DECISIONS) {
+            const decisions = standingDecisions.slice(at, Math.min(total, at + MAX_RELAYED_DECISIONS));
+            await wf
+              .getExternalWorkflowHandle(batchIds[i])
+              .signal(fleetDecisionsSignal, decisions)
+              .catch((err) => {
+                if (!results[i]) wf.log.warn('could not relay fleet decisions', { batch: i + 1, error: String(err) });
+              });
+          }
+        })
       );
+      relaying = false;
     }
-  })();
-  relaying.catch((err: unknown) => {
+  };
+  relayDecisions().catch((err: unknown) => {
+    // Cancelling the fleet cancels its signals; nothing else can reach here.
     if (!wf.isCancellation(err)) wf.log.error('relaying fleet decisions stopped', { error: String(err) });
   });
 
+  /** Runs one batch with `slots` of the fleet's maxParallel, to its result. */
+  const runBatch = async (batch: FleetBatch, slots: number): Promise<void> => {
+    const i = batch.index;
+    const known = standingDecisions.length;
+    const carry: FleetCarry = {
+      cursor: 0,
+      servers: Object.fromEntries(spec.servers.slice(batch.from, batch.to).map((s) => [s.fqdn, 'queued'])),
+      inFlight: [],
+      // Taken before the batch started: its servers find them in their input.
+      standingDecisions: standingDecisions.slice(0, known),
+      run: 1,
+    };
+    const run = await wf.startChild<typeof onboardFleet>('onboardFleet', {
+      workflowId: batchIds[i],
+      args: [
+        {
+          spec: { ...spec, servers: spec.servers.slice(batch.from, batch.to), settings: { ...spec.settings, maxParallel: slots } },
+          requestedBy,
+          ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
+          carry,
+          batch: { index: i, count: batches.length, lanes: lanes.length },
+        },
+      ],
+      staticSummary: `Batch ${i + 1} of ${batches.length} of fleet ${spec.fleetId}: servers ${batch.from + 1} to ${batch.to}, at most ${slots} at once`,
+      typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
+    });
+    // Decisions taken while it was being started are relayed (relayDecisions).
+    relayedUpTo.set(i, known);
+    const result = await run.result();
+    relayedUpTo.delete(i);
+    results[i] = result;
+    for (const [fqdn, phase] of Object.entries(result.servers)) phases.set(fqdn, phase);
+    refreshDetails();
+  };
+
+  refreshDetails();
+  // Each lane runs the next batch not yet started as soon as its last one finished.
+  let next = 0;
   await Promise.all(
-    runs.map(async (run, i) => {
-      const result = await run.result();
-      results[i] = result;
-      for (const [fqdn, phase] of Object.entries(result.servers)) phases.set(fqdn, phase);
-      refreshDetails();
+    lanes.map(async (slots) => {
+      while (next < batches.length) await runBatch(batches[next++], slots);
     })
   );
-  await wf.condition(() => unrelayed.length === 0 && wf.allHandlersFinished());
+  await wf.condition(() => !relaying && wf.allHandlersFinished());
   refreshDetails();
   return status();
 }

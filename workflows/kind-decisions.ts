@@ -13,6 +13,9 @@ import {
 import type { SignaturePolicy, VerificationBudget } from '../domain/signatures';
 import { kindSignatureRefusal } from './approval-gate';
 
+/** Decisions one `fleetDecisions` signal carries at most (a fleet relays a burst of them in several). */
+export const MAX_RELAYED_DECISIONS = 20;
+
 export interface KindDecisionChecks {
   rules: ApprovalRules;
   signing: SignaturePolicy;

@@ -54,7 +54,7 @@ import {
 import { VerificationBudget } from '../domain/signatures';
 import { requestRefusal } from '../domain/request-signature';
 import { onboardFleetInBatches } from './fleet-batches';
-import { kindDecisionRefusal } from './kind-decisions';
+import { kindDecisionRefusal, MAX_RELAYED_DECISIONS } from './kind-decisions';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails, renderServerStaticDetails } from './render';
 import { continueAsNewDue, restFitsInRun } from './history-budget';
@@ -149,9 +149,7 @@ async function awaitQuietTask(ready: () => boolean): Promise<void> {
   await wf.condition(ready);
 }
 
-/** Decisions one `fleetDecisions` signal may carry (the fleet relays those of one workflow task together). */
-const MAX_RELAYED_DECISIONS = 20;
-/** A batch reports to its fleet at most this often per batch of the fleet, the gap doubling every REPORTS_PER_GAP reports. */
+/** A batch reports to its fleet at most this often per batch running at once, the gap doubling every REPORTS_PER_GAP reports. */
 const REPORT_GAP_PER_BATCH_MS = 1_000;
 const MIN_REPORT_GAP_MS = 2_000;
 const REPORTS_PER_GAP = 20;
@@ -181,8 +179,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const settings = spec.settings;
   // A large fleet runs as batches (fleet-batches.ts). Fleets started before batches have no batchSize.
   if (!input.carry && !input.batch) {
-    const batches = planBatches(spec.servers.length, settings.maxParallel, settings.batchSize);
-    if (batches.length > 0) return onboardFleetInBatches(input, batches);
+    const plan = planBatches(spec.servers.length, settings.maxParallel, settings.batchSize);
+    if (plan.batches.length > 0) return onboardFleetInBatches(input, plan);
   }
   // This release's cheaper fleet (LEAN_FLEET_PATCH); runs recorded before it replay their old commands.
   const lean = wf.patched(LEAN_FLEET_PATCH);
@@ -281,7 +279,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       refused,
       refusedCount,
       run: carry.run,
-      ...(input.batch ? { batch: input.batch } : {}),
+      ...(input.batch ? { batch: { index: input.batch.index, count: input.batch.count } } : {}),
       done:
         inFlight.size === 0 &&
         starting === 0 &&
@@ -667,11 +665,11 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
    * and never more often than every `count` seconds, the gap doubling every REPORTS_PER_GAP reports, so
    * the fleet's history stays within its budget however long the batches run.
    */
-  const reportToFleet = async (batch: { index: number; count: number }): Promise<void> => {
+  const reportToFleet = async (batch: NonNullable<FleetRunInput['batch']>): Promise<void> => {
     const fleet = wf.getExternalWorkflowHandle(fleetWorkflowId(spec.fleetId));
     // What the fleet knows of this slice: queued, unless a report of this run said otherwise.
     const reported: Record<string, ServerPhase> = Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued']));
-    let gapMs = Math.max(MIN_REPORT_GAP_MS, batch.count * REPORT_GAP_PER_BATCH_MS);
+    let gapMs = Math.max(MIN_REPORT_GAP_MS, (batch.lanes ?? batch.count) * REPORT_GAP_PER_BATCH_MS);
     let sentAtGap = 0;
     let reportedVersion = version;
     for (;;) {
