@@ -23,7 +23,8 @@ import { connectClient, devServerTarget } from '../config/temporal-client';
 import { freePort, startDevServer, type DevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT, TEMPORAL_DIR } from '../devserver/temporal-cli';
 import { validateFleet, type FleetSpec } from '../domain/fleet';
-import { fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { fleetBatchWorkflowId, fleetWorkflowId, serverWorkflowId } from '../domain/ids';
+import { planBatches } from '../domain/batches';
 import type { FleetStatus } from '../domain/status';
 import { LabEstate } from '../lab/estate';
 import type { LabState } from '../lab/model';
@@ -303,7 +304,13 @@ export interface HistoryFindings {
 
 export async function historyFindings(client: Client, spec: FleetSpec): Promise<HistoryFindings> {
   const { EventType, TimeoutType } = temporal.api.enums.v1;
-  const ids = [fleetWorkflowId(spec.fleetId), ...spec.servers.map((s) => serverWorkflowId(s.fqdn))];
+  // A large fleet's batches too (workflows/fleet-batches.ts).
+  const { batches } = planBatches(spec.servers.length, spec.settings.maxParallel, spec.settings.batchSize);
+  const ids = [
+    fleetWorkflowId(spec.fleetId),
+    ...batches.map((b) => fleetBatchWorkflowId(spec.fleetId, b.index)),
+    ...spec.servers.map((s) => serverWorkflowId(s.fqdn)),
+  ];
   const found: HistoryFindings = {
     failedTasks: [],
     timedOutTasks: { startToClose: 0, scheduleToStart: 0 },

@@ -8,18 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { MAX_CONCURRENT_BATCHES, planBatches } from '../domain/batches';
+import { DEFAULT_BATCH_SIZE, validateFleet } from '../domain/fleet';
 import { fleetBatchWorkflowId, fleetWorkflowId, isFleetBatchWorkflowId, serverWorkflowId } from '../domain/ids';
 import { changeId } from '../domain/risk';
 import { FleetKey } from '../domain/search-attributes';
 import type { BatchProgress, FleetStatus } from '../domain/status';
 import { LabRunner } from '../lab/lab-runner';
 import type { onboardFleet } from '../workflows';
-import {
-  batchProgressSignal,
-  decideKindUpdate,
-  fleetDecisionsSignal,
-  fleetStatusQuery,
-} from '../workflows/messages';
+import { batchProgressSignal, decideKindUpdate, fleetDecisionsSignal, fleetStatusQuery } from '../workflows/messages';
 import { testApproverKey } from './support/approver-keys';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
@@ -59,10 +55,32 @@ describe('planBatches', () => {
     assert.deepEqual(lanes, [1]);
   });
 
+  it('takes batchSize from the fleet file, 300 by default, and refuses a useless one by name', () => {
+    assert.equal(testFleet(1).settings.batchSize, DEFAULT_BATCH_SIZE);
+    assert.equal(DEFAULT_BATCH_SIZE, 300);
+    const refused = validateFleet({
+      fleet: 'batch-size',
+      serviceAccount: 'CORP\\monosync_svc',
+      monosyncServers: ['10.20.30.41'],
+      approvers: ['alice'],
+      approvals: 'unsigned',
+      servers: ['exch01.corp.example'],
+      settings: { batchSize: 5 },
+    });
+    assert.ok(!refused.ok);
+    assert.match(refused.problems.join('; '), /settings\.batchSize: .*10/);
+  });
+
   it("names batches under the fleet's workflow id, and tells them from other workflows", () => {
     assert.equal(fleetBatchWorkflowId('emea', 0), 'fleet/emea/batch-1');
     assert.ok(isFleetBatchWorkflowId('fleet/emea/batch-12', 'emea'));
-    for (const id of ['fleet/emea', 'fleet/emea/batch-0', 'fleet/emea/batch-1x', 'fleet/emea-2/batch-1', 'fleet/emea/batch-']) {
+    for (const id of [
+      'fleet/emea',
+      'fleet/emea/batch-0',
+      'fleet/emea/batch-1x',
+      'fleet/emea-2/batch-1',
+      'fleet/emea/batch-',
+    ]) {
       assert.ok(!isFleetBatchWorkflowId(id, 'emea'), id);
     }
   });
@@ -114,7 +132,10 @@ describe('a fleet in batches', () => {
     assert.match(midRun.waiting?.[first] ?? '', /TrustedHosts/);
     assert.equal(result.counts.byPhase.onboarded, 24, JSON.stringify(result.counts.byPhase));
     assert.ok(Object.values(result.servers).every((p) => p === 'onboarded'));
-    assert.deepEqual(result.batches, [0, 1, 2].map((i) => fleetBatchWorkflowId(spec.fleetId, i)));
+    assert.deepEqual(
+      result.batches,
+      [0, 1, 2].map((i) => fleetBatchWorkflowId(spec.fleetId, i))
+    );
     assert.equal(result.standingDecisions.length, 1);
     assert.ok(runner.stats.maxInFlightServers <= 6, `servers in flight reached ${runner.stats.maxInFlightServers}`);
 
@@ -123,7 +144,11 @@ describe('a fleet in batches', () => {
     const query = `WorkflowType = "onboardFleet" AND ${FleetKey.name} = "${spec.fleetId}"`;
     for await (const wf of env.client.workflow.list({ query })) {
       const described = await env.client.workflow.getHandle(wf.workflowId, wf.runId).describe();
-      runs.push({ id: wf.workflowId, status: wf.status.name, parent: described.parentExecution?.workflowId ?? undefined });
+      runs.push({
+        id: wf.workflowId,
+        status: wf.status.name,
+        parent: described.parentExecution?.workflowId ?? undefined,
+      });
     }
     runs.sort((a, b) => a.id.localeCompare(b.id));
     assert.deepEqual(runs, [
@@ -153,7 +178,9 @@ describe('a fleet in batches', () => {
         changeId(first, 'setTrustedHosts', 'trusted-hosts-wildcard')
       );
       await fleet.executeUpdate(decideKindUpdate, {
-        args: [{ kind: 'trusted-hosts-wildcard', servers: 'all', decision: 'approve', approver: 'bob', reason: 'CAB-9' }],
+        args: [
+          { kind: 'trusted-hosts-wildcard', servers: 'all', decision: 'approve', approver: 'bob', reason: 'CAB-9' },
+        ],
       });
       return fleet.result();
     });
@@ -205,7 +232,13 @@ describe('a fleet in batches', () => {
       assert.notEqual(refusedAtFleet.servers[first], 'onboarded', 'a forged report changed the status');
 
       // The requester approving their own change, relayed as if by the fleet: the batch checks it as the fleet would.
-      const own = { kind: 'trusted-hosts-wildcard', servers: 'all', decision: 'approve', approver: 'alice', reason: 'CAB-9' };
+      const own = {
+        kind: 'trusted-hosts-wildcard',
+        servers: 'all',
+        decision: 'approve',
+        approver: 'alice',
+        reason: 'CAB-9',
+      };
       await batch.signal(fleetDecisionsSignal, [{ ...own, at: new Date().toISOString() }] as never);
       const refusedAtBatch = await waitFor(async () => {
         const s: FleetStatus = await batch.query(fleetStatusQuery);

@@ -182,7 +182,11 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
       workflowId: batchIds[i],
       args: [
         {
-          spec: { ...spec, servers: spec.servers.slice(batch.from, batch.to), settings: { ...spec.settings, maxParallel: slots } },
+          spec: {
+            ...spec,
+            servers: spec.servers.slice(batch.from, batch.to),
+            settings: { ...spec.settings, maxParallel: slots },
+          },
           requestedBy,
           ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
           carry,

@@ -71,7 +71,7 @@ export const HANDLER_DESCRIPTIONS = {
   fleetContinued:
     'internal: sent by the fleet workflow when it continues as new, do not send by hand (this server then reports its final phase to the fleet by signal)',
   batchProgress:
-    'internal: sent by the batches of a large fleet, do not send by hand (what changed in a batch; shown in the status and details, while each server\'s final phase comes from its batch\'s result)',
+    "internal: sent by the batches of a large fleet, do not send by hand (what changed in a batch; shown in the status and details, while each server's final phase comes from its batch's result)",
   fleetDecisions:
     "internal: sent by the fleet workflow to its batches, do not send by hand (relays the fleet's decisions; use the fleet's Update decideKind)",
   fleetStatus:

@@ -164,7 +164,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const onServerQueue = input.serverTaskQueue ? { taskQueue: input.serverTaskQueue } : {};
   // A batch of a large fleet, started by the fleet's workflow, which proved the requester (a batch started
   // any other way is held to the proof like a fleet).
-  const batchOfFleet = input.batch !== undefined && wf.workflowInfo().parent?.workflowId === fleetWorkflowId(spec.fleetId);
+  const batchOfFleet =
+    input.batch !== undefined && wf.workflowInfo().parent?.workflowId === fleetWorkflowId(spec.fleetId);
   // The requester is proven before anything is done (domain/request-signature.ts); a continued run was
   // checked by the chain's first. Behind a patch: signed fleets started before requests were signed replay.
   if (
@@ -699,10 +700,12 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   const reporting = new wf.CancellationScope();
   if (input.batch) {
     const batch = input.batch;
-    reporting.run(() => reportToFleet(batch)).catch((err: unknown) => {
-      // Cancelling the batch cancels its timer; nothing else can reach here.
-      if (!wf.isCancellation(err)) wf.log.error('reporting to the fleet stopped', { error: String(err) });
-    });
+    reporting
+      .run(() => reportToFleet(batch))
+      .catch((err: unknown) => {
+        // Cancelling the batch cancels its timer; nothing else can reach here.
+        if (!wf.isCancellation(err)) wf.log.error('reporting to the fleet stopped', { error: String(err) });
+      });
   }
   if (lean) {
     relayDecisions().catch((err: unknown) => {

@@ -78,7 +78,8 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   const parent = wf.workflowInfo().parent?.workflowId;
   // A large fleet starts its servers from its batches (workflows/fleet-batches.ts), which it started itself.
   const startedByFleet =
-    parent !== undefined && (parent === fleetWorkflowId(input.fleetId) || isFleetBatchWorkflowId(parent, input.fleetId));
+    parent !== undefined &&
+    (parent === fleetWorkflowId(input.fleetId) || isFleetBatchWorkflowId(parent, input.fleetId));
   if (input.signing?.approvals === 'signed' && !startedByFleet) {
     throw wf.ApplicationFailure.nonRetryable(
       `onboardServer of the signed fleet ${input.fleetId} runs only as a child of ${fleetWorkflowId(input.fleetId)} (started ${parent ? `by ${parent}` : 'on its own'}): start the fleet with fleet onboard --key`,

@@ -301,7 +301,9 @@ export function renderFleetDetails(status: FleetStatus, namespace: string): stri
   if (status.approvals !== 'signed') blocks.push(`**${UNSIGNED_NOTE}**`);
   if (status.stoppedReason) blocks.push(`**Stopped starting new servers:** ${code(status.stoppedReason)}`);
   if (status.refusedCount > 0) {
-    blocks.push(`**Refused messages: ${status.refusedCount}** (forged or malformed internal signals: ${code('serverPhase')}, ${code('batchProgress')}, ${code('fleetDecisions')})`);
+    blocks.push(
+      `**Refused messages: ${status.refusedCount}** (forged or malformed internal signals: ${code('serverPhase')}, ${code('batchProgress')}, ${code('fleetDecisions')})`
+    );
   }
   return details(blocks);
 }
