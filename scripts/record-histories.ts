@@ -7,7 +7,9 @@
  *   '*'), one of them first fails permanently (a certificate without its key) and waits until an
  *   operator retries it;
  * - a certificate rotation where one server fails verification and is rolled back;
- * - a fleet that continues as new (the smallest history budget), every run of it.
+ * - a fleet that continues as new (the smallest history budget), every run of it;
+ * - a fleet in batches (workflows/fleet-batches.ts): the fleet's run and its first batch's.
+ * `npm run record-histories -- --only batches` records the last one alone and keeps the other files.
  * Each history is written as `{ workflowId, runId, workflowType, history }` under test/histories/,
  * with a README saying which release recorded them. With the payload codec configured (FLEET_CODEC_*)
  * the workers and the client encrypt as in production, and each history is written with its payloads
@@ -26,9 +28,9 @@ import { devServerTarget } from '../config/temporal-client';
 import { connectClientAndWorkers } from '../config/temporal-workers';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
-import { fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
+import { fleetBatchWorkflowId, fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
 import { LabRunner } from '../lab/lab-runner';
-import { decideChangeUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
+import { decideChangeUpdate, decideKindUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from '../test/support/fleet-files';
 import { FAST_RETRY, startFleet, type TestEnv, testFleet, withWorkers } from '../test/support/temporal';
 import { executeRotation } from '../test/support/rotation';
@@ -172,6 +174,28 @@ async function fleetThatContinuedAsNew(env: TestEnv): Promise<RecordedRun[]> {
   return runs.map((r, i) => ({ name: `continued-fleet-run-${i + 1}`, workflowId, runId: r.runId }));
 }
 
+/** A fleet of more servers than its batchSize, with a fleet decision relayed to its batches. */
+async function fleetInBatches(env: TestEnv): Promise<RecordedRun[]> {
+  const spec = testFleet(24, {
+    policy: ONE_APPROVAL_POLICY,
+    settings: { maxParallel: 4, batchSize: 10, stepRetry: FAST_RETRY },
+  });
+  const result = await withWorkers(env, new LabRunner(estateFor(spec)), async () => {
+    const fleet = await startFleet(env, spec, 'carol');
+    await fleet.executeUpdate(decideKindUpdate, {
+      args: [{ kind: 'trusted-hosts-wildcard', servers: 'all', decision: 'approve', approver: 'bob', reason: 'CAB-9' }],
+    });
+    return fleet.result();
+  });
+  if (result.batches?.length !== 3 || result.counts.byPhase.onboarded !== 24) {
+    throw new Error(`the fleet in batches did not go as recorded: ${JSON.stringify(result.counts)}`);
+  }
+  return [
+    { name: 'batched-fleet', workflowId: fleetWorkflowId(spec.fleetId) },
+    { name: 'batched-fleet-batch-1', workflowId: fleetBatchWorkflowId(spec.fleetId, 0) },
+  ];
+}
+
 function release(): string {
   const { version } = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
     version: string;
@@ -189,6 +213,7 @@ function release(): string {
 }
 
 async function main(): Promise<void> {
+  const onlyBatches = process.argv.slice(2).join(' ') === '--only batches';
   // A server of its own: recordings never mix with a developer's fleets or a running suite.
   const port = await freePort();
   const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'record-histories-')), 'temporal.db');
@@ -208,6 +233,16 @@ async function main(): Promise<void> {
   console.log(`recording ${codecNote}`);
   try {
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+    if (onlyBatches) {
+      for (const run of await fleetInBatches(env)) {
+        console.log(`wrote ${path.relative(PROJECT_ROOT, await writeHistory(env, run))}`);
+      }
+      fs.appendFileSync(
+        path.join(HISTORIES_DIR, 'README.md'),
+        `\n\`batched-fleet*.json\` recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories -- --only batches\`, ${codecNote}.\n`
+      );
+      return;
+    }
     // Files are overwritten by name; the continued fleet's run count may differ from the last recording.
     for (const old of fs.readdirSync(HISTORIES_DIR)) {
       if (/^continued-fleet-run-\d+\.json$/.test(old)) fs.rmSync(path.join(HISTORIES_DIR, old));
@@ -216,6 +251,7 @@ async function main(): Promise<void> {
       ...(await onboardingWithApprovalsAndRetry(env)),
       ...(await rotationWithRollback(env)),
       ...(await fleetThatContinuedAsNew(env)),
+      ...(await fleetInBatches(env)),
     ];
     for (const run of runs) console.log(`wrote ${path.relative(PROJECT_ROOT, await writeHistory(env, run))}`);
     fs.writeFileSync(

@@ -41,8 +41,9 @@ describe('planBatches', () => {
       ]
     );
     assert.deepEqual(lanes, [25, 25, 25, 25]);
+    // 17 batches of 300 would leave the last one running alone: 20 of 250, five in each lane.
     const large = planBatches(5_000, 100, 300);
-    assert.equal(large.batches.length, 17);
+    assert.equal(large.batches.length, 20);
     assert.equal(large.lanes.length, MAX_CONCURRENT_BATCHES);
     assert.ok(large.batches.every((b, i) => b.to - b.from <= 300 && (i === 0 || b.from === large.batches[i - 1].to)));
     assert.equal(large.batches.at(-1)?.to, 5_000);
@@ -52,6 +53,7 @@ describe('planBatches', () => {
   it('runs batches one after another when the fleet has one slot', () => {
     const { batches, lanes } = planBatches(50, 1, 10);
     assert.equal(batches.length, 5);
+    assert.equal(planBatches(1_500, 100, 300).batches.length, 8);
     assert.deepEqual(lanes, [1]);
   });
 
