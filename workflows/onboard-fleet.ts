@@ -150,8 +150,8 @@ async function awaitQuietTask(ready: () => boolean): Promise<void> {
 }
 
 /** A batch reports to its fleet at most this often per batch running at once, the gap doubling every REPORTS_PER_GAP reports. */
-const REPORT_GAP_PER_BATCH_MS = 1_000;
-const MIN_REPORT_GAP_MS = 2_000;
+const REPORT_GAP_PER_BATCH_MS = 1_500;
+const MIN_REPORT_GAP_MS = 3_000;
 const REPORTS_PER_GAP = 20;
 
 /** Wait before confirming a server's reported final phase with Temporal (see watchInherited). */
@@ -663,8 +663,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   }
   /**
    * A batch tells its fleet what changed (the fleet's status and details), some seconds after a change
-   * and never more often than every `count` seconds, the gap doubling every REPORTS_PER_GAP reports, so
-   * the fleet's history stays within its budget however long the batches run.
+   * and never more often than every 1.5 s per batch running at once (3 s at least), the gap doubling
+   * every REPORTS_PER_GAP reports, so the fleet's history stays within its budget however long the
+   * batches run; nothing is sent while nothing changes (a batch waiting for approvals).
    */
   const reportToFleet = async (batch: NonNullable<FleetRunInput['batch']>): Promise<void> => {
     const fleet = wf.getExternalWorkflowHandle(fleetWorkflowId(spec.fleetId));
@@ -673,9 +674,14 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     let gapMs = Math.max(MIN_REPORT_GAP_MS, (batch.lanes ?? batch.count) * REPORT_GAP_PER_BATCH_MS);
     let sentAtGap = 0;
     let reportedVersion = version;
+    let reportedAt = Date.now();
     for (;;) {
       await wf.condition(() => version !== reportedVersion);
-      await wf.sleep(gapMs);
+      // In the first task past the gap (a busy batch has one every moment, and its timer is then cancelled,
+      // not fired: no task of its own), or when the timer fires (an idle batch).
+      const dueAt = reportedAt + gapMs;
+      if (Date.now() < dueAt) await wf.condition(() => Date.now() >= dueAt, dueAt - Date.now());
+      reportedAt = Date.now();
       reportedVersion = version;
       const changed = Object.fromEntries(Object.entries(carry.servers).filter(([fqdn, p]) => reported[fqdn] !== p));
       Object.assign(reported, changed);
