@@ -187,7 +187,7 @@ async function fleetInBatches(env: TestEnv): Promise<RecordedRun[]> {
     });
     return fleet.result();
   });
-  if (result.batches?.length !== 3 || result.counts.byPhase.onboarded !== 24) {
+  if (result.batches?.length !== 4 || result.counts.byPhase.onboarded !== 24) {
     throw new Error(`the fleet in batches did not go as recorded: ${JSON.stringify(result.counts)}`);
   }
   return [

@@ -40,20 +40,20 @@ describe('planBatches', () => {
         [750, 1_000],
       ]
     );
-    assert.deepEqual(lanes, [25, 25, 25, 25]);
-    // 17 batches of 300 would leave the last one running alone: 20 of 250, five in each lane.
+    assert.deepEqual(lanes, [50, 50]);
+    // 17 batches of 300 would leave the last one running alone: 18 of 278 or so, nine in each lane.
     const large = planBatches(5_000, 100, 300);
-    assert.equal(large.batches.length, 20);
+    assert.equal(large.batches.length, 18);
     assert.equal(large.lanes.length, MAX_CONCURRENT_BATCHES);
     assert.ok(large.batches.every((b, i) => b.to - b.from <= 300 && (i === 0 || b.from === large.batches[i - 1].to)));
     assert.equal(large.batches.at(-1)?.to, 5_000);
-    assert.deepEqual(planBatches(100, 6, 10).lanes, [2, 2, 1, 1]);
+    assert.deepEqual(planBatches(100, 5, 10).lanes, [3, 2]);
   });
 
   it('runs batches one after another when the fleet has one slot', () => {
     const { batches, lanes } = planBatches(50, 1, 10);
     assert.equal(batches.length, 5);
-    assert.equal(planBatches(1_500, 100, 300).batches.length, 8);
+    assert.equal(planBatches(1_500, 100, 300).batches.length, 6);
     assert.deepEqual(lanes, [1]);
   });
 
@@ -102,7 +102,7 @@ describe('a fleet in batches', () => {
   ];
 
   it("shares maxParallel, takes the signed request and decisions, and its result is its batches'", async () => {
-    // 3 batches of 8 servers, 2 slots each; every server waits for the fleet's approval of TrustedHosts *.
+    // 4 batches of 6 servers, 2 at a time with 3 slots each; every server waits for the fleet's approval of TrustedHosts *.
     const spec = testFleet(24, {
       approvers: signedApprovers,
       approvals: 'signed',
@@ -136,7 +136,7 @@ describe('a fleet in batches', () => {
     assert.ok(Object.values(result.servers).every((p) => p === 'onboarded'));
     assert.deepEqual(
       result.batches,
-      [0, 1, 2].map((i) => fleetBatchWorkflowId(spec.fleetId, i))
+      [0, 1, 2, 3].map((i) => fleetBatchWorkflowId(spec.fleetId, i))
     );
     assert.equal(result.standingDecisions.length, 1);
     assert.ok(runner.stats.maxInFlightServers <= 6, `servers in flight reached ${runner.stats.maxInFlightServers}`);
@@ -155,14 +155,14 @@ describe('a fleet in batches', () => {
     runs.sort((a, b) => a.id.localeCompare(b.id));
     assert.deepEqual(runs, [
       { id: fleetWorkflowId(spec.fleetId), status: 'COMPLETED', parent: undefined },
-      ...[0, 1, 2].map((i) => ({
+      ...[0, 1, 2, 3].map((i) => ({
         id: fleetBatchWorkflowId(spec.fleetId, i),
         status: 'COMPLETED',
         parent: fleetWorkflowId(spec.fleetId),
       })),
     ]);
     const last = await env.client.workflow.getHandle(serverWorkflowId(spec.servers[23].fqdn)).describe();
-    assert.equal(last.parentExecution?.workflowId, fleetBatchWorkflowId(spec.fleetId, 2));
+    assert.equal(last.parentExecution?.workflowId, fleetBatchWorkflowId(spec.fleetId, 3));
   });
 
   it('gives a batch started after a decision that decision in its input', async () => {

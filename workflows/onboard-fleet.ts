@@ -678,9 +678,9 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     for (;;) {
       await wf.condition(() => version !== reportedVersion);
       // In the first task past the gap (a busy batch has one every moment, and its timer is then cancelled,
-      // not fired: no task of its own), or when the timer fires (an idle batch).
+      // not fired: no task of its own), or when the timer fires, half a gap later (an idle batch).
       const dueAt = reportedAt + gapMs;
-      if (Date.now() < dueAt) await wf.condition(() => Date.now() >= dueAt, dueAt - Date.now());
+      if (Date.now() < dueAt) await wf.condition(() => Date.now() >= dueAt, dueAt + gapMs / 2 - Date.now());
       reportedAt = Date.now();
       reportedVersion = version;
       const changed = Object.fromEntries(Object.entries(carry.servers).filter(([fqdn, p]) => reported[fqdn] !== p));
