@@ -52,8 +52,8 @@ export type OperatorDecisionInput = z.output<typeof operatorDecisionInputSchema>
 
 export type DecisionVia = 'update' | 'signal' | 'fleet' | 'timeout';
 
-/** How a refused message arrived: as a decision (above), or as the fleet's internal `serverPhase` or `batchProgress` signal. */
-export type RefusedVia = DecisionVia | 'serverPhase' | 'batchProgress';
+/** How a refused message arrived: as a decision (above), or as one of the fleet's internal signals. */
+export type RefusedVia = DecisionVia | 'serverPhase' | 'batchProgress' | 'batchSlots';
 
 export interface RecordedDecision {
   changeId: string;

@@ -179,9 +179,10 @@ export interface FleetRunInput {
   carry?: FleetCarry;
   /**
    * Set when this run is one batch of a larger fleet (domain/batches.ts), started by the fleet's workflow:
-   * which of its `count` batches, and how many of them run at once.
+   * which of its `count` batches, how many of them run at once, and the servers it may run at first (its
+   * share, the spec's maxParallel, once the batch before it in its lane finished).
    */
-  batch?: { index: number; count: number; lanes?: number };
+  batch?: { index: number; count: number; lanes?: number; slots?: number };
 }
 
 export interface FleetCarry {

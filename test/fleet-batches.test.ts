@@ -250,6 +250,15 @@ describe('a fleet in batches', () => {
       assert.match(refusedAtBatch.refused[0].refusal, /alice/);
       assert.deepEqual(refusedAtBatch.standingDecisions, []);
 
+      // More slots than the batch's share of maxParallel (1 of 2): refused, never taken.
+      await batch.signal(batchSlotsSignal, 5);
+      const refusedSlots = await waitFor(async () => {
+        const s: FleetStatus = await batch.query(fleetStatusQuery);
+        return s.refused.length >= 2 ? s : undefined;
+      }, 'the batch refused the forged slots');
+      assert.equal(refusedSlots.refused[1].via, 'batchSlots');
+      assert.match(refusedSlots.refused[1].refusal, /batchSlots: expected a whole number from 0 to 1/);
+
       await expectRefused(
         batch.executeUpdate(decideKindUpdate, { args: [{ ...own, approver: 'bob' } as never] }),
         'DecisionRefused',

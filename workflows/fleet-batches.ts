@@ -36,6 +36,7 @@ import {
 import { kindDecisionRefusal, MAX_RELAYED_DECISIONS } from './kind-decisions';
 import {
   batchProgressSignal,
+  batchSlotsSignal,
   decideKindUpdate,
   fleetDecisionsSignal,
   fleetStatusQuery,
@@ -166,13 +167,14 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
     if (!wf.isCancellation(err)) wf.log.error('relaying fleet decisions stopped', { error: String(err) });
   });
 
-  /** Runs one batch with `slots` of the fleet's maxParallel, to its result. */
-  const runBatch = async (batch: FleetBatch, slots: number): Promise<void> => {
+  /** Starts a batch with a lane's `share` of the fleet's maxParallel, of which it may use `slots` at first. */
+  const startBatch = async (batch: FleetBatch, share: number, slots: number) => {
     const i = batch.index;
     const known = standingDecisions.length;
+    const servers = spec.servers.slice(batch.from, batch.to);
     const carry: FleetCarry = {
       cursor: 0,
-      servers: Object.fromEntries(spec.servers.slice(batch.from, batch.to).map((s) => [s.fqdn, 'queued'])),
+      servers: Object.fromEntries(servers.map((s) => [s.fqdn, 'queued'])),
       inFlight: [],
       // Taken before the batch started: its servers find them in their input.
       standingDecisions: standingDecisions.slice(0, known),
@@ -182,37 +184,76 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
       workflowId: batchIds[i],
       args: [
         {
-          spec: {
-            ...spec,
-            servers: spec.servers.slice(batch.from, batch.to),
-            settings: { ...spec.settings, maxParallel: slots },
-          },
+          spec: { ...spec, servers, settings: { ...spec.settings, maxParallel: share } },
           requestedBy,
           ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
           carry,
-          batch: { index: i, count: batches.length, lanes: lanes.length },
+          batch: { index: i, count: batches.length, lanes: lanes.length, slots },
         },
       ],
-      staticSummary: `Batch ${i + 1} of ${batches.length} of fleet ${spec.fleetId}: servers ${batch.from + 1} to ${batch.to}, at most ${slots} at once`,
+      staticSummary: `Batch ${i + 1} of ${batches.length} of fleet ${spec.fleetId}: servers ${batch.from + 1} to ${batch.to}, at most ${share} at once`,
       typedSearchAttributes: [{ key: FleetKey, value: spec.fleetId }],
     });
     // Decisions taken while it was being started are relayed (relayDecisions).
     relayedUpTo.set(i, known);
+    return run;
+  };
+  const collect = async (i: number, run: wf.ChildWorkflowHandle<typeof onboardFleet>): Promise<void> => {
     const result = await run.result();
     relayedUpTo.delete(i);
     results[i] = result;
     for (const [fqdn, phase] of Object.entries(result.servers)) phases.set(fqdn, phase);
     refreshDetails();
   };
+  /** Whether batch i starts no more servers: it finished, started its whole slice, or stopped starting. */
+  const drained = (i: number): boolean => {
+    const report = reports[i];
+    const size = batches[i].to - batches[i].from;
+    return results[i] !== undefined || (report !== undefined && (report.started >= size || !!report.stoppedReason));
+  };
+  /** The lane's slots the batch before does not hold, as its latest report counts its servers in flight. */
+  const free = (share: number, before: number): number =>
+    results[before] ? share : Math.max(0, share - (reports[before]?.inFlight.length ?? share));
+  /** Gives a batch the lane's slots as the batch before it releases them, up to the whole share. */
+  const handOver = async (i: number, share: number, before: number, granted: number): Promise<void> => {
+    while (granted < share) {
+      await wf.condition(() => free(share, before) > granted);
+      granted = free(share, before);
+      await wf
+        .getExternalWorkflowHandle(batchIds[i])
+        .signal(batchSlotsSignal, granted)
+        .catch((err) => {
+          if (!results[i]) wf.log.warn('could not give a batch its slots', { batch: i + 1, error: String(err) });
+        });
+    }
+  };
 
   refreshDetails();
-  // Each lane runs the next batch not yet started as soon as its last one finished.
+  // A lane starts its next batch once the one before has started all its servers, so the lane's slots do
+  // not stand empty while that one's last servers finish: the next gets them as they free.
+  const running: Array<Promise<void>> = [];
+  /** Awaited together below; handled at once, so a failure before then is not an unhandled rejection. */
+  const track = (p: Promise<void>): void => {
+    p.catch(() => undefined);
+    running.push(p);
+  };
   let next = 0;
   await Promise.all(
-    lanes.map(async (slots) => {
-      while (next < batches.length) await runBatch(batches[next++], slots);
+    lanes.map(async (share) => {
+      let before: number | undefined;
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const b = before;
+        if (b !== undefined) await wf.condition(() => drained(b));
+        const slots = b === undefined ? share : free(share, b);
+        const run = await startBatch(batch, share, slots);
+        track(collect(batch.index, run));
+        if (b !== undefined) track(handOver(batch.index, share, b, slots));
+        before = batch.index;
+      }
     })
   );
+  await Promise.all(running);
   await wf.condition(() => !relaying && wf.allHandlersFinished());
   refreshDetails();
   return status();

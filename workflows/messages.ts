@@ -43,6 +43,11 @@ export const serverPhaseSignal = defineSignal<[ServerPhaseMessage]>('serverPhase
 export const fleetContinuedSignal = defineSignal('fleetContinued');
 /** Sent by a batch of a large fleet to the fleet now and then: what changed since its last report. */
 export const batchProgressSignal = defineSignal<[BatchProgress]>('batchProgress');
+/**
+ * Sent by a large fleet to a batch it started while the one before it in its lane still drains: how many
+ * servers it may now have in flight (up to its share of the fleet's maxParallel).
+ */
+export const batchSlotsSignal = defineSignal<[number]>('batchSlots');
 /** Sent by a large fleet to its batches: a decision it took (`decideKind`), for the batch to relay to its servers. */
 export const fleetDecisionsSignal = defineSignal<[StandingDecision[]]>('fleetDecisions');
 
@@ -72,6 +77,8 @@ export const HANDLER_DESCRIPTIONS = {
     'internal: sent by the fleet workflow when it continues as new, do not send by hand (this server then reports its final phase to the fleet by signal)',
   batchProgress:
     "internal: sent by the batches of a large fleet, do not send by hand (what changed in a batch; shown in the status and details, while each server's final phase comes from its batch's result)",
+  batchSlots:
+    'internal: sent by the fleet workflow to its batches, do not send by hand (how many servers a batch may run while the batch before it finishes)',
   fleetDecisions:
     "internal: sent by the fleet workflow to its batches, do not send by hand (relays the fleet's decisions; use the fleet's Update decideKind)",
   fleetStatus:

@@ -42,6 +42,7 @@ import {
 } from '../domain/status';
 import {
   batchProgressSignal,
+  batchSlotsSignal,
   decideKindUpdate,
   fleetContinuedSignal,
   fleetDecisionsSignal,
@@ -218,6 +219,12 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
   // instead of stalling the fleet (and counts against the failure budget meanwhile). Only servers in
   // flight can be waiting for an operator, so the difference is the number of busy slots.
   const active = (): number => inFlight.size - phases.count(['awaiting-operator']);
+  /**
+   * Servers this run may have in flight: the fleet's maxParallel, or a batch's share of it, which a batch
+   * that starts while the one before it in its lane still drains gets as that one's servers finish
+   * (`batchSlots`, workflows/fleet-batches.ts).
+   */
+  let slots = input.batch?.slots ?? settings.maxParallel;
   const verificationBudget = new VerificationBudget();
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing: signingPolicyOf(spec) });
 
@@ -421,6 +428,17 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
     }
   );
   if (input.batch) {
+    // Anyone can send it too: never more than the lane's share (this batch's maxParallel).
+    wf.setHandler(
+      batchSlotsSignal,
+      (raw: unknown) => {
+        if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > settings.maxParallel) {
+          return refuse(raw, `batchSlots: expected a whole number from 0 to ${settings.maxParallel}`, 'batchSlots');
+        }
+        slots = raw;
+      },
+      { description: HANDLER_DESCRIPTIONS.batchSlots }
+    );
     // The fleet's decisions, relayed by its workflow; anyone can send this signal, so each is checked as the fleet did.
     wf.setHandler(
       fleetDecisionsSignal,
@@ -696,7 +714,10 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           ...(stoppedReason ? { stoppedReason } : {}),
           refusedCount,
         })
-        .catch((err) => wf.log.warn('could not report to the fleet', { error: String(err) }));
+        .catch((err) => {
+          // Cancelled when the batch ends: its result tells the fleet the rest.
+          if (!wf.isCancellation(err)) wf.log.warn('could not report to the fleet', { error: String(err) });
+        });
       if (++sentAtGap >= REPORTS_PER_GAP) {
         gapMs *= 2;
         sentAtGap = 0;
@@ -730,7 +751,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
           historyTooLong() ||
           (spent
             ? inFlight.size + starting === 0
-            : active() + starting < settings.maxParallel &&
+            : active() + starting < slots &&
               starting + telling < MAX_COMMANDS_IN_FLIGHT &&
               (!handoverByNextRun || starting < MAX_STARTS_IN_FLIGHT))
         );
