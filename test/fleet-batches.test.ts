@@ -15,7 +15,13 @@ import { FleetKey } from '../domain/search-attributes';
 import type { BatchProgress, FleetStatus } from '../domain/status';
 import { LabRunner } from '../lab/lab-runner';
 import type { onboardFleet } from '../workflows';
-import { batchProgressSignal, decideKindUpdate, fleetDecisionsSignal, fleetStatusQuery } from '../workflows/messages';
+import {
+  batchProgressSignal,
+  batchSlotsSignal,
+  decideKindUpdate,
+  fleetDecisionsSignal,
+  fleetStatusQuery,
+} from '../workflows/messages';
 import { testApproverKey } from './support/approver-keys';
 import { runCli } from './support/cli';
 import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
