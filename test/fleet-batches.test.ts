@@ -24,7 +24,7 @@ import {
 } from '../workflows/messages';
 import { testApproverKey } from './support/approver-keys';
 import { runCli } from './support/cli';
-import { estateFor, ONE_APPROVAL_POLICY } from './support/fleet-files';
+import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from './support/fleet-files';
 import { expectRefused, waitForPending } from './support/server-status';
 import { FAST_RETRY, startFleet, type TestEnv, testEnv, testFleet, withWorkers } from './support/temporal';
 import { waitFor } from './support/wait';
@@ -197,6 +197,31 @@ describe('a fleet in batches', () => {
     const input = last.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
     const carried = JSON.parse(Buffer.from(input ?? []).toString()) as { carry?: { standingDecisions: unknown[] } };
     assert.equal(carried.carry?.standingDecisions.length, 1, 'the last batch did not get the decision at its start');
+  });
+
+  it('keeps a batch that continues as new a batch of its fleet', async () => {
+    // Two batches of 40 at the smallest history budget: each passes it and continues as new.
+    const spec = testFleet(80, {
+      policy: SAFE_POLICY,
+      settings: { maxParallel: 4, batchSize: 40, historyEventBudget: 200, stepRetry: FAST_RETRY },
+    });
+    const result = await withWorkers(env, new LabRunner(estateFor(spec), { latencyMs: 5 }), async () =>
+      (await startFleet(env, spec, 'alice')).result()
+    );
+    assert.equal(result.counts.byPhase.onboarded, 80, JSON.stringify(result.counts.byPhase));
+    const batchId = fleetBatchWorkflowId(spec.fleetId, 0);
+    const inputs: Array<{ batch?: { index: number; slots?: number }; carry?: unknown }> = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = "${batchId}"` })) {
+      const history = await env.client.workflow.getHandle(batchId, run.runId).fetchHistory();
+      const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      inputs.push(JSON.parse(Buffer.from(data ?? []).toString()) as (typeof inputs)[number]);
+    }
+    assert.ok(inputs.length > 1, 'the batch did not continue as new: raise the server count');
+    // Every run of it is batch 1 of 2 with the lane's two slots (no run lost its reports or its fleet's signals).
+    assert.deepEqual(
+      inputs.map((i) => [i.batch?.index, i.batch?.slots]),
+      inputs.map(() => [0, 2])
+    );
   });
 
   it('refuses internal signals that do not fit, and decisions sent to a batch instead of the fleet', async () => {

@@ -592,6 +592,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       spec,
       requestedBy,
       ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
+      // A batch stays one (its reports, its fleet's decisions and slots), with the slots it was given.
+      ...(input.batch ? { batch: { ...input.batch, slots } } : {}),
       carry: {
         ...carry,
         inFlight: stillInFlight,
