@@ -51,7 +51,9 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
   const { batches, lanes } = plan;
   const signing = signingPolicyOf(spec);
   const rules = normaliseRules({ approvers: spec.approvers, requestedBy, signing });
-  const phases = new PhaseTally(Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued' as ServerPhase])));
+  /** Every server's phase, in the fleet's order; the tally keeps it up to date (status() hands it out as is). */
+  const servers: Record<string, ServerPhase> = Object.fromEntries(spec.servers.map((s) => [s.fqdn, 'queued']));
+  const phases = new PhaseTally(servers);
   const batchIds = batches.map((b) => fleetBatchWorkflowId(spec.fleetId, b.index));
   /** Each batch's latest report, and its result once it finished. */
   const reports: Array<BatchProgress | undefined> = batches.map(() => undefined);
@@ -75,7 +77,7 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
         started: batches.reduce((n, _, i) => n + (results[i]?.counts.started ?? reports[i]?.started ?? 0), 0),
         byPhase: phases.byPhase(),
       },
-      servers: Object.fromEntries(spec.servers.map((s) => [s.fqdn, phases.phaseOf(s.fqdn) ?? 'queued'])),
+      servers,
       inFlight: seen.flatMap((r) => r?.inFlight ?? []),
       stoppedReason: seen
         .map((r, i) => (r?.stoppedReason ? `batch ${i + 1}: ${r.stoppedReason}` : undefined))
@@ -171,10 +173,10 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
   const startBatch = async (batch: FleetBatch, share: number, slots: number) => {
     const i = batch.index;
     const known = standingDecisions.length;
-    const servers = spec.servers.slice(batch.from, batch.to);
+    const slice = spec.servers.slice(batch.from, batch.to);
     const carry: FleetCarry = {
       cursor: 0,
-      servers: Object.fromEntries(servers.map((s) => [s.fqdn, 'queued'])),
+      servers: Object.fromEntries(slice.map((s) => [s.fqdn, 'queued'])),
       inFlight: [],
       // Taken before the batch started: its servers find them in their input.
       standingDecisions: standingDecisions.slice(0, known),
@@ -184,7 +186,7 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
       workflowId: batchIds[i],
       args: [
         {
-          spec: { ...spec, servers, settings: { ...spec.settings, maxParallel: share } },
+          spec: { ...spec, servers: slice, settings: { ...spec.settings, maxParallel: share } },
           requestedBy,
           ...(input.serverTaskQueue ? { serverTaskQueue: input.serverTaskQueue } : {}),
           carry,
