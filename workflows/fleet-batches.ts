@@ -33,7 +33,7 @@ import {
   type FleetStatus,
   type ServerPhase,
 } from '../domain/status';
-import { kindDecisionRefusal, MAX_RELAYED_DECISIONS } from './kind-decisions';
+import { MAX_RELAYED_DECISIONS, validateKindDecision } from './kind-decisions';
 import {
   batchProgressSignal,
   batchSlotsSignal,
@@ -124,18 +124,14 @@ export async function onboardFleetInBatches(input: FleetRunInput, plan: BatchPla
       return decision;
     },
     {
-      validator: (raw) => {
-        const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
-        if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-        const refusal = kindDecisionRefusal(parsed.value, {
+      validator: (raw) =>
+        validateKindDecision(raw, {
           rules,
           signing,
           taken: standingDecisions,
           budget: verificationBudget,
           isServer: (fqdn) => phases.has(fqdn),
-        });
-        if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
-      },
+        }),
       description: HANDLER_DESCRIPTIONS.decideKind,
     }
   );

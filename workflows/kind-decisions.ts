@@ -3,8 +3,11 @@
  * `decideKind` validator, and a batch of a large fleet on the decisions its fleet relays (anyone can send
  * that signal too). Deterministic code only.
  */
+import { ApplicationFailure } from '@temporalio/workflow';
 import {
   approverRefusal,
+  kindDecisionInputSchema,
+  parseMessage,
   standingDecisionsRefusal,
   type ApprovalRules,
   type KindDecisionInput,
@@ -24,6 +27,17 @@ export interface KindDecisionChecks {
   budget: VerificationBudget;
   /** Whether a listed server is one of the fleet's; absent in a batch, which holds a slice of them. */
   isServer?: (fqdn: string) => boolean;
+}
+
+/**
+ * The `decideKind` validator of a fleet (and of a fleet in batches): a malformed input or a refused
+ * decision is thrown back to the sender, and nothing is recorded.
+ */
+export function validateKindDecision(raw: unknown, checks: KindDecisionChecks): void {
+  const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
+  const refusal = kindDecisionRefusal(parsed.value, checks);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
 }
 
 /** Why the fleet does not take `d`, or undefined when it does. */

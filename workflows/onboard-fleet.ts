@@ -55,7 +55,7 @@ import {
 import { VerificationBudget } from '../domain/signatures';
 import { requestRefusal } from '../domain/request-signature';
 import { onboardFleetInBatches } from './fleet-batches';
-import { kindDecisionRefusal, MAX_RELAYED_DECISIONS } from './kind-decisions';
+import { kindDecisionRefusal, MAX_RELAYED_DECISIONS, validateKindDecision } from './kind-decisions';
 import { onboardServer } from './onboard-server';
 import { renderFleetDetails, renderServerStaticDetails } from './render';
 import { continueAsNewDue, restFitsInRun } from './history-budget';
@@ -419,10 +419,7 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
             'DecisionRefused'
           );
         }
-        const parsed = parseMessage(kindDecisionInputSchema, raw, 'decideKind');
-        if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(parsed.refusal, 'InvalidDecision');
-        const refusal = kindDecisionRefusal(parsed.value, decisionChecks());
-        if (refusal) throw wf.ApplicationFailure.nonRetryable(refusal, 'DecisionRefused');
+        validateKindDecision(raw, decisionChecks());
       },
       description: HANDLER_DESCRIPTIONS.decideKind,
     }
