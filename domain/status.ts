@@ -128,9 +128,10 @@ export interface ServerRunInput {
    * the fleet approved is applied by the step's first activity (no second one); and the final phase is
    * signalled only once the fleet has continued as new and said so (`fleetContinued`), because until then
    * the run that started this server gets its result as its child's. No patch markers needed: histories
-   * recorded before carry no such field and replay as they were recorded.
+   * recorded before carry no such field and replay as they were recorded. 3: as 2, and the steps that change
+   * AD at a domain controller run beside the server's own steps (domain/steps.ts OVERLAPPED_PLAN).
    */
-  fleetProtocol?: 2;
+  fleetProtocol?: 2 | 3;
 }
 
 interface FleetCounts {

@@ -51,6 +51,43 @@ export const SCRIPT_NAMES = STEPS.map((s) => s.script);
 /** Steps that change state, in the order the manual gives them. */
 export const CHANGE_STEPS = STEPS.filter((s) => !s.readOnly).map((s) => s.id);
 
+/**
+ * Steps whose script changes the server's computer object at a domain controller, not the server: none of
+ * the server's own steps reads or needs what they change, and only a later read-only check (the connection
+ * test) reads it back. A server started by a current fleet (ServerRunInput.fleetProtocol 3) starts them
+ * right after the read-only step before them (the snapshot) and takes their results just before the next
+ * read-only step, so the domain controllers' queue and the server's WinRM steps overlap.
+ */
+export const BESIDE_HOST_STEPS: readonly StepId[] = STEPS.filter((s) => s.runsOn === 'ad' && !s.readOnly).map(
+  (s) => s.id
+);
+
+/**
+ * The order a server takes its steps' results in when BESIDE_HOST_STEPS run early (each moved to just before
+ * the next read-only step), and the step after whose result each is started (null: at the start).
+ */
+export const OVERLAPPED_PLAN: { order: readonly StepId[]; startAfter: ReadonlyMap<StepId, StepId | null> } = (() => {
+  const order: StepId[] = [];
+  const startAfter = new Map<StepId, StepId | null>();
+  let held: StepId[] = [];
+  let lastReadOnly: StepId | null = null;
+  for (const def of STEPS) {
+    if (BESIDE_HOST_STEPS.includes(def.id)) {
+      held.push(def.id);
+      startAfter.set(def.id, lastReadOnly);
+      continue;
+    }
+    if (def.readOnly) {
+      order.push(...held);
+      held = [];
+      lastReadOnly = def.id;
+    }
+    order.push(def.id);
+  }
+  order.push(...held);
+  return { order, startAfter };
+})();
+
 export const STEP_STATE_SCHEMAS = Object.fromEntries(STEP_IDS.map((id) => [id, REGISTRY[id].state])) as {
   readonly [S in StepId]: ModuleOf<S>['state'];
 };

@@ -8,8 +8,11 @@
  *   operator retries it;
  * - a certificate rotation where one server fails verification and is rolled back;
  * - a fleet that continues as new (the smallest history budget), every run of it;
- * - a fleet in batches (workflows/fleet-batches.ts): the fleet's run and its first batch's.
- * `npm run record-histories -- --only batches` records the last one alone and keeps the other files.
+ * - a fleet in batches (workflows/fleet-batches.ts): the fleet's run and its first batch's;
+ * - two servers whose delegation step runs beside their own steps (fleetProtocol 3): one approved, one
+ *   whose host step failed permanently while the delegation check was out, retried by an operator.
+ * `npm run record-histories -- --only batches` (or `--only overlap`) records one of the last two alone and
+ * keeps the other files.
  * Each history is written as `{ workflowId, runId, workflowType, history }` under test/histories/,
  * with a README saying which release recorded them. With the payload codec configured (FLEET_CODEC_*)
  * the workers and the client encrypt as in production, and each history is written with its payloads
@@ -196,6 +199,54 @@ async function fleetInBatches(env: TestEnv): Promise<RecordedRun[]> {
   ];
 }
 
+/** Delegation beside the host steps: an approval at its turn, and an operator retry while its check was out. */
+async function overlappedServers(env: TestEnv): Promise<RecordedRun[]> {
+  const spec = testFleet(2, {
+    policy: { ...SAFE_POLICY, delegation: 'unconstrained' },
+    settings: { maxFailurePercent: 100, stepRetry: FAST_RETRY },
+  });
+  const [approved, retried] = spec.servers.map((s) => s.fqdn);
+  const estate = estateFor(spec);
+  estate.injectFault({ kind: 'error', code: 'CertNoPrivateKey', host: retried, script: 'Set-HttpsListener' });
+  // Slow DCs: the host steps (and the failure) happen while the delegation check is still out.
+  const runner = new LabRunner(estate, { latencyMs: (call) => (call.target.host === 'ad' ? 500 : 5) });
+  let operatorRetried = false;
+  await withWorkers(env, runner, async () => {
+    const fleet = await startFleet(env, spec, 'alice');
+    await waitFor(
+      async () => {
+        for (const fqdn of [approved, retried]) {
+          const server = env.client.workflow.getHandle(serverWorkflowId(fqdn));
+          const status = await server.query(serverStatusQuery).catch(() => undefined);
+          for (const pending of status?.pendingApprovals ?? []) {
+            await server.executeUpdate(decideChangeUpdate, {
+              args: [{ changeId: pending.change.id, decision: 'approve', approver: 'bob', reason: 'CAB-8' }],
+            });
+          }
+          if (status?.awaitingOperator) {
+            estate.clearFaults();
+            await server.executeUpdate(resolveStepUpdate, {
+              args: [{ action: 'retry', operator: 'dave', reason: 'enrolled a certificate with its key' }],
+            });
+            operatorRetried = true;
+          }
+        }
+        return (await fleet.describe()).status.name !== 'RUNNING';
+      },
+      'the overlapped fleet ends',
+      300_000
+    );
+    const result = await fleet.result();
+    if (!operatorRetried || Object.values(result.servers).some((p) => p !== 'onboarded')) {
+      throw new Error(`the overlapped servers did not go as recorded: ${JSON.stringify(result.servers)}`);
+    }
+  });
+  return [
+    { name: 'overlapped-server-approved', workflowId: serverWorkflowId(approved) },
+    { name: 'overlapped-server-retried', workflowId: serverWorkflowId(retried) },
+  ];
+}
+
 function release(): string {
   const { version } = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
     version: string;
@@ -213,7 +264,9 @@ function release(): string {
 }
 
 async function main(): Promise<void> {
-  const onlyBatches = process.argv.slice(2).join(' ') === '--only batches';
+  const only = { batches: fleetInBatches, overlap: overlappedServers }[
+    /^--only (batches|overlap)$/.exec(process.argv.slice(2).join(' '))?.[1] ?? ''
+  ];
   // A server of its own: recordings never mix with a developer's fleets or a running suite.
   const port = await freePort();
   const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'record-histories-')), 'temporal.db');
@@ -233,13 +286,16 @@ async function main(): Promise<void> {
   console.log(`recording ${codecNote}`);
   try {
     fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-    if (onlyBatches) {
-      for (const run of await fleetInBatches(env)) {
+    if (only) {
+      const names: string[] = [];
+      for (const run of await only(env)) {
         console.log(`wrote ${path.relative(PROJECT_ROOT, await writeHistory(env, run))}`);
+        names.push(`\`${run.name}.json\``);
       }
+      const option = only === fleetInBatches ? 'batches' : 'overlap';
       fs.appendFileSync(
         path.join(HISTORIES_DIR, 'README.md'),
-        `\n\`batched-fleet*.json\` recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories -- --only batches\`, ${codecNote}.\n`
+        `\n${names.join(', ')} recorded by ${release()} on ${new Date().toISOString().slice(0, 10)} with \`npm run record-histories -- --only ${option}\`, ${codecNote}.\n`
       );
       return;
     }
@@ -252,6 +308,7 @@ async function main(): Promise<void> {
       ...(await rotationWithRollback(env)),
       ...(await fleetThatContinuedAsNew(env)),
       ...(await fleetInBatches(env)),
+      ...(await overlappedServers(env)),
     ];
     for (const run of runs) console.log(`wrote ${path.relative(PROJECT_ROOT, await writeHistory(env, run))}`);
     fs.writeFileSync(

@@ -483,7 +483,8 @@ export async function onboardFleet(input: FleetRunInput): Promise<FleetStatus> {
       stepRetry: stepRetryOf(settings.stepRetry),
       standingDecisions: carry.standingDecisions.flatMap((d) => decisionForServer(d, server.fqdn) ?? []),
       signing: signingPolicyOf(spec),
-      ...(lean ? { fleetProtocol: 2 as const } : {}),
+      // Not compared on replay (a child's input is not), so fleets recorded with 2 replay as they were.
+      ...(lean ? { fleetProtocol: 3 as const } : {}),
     };
     const known = carry.standingDecisions.length;
     try {

@@ -24,7 +24,15 @@ import {
   type ServerStatus,
   type StepRecord,
 } from '../domain/status';
-import { STEP_MODULES, STEPS, stepDefinition, type RiskKind, type StepId } from '../domain/steps';
+import {
+  OVERLAPPED_PLAN,
+  STEP_IDS,
+  STEP_MODULES,
+  STEPS,
+  stepDefinition,
+  type RiskKind,
+  type StepId,
+} from '../domain/steps';
 import { installApprovalGate } from './approval-gate';
 import {
   fleetContinuedSignal,
@@ -39,6 +47,7 @@ import { describeOutcome, renderServerDetails } from './render';
 import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
 
 class AbortServer extends Error {}
+const noop = (): void => undefined;
 /** A step found that onboarding does not apply to this server (its hooks); the message says what the server is. */
 class NotApplicableServer extends Error {}
 
@@ -71,7 +80,10 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
   const { server } = input;
   // Fewer commands for the same steps and records (ServerRunInput.fleetProtocol); keyed on the input, not a
   // patch, because every patch marker also costs an upsert of TemporalChangeVersion in each server's history.
-  const lean = input.fleetProtocol === 2;
+  const lean = input.fleetProtocol === 2 || input.fleetProtocol === 3;
+  // The directory steps run beside the server's own ones (domain/steps.ts OVERLAPPED_PLAN), keyed on the
+  // input too: a server recorded before runs its steps in the catalogue's order on replay.
+  const overlapped = input.fleetProtocol === 3;
   const rules = { approvers: input.approvers, requestedBy: input.requestedBy, signing: input.signing };
   // The fleet verified the requester's signature; a server of a signed fleet started any other way would
   // take whatever requester and approvers its input names, so it runs only as that fleet's child.
@@ -99,6 +111,11 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     notes: [],
   };
   let operatorDecision: OperatorDecisionInput | undefined;
+  /** Steps started before their turn (overlapped runs), until the loop takes their first attempt's outcome. */
+  const early = new Map<
+    StepId,
+    { outcome: Promise<StepOutcome>; standing?: StandingDecision; settled: Promise<void> }
+  >();
 
   wf.setHandler(serverStatusQuery, () => status, { description: HANDLER_DESCRIPTIONS.serverStatus });
   // One budget of signature checks per workflow task for decisions and operator actions together.
@@ -307,6 +324,8 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     rec.status = 'failed';
     rec.error = error;
     rec.summary = `${error.type}: ${error.message}`;
+    // Waiting for an operator frees the server's slot in the fleet: nothing of it may still be running.
+    if (early.size > 0) await Promise.all([...early.values()].map((e) => e.settled));
     const decision = await awaitOperator(rec.step, error);
     if (decision.action === 'retry') {
       rec.status = 'running';
@@ -320,12 +339,49 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
     throw new AbortServer(`${decision.operator} aborted ${server.fqdn} at ${rec.step}: ${decision.reason}`);
   };
 
+  /**
+   * Starts the steps that run beside the server's own ones once `after` is done (overlapped runs only); their
+   * first attempt's outcome is taken at their place in OVERLAPPED_PLAN.order, approvals and failures there too.
+   */
+  const startEarly = (after: StepId | null): void => {
+    if (!overlapped) return;
+    for (const [step, startAfter] of OVERLAPPED_PLAN.startAfter) {
+      if (startAfter !== after || !stepApplies(step, input.context)) continue;
+      const standing = standingApprovalFor(step);
+      const outcome = activityFor(step, undefined, standing)(request(undefined, standing));
+      early.set(step, { outcome, standing, settled: outcome.then(noop, noop) });
+      recordOf(step).status = 'running';
+    }
+  };
+
+  /** What the steps started early did when the server stops before taking their outcome (they have settled). */
+  const recordEarly = async (): Promise<void> => {
+    for (const [step, e] of early) {
+      const rec = recordOf(step);
+      try {
+        const outcome = await e.outcome;
+        Object.assign(rec, {
+          status: outcome.status,
+          changed: outcome.changed,
+          summary: describeOutcome(outcome),
+          before: outcome.before,
+          after: outcome.after,
+          ...(outcome.change ? { change: outcome.change } : {}),
+        });
+      } catch (err) {
+        const error = stepFailureOf(err);
+        if (error) Object.assign(rec, { status: 'failed', error, summary: `${error.type}: ${error.message}` });
+      }
+    }
+    early.clear();
+  };
+
   const acceptanceProblems: string[] = [];
   try {
     // Nothing to tell the fleet at the start, so nothing to await (each await costs promises, below).
     showPhase('running');
-    for (const def of STEPS) {
-      const step = def.id;
+    startEarly(null);
+    for (const step of overlapped ? OVERLAPPED_PLAN.order : STEP_IDS) {
       const rec = recordOf(step);
       if (!stepApplies(step, input.context)) {
         Object.assign(rec, { status: 'skipped', summary: 'skipped by policy' });
@@ -339,15 +395,19 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       // (README "What the time goes to"). Approvals and failures take the helpers above.
       let approved: PlannedChange | undefined;
       let outcome: StepOutcome | undefined;
+      let started = early.get(step);
+      early.delete(step);
       for (;;) {
-        const standing = approved ? undefined : standingApprovalFor(step);
+        const standing = started ? started.standing : approved ? undefined : standingApprovalFor(step);
         try {
-          outcome = await activityFor(step, approved, standing)(request(approved, standing));
+          outcome = await (started?.outcome ?? activityFor(step, approved, standing)(request(approved, standing)));
         } catch (err) {
+          started = undefined;
           if ((await afterStepFailure(rec, err)) === 'retry') continue;
           outcome = undefined;
           break;
         }
+        started = undefined;
         if (standing && outcome.change && outcome.changed) {
           // Applied under the fleet's approval: recorded as the fleet's decision, as if it had waited.
           rec.change = outcome.change;
@@ -377,6 +437,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       const problems = hooks.acceptanceProblems?.(outcome.after, input.context) ?? [];
       acceptanceProblems.push(...problems);
       status.notes.push(...problems);
+      startEarly(step);
     }
     status.currentStep = undefined;
     // Operator notes are an audit trail; a retried step that then succeeded leaves nothing to attend to.
@@ -398,6 +459,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       return resultOf(status);
     }
     if (err instanceof AbortServer) {
+      await recordEarly();
       status.notes.push(err.message);
       await setPhase('aborted', fleetWantsFinalPhase);
       return resultOf(status);
