@@ -88,9 +88,9 @@ void describe('call budget', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => limitConcurrentCalls(lab, bad), RangeError);
   });
 
-  void it('gives the AD worker a quarter more steps than calls, at least one', () => {
-    assert.equal(adStepSlots(8), 10);
+  void it('gives the AD worker twice as many steps as calls', () => {
+    assert.equal(adStepSlots(8), 16);
     assert.equal(adStepSlots(1), 2);
-    assert.equal(adStepSlots(64), 80);
+    assert.equal(adStepSlots(64), 128);
   });
 });
