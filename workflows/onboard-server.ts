@@ -1,5 +1,6 @@
 /**
- * Onboards one Exchange server: every step of the manual in order, starting with a read of its state. A risky change
+ * Onboards one Exchange server: every step of the manual in order, starting with a read of its state (the change at
+ * the domain controllers runs beside the server's own steps, domain/steps.ts OVERLAPPED_PLAN). A risky change
  * waits for a second person's decision; a permanent failure waits for an operator (retry, skip,
  * abort) instead of failing the fleet.
  */
