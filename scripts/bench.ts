@@ -243,8 +243,15 @@ function fleetSpec(name: string, prefix: string, servers: number, maxParallel: n
     // Retries of a transient failure start after 1 s (default 5 s) and wait at most 5 s (default 2 minutes):
     // the bench's faults are scattered, not an outage, and with --faults the unluckiest server's chain of
     // retries would otherwise set the run's length (1,000 servers: a step failing 6 times in a row, waiting
-    // 63 s, is likely); a fault-free run never waits on one.
-    settings: { maxParallel, maxFailurePercent: 5, stepRetry: { initialInterval: '1s', maximumInterval: '5s' } },
+    // 63 s, is likely); a fault-free run never waits on one. Up to 20 attempts (default 8): with 10 % of calls
+    // failing, the listener step's attempt (4 calls) fails 34 % of the time, so among 1,000 servers 8 failures
+    // in a row happen in about one run in four and send that server to an operator (the run then stalls);
+    // 20 in a row, about once in two billion servers.
+    settings: {
+      maxParallel,
+      maxFailurePercent: 5,
+      stepRetry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 20 },
+    },
     servers: Array.from({ length: servers }, (_, i) => `${prefix}${String(i + 1).padStart(5, '0')}.corp.example`),
   });
   if (!result.ok) throw new Error(result.problems.join('\n'));
