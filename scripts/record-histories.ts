@@ -31,7 +31,9 @@ import { devServerTarget } from '../config/temporal-client';
 import { connectClientAndWorkers } from '../config/temporal-workers';
 import { freePort, startDevServer } from '../devserver/dev-server';
 import { PROJECT_ROOT } from '../devserver/temporal-cli';
+import type { FleetSpec } from '../domain/fleet';
 import { fleetBatchWorkflowId, fleetWorkflowId, rotationWorkflowId, serverWorkflowId } from '../domain/ids';
+import type { LabEstate } from '../lab/estate';
 import { LabRunner } from '../lab/lab-runner';
 import { decideChangeUpdate, decideKindUpdate, resolveStepUpdate, serverStatusQuery } from '../workflows/messages';
 import { estateFor, ONE_APPROVAL_POLICY, SAFE_POLICY } from '../test/support/fleet-files';
@@ -92,6 +94,52 @@ async function writeHistory(env: TestEnv, run: RecordedRun): Promise<string> {
   return file;
 }
 
+/**
+ * Runs `spec` until it ends, approving every change a server asks for and having an operator retry a server
+ * that waits for one (after clearing the estate's faults); throws unless that happened and all were onboarded.
+ */
+async function approveAndRetryUntilOnboarded(
+  env: TestEnv,
+  spec: FleetSpec,
+  estate: LabEstate,
+  runner: LabRunner,
+  approvalReason: string
+): Promise<void> {
+  let operatorRetried = false;
+  await withWorkers(env, runner, async () => {
+    const fleet = await startFleet(env, spec, 'alice');
+    await waitFor(
+      async () => {
+        for (const { fqdn } of spec.servers) {
+          const server = env.client.workflow.getHandle(serverWorkflowId(fqdn));
+          const status = await server.query(serverStatusQuery).catch(() => undefined);
+          for (const pending of status?.pendingApprovals ?? []) {
+            await server.executeUpdate(decideChangeUpdate, {
+              args: [{ changeId: pending.change.id, decision: 'approve', approver: 'bob', reason: approvalReason }],
+            });
+          }
+          if (status?.awaitingOperator) {
+            estate.clearFaults();
+            await server.executeUpdate(resolveStepUpdate, {
+              args: [{ action: 'retry', operator: 'dave', reason: 'enrolled a certificate with its key' }],
+            });
+            operatorRetried = true;
+          }
+        }
+        return (await fleet.describe()).status.name !== 'RUNNING';
+      },
+      `fleet ${spec.fleetId} ends`,
+      300_000
+    );
+    const result = await fleet.result();
+    if (!operatorRetried || Object.values(result.servers).some((p) => p !== 'onboarded')) {
+      throw new Error(
+        `fleet ${spec.fleetId} did not go as recorded (retried: ${operatorRetried}): ${JSON.stringify(result.servers)}`
+      );
+    }
+  });
+}
+
 /** Two servers needing an approval each; the second fails permanently once and an operator retries it. */
 async function onboardingWithApprovalsAndRetry(env: TestEnv): Promise<RecordedRun[]> {
   const spec = testFleet(2, {
@@ -101,42 +149,7 @@ async function onboardingWithApprovalsAndRetry(env: TestEnv): Promise<RecordedRu
   const [approved, retried] = spec.servers.map((s) => s.fqdn);
   const estate = estateFor(spec);
   estate.injectFault({ kind: 'error', code: 'CertNoPrivateKey', host: retried, script: 'Set-HttpsListener' });
-  let operatorRetried = false;
-  await withWorkers(env, new LabRunner(estate), async () => {
-    const fleet = await startFleet(env, spec, 'alice');
-    await waitFor(
-      async () => {
-        for (const fqdn of [approved, retried]) {
-          const server = env.client.workflow.getHandle(serverWorkflowId(fqdn));
-          const status = await server.query(serverStatusQuery).catch(() => undefined);
-          if (!status) continue;
-          for (const pending of status.pendingApprovals) {
-            await server.executeUpdate(decideChangeUpdate, {
-              args: [{ changeId: pending.change.id, decision: 'approve', approver: 'bob', reason: 'CAB-7' }],
-            });
-          }
-          if (status.awaitingOperator) {
-            estate.clearFaults();
-            await server.executeUpdate(resolveStepUpdate, {
-              args: [{ action: 'retry', operator: 'dave', reason: 'enrolled a certificate with its key' }],
-            });
-            operatorRetried = true;
-          }
-        }
-        const { status } = await fleet.describe();
-        return status.name !== 'RUNNING';
-      },
-      'the onboarding fleet ends',
-      300_000
-    );
-    const result = await fleet.result();
-    const phases = Object.values(result.servers);
-    if (!operatorRetried || phases.some((p) => p !== 'onboarded')) {
-      throw new Error(
-        `the onboarding did not go as recorded (retried: ${operatorRetried}): ${JSON.stringify(result.servers)}`
-      );
-    }
-  });
+  await approveAndRetryUntilOnboarded(env, spec, estate, new LabRunner(estate), 'CAB-7');
   return [
     { name: 'onboarding-fleet', workflowId: fleetWorkflowId(spec.fleetId) },
     { name: 'onboarding-server-approved', workflowId: serverWorkflowId(approved) },
@@ -210,37 +223,7 @@ async function overlappedServers(env: TestEnv): Promise<RecordedRun[]> {
   estate.injectFault({ kind: 'error', code: 'CertNoPrivateKey', host: retried, script: 'Set-HttpsListener' });
   // Slow DCs: the host steps (and the failure) happen while the delegation check is still out.
   const runner = new LabRunner(estate, { latencyMs: (call) => (call.target.host === 'ad' ? 500 : 5) });
-  let operatorRetried = false;
-  await withWorkers(env, runner, async () => {
-    const fleet = await startFleet(env, spec, 'alice');
-    await waitFor(
-      async () => {
-        for (const fqdn of [approved, retried]) {
-          const server = env.client.workflow.getHandle(serverWorkflowId(fqdn));
-          const status = await server.query(serverStatusQuery).catch(() => undefined);
-          for (const pending of status?.pendingApprovals ?? []) {
-            await server.executeUpdate(decideChangeUpdate, {
-              args: [{ changeId: pending.change.id, decision: 'approve', approver: 'bob', reason: 'CAB-8' }],
-            });
-          }
-          if (status?.awaitingOperator) {
-            estate.clearFaults();
-            await server.executeUpdate(resolveStepUpdate, {
-              args: [{ action: 'retry', operator: 'dave', reason: 'enrolled a certificate with its key' }],
-            });
-            operatorRetried = true;
-          }
-        }
-        return (await fleet.describe()).status.name !== 'RUNNING';
-      },
-      'the overlapped fleet ends',
-      300_000
-    );
-    const result = await fleet.result();
-    if (!operatorRetried || Object.values(result.servers).some((p) => p !== 'onboarded')) {
-      throw new Error(`the overlapped servers did not go as recorded: ${JSON.stringify(result.servers)}`);
-    }
-  });
+  await approveAndRetryUntilOnboarded(env, spec, estate, runner, 'CAB-8');
   return [
     { name: 'overlapped-server-approved', workflowId: serverWorkflowId(approved) },
     { name: 'overlapped-server-retried', workflowId: serverWorkflowId(retried) },

@@ -49,6 +49,18 @@ import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-acti
 
 class AbortServer extends Error {}
 const noop = (): void => undefined;
+
+/** What a step's activity found and did, in its record. */
+function recordOutcome(rec: StepRecord, outcome: StepOutcome): void {
+  Object.assign(rec, {
+    status: outcome.status,
+    changed: outcome.changed,
+    summary: describeOutcome(outcome),
+    before: outcome.before,
+    after: outcome.after,
+    ...(outcome.change ? { change: outcome.change } : {}),
+  });
+}
 /** A step found that onboarding does not apply to this server (its hooks); the message says what the server is. */
 class NotApplicableServer extends Error {}
 
@@ -361,14 +373,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       const rec = recordOf(step);
       try {
         const outcome = await e.outcome;
-        Object.assign(rec, {
-          status: outcome.status,
-          changed: outcome.changed,
-          summary: describeOutcome(outcome),
-          before: outcome.before,
-          after: outcome.after,
-          ...(outcome.change ? { change: outcome.change } : {}),
-        });
+        recordOutcome(rec, outcome);
       } catch (err) {
         const error = stepFailureOf(err);
         if (error) Object.assign(rec, { status: 'failed', error, summary: `${error.type}: ${error.message}` });
@@ -421,14 +426,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
           }
           break;
         }
-        Object.assign(rec, {
-          status: outcome.status,
-          changed: outcome.changed,
-          summary: describeOutcome(outcome),
-          before: outcome.before,
-          after: outcome.after,
-          ...(outcome.change ? { change: outcome.change } : {}),
-        });
+        recordOutcome(rec, outcome);
         break;
       }
       if (!outcome) continue;
