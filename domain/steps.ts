@@ -58,9 +58,7 @@ export const CHANGE_STEPS = STEPS.filter((s) => !s.readOnly).map((s) => s.id);
  * right after the read-only step before them (the snapshot) and takes their results just before the next
  * read-only step, so the domain controllers' queue and the server's WinRM steps overlap.
  */
-export const BESIDE_HOST_STEPS: readonly StepId[] = STEPS.filter((s) => s.runsOn === 'ad' && !s.readOnly).map(
-  (s) => s.id
-);
+const BESIDE_HOST_STEPS: readonly StepId[] = STEPS.filter((s) => s.runsOn === 'ad' && !s.readOnly).map((s) => s.id);
 
 /**
  * The order a server takes its steps' results in when BESIDE_HOST_STEPS run early (each moved to just before

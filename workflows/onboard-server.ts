@@ -45,10 +45,15 @@ import {
 } from './messages';
 import { reportServerPhase } from './metrics';
 import { describeOutcome, renderServerDetails } from './render';
-import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf } from './step-activities';
+import { STEP_HEARTBEAT_TIMEOUT, stepActivity, stepFailureOf, type StepFailure } from './step-activities';
 
 class AbortServer extends Error {}
 const noop = (): void => undefined;
+
+/** A step's activity failed for good: its record says how. */
+function recordFailure(rec: StepRecord, error: StepFailure): void {
+  Object.assign(rec, { status: 'failed', error, summary: `${error.type}: ${error.message}` });
+}
 
 /** What a step's activity found and did, in its record. */
 function recordOutcome(rec: StepRecord, outcome: StepOutcome): void {
@@ -334,9 +339,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       Object.assign(rec, { status: 'skipped', error, summary: `not applicable: ${error.type}: ${error.message}` });
       throw new NotApplicableServer(outside);
     }
-    rec.status = 'failed';
-    rec.error = error;
-    rec.summary = `${error.type}: ${error.message}`;
+    recordFailure(rec, error);
     // Waiting for an operator frees the server's slot in the fleet: nothing of it may still be running.
     if (early.size > 0) await Promise.all([...early.values()].map((e) => e.settled));
     const decision = await awaitOperator(rec.step, error);
@@ -376,7 +379,7 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
         recordOutcome(rec, outcome);
       } catch (err) {
         const error = stepFailureOf(err);
-        if (error) Object.assign(rec, { status: 'failed', error, summary: `${error.type}: ${error.message}` });
+        if (error) recordFailure(rec, error);
       }
     }
     early.clear();
@@ -404,16 +407,17 @@ export async function onboardServer(input: ServerRunInput): Promise<ServerStatus
       let started = early.get(step);
       early.delete(step);
       for (;;) {
-        const standing = started ? started.standing : approved ? undefined : standingApprovalFor(step);
+        // The first attempt may have been started early; every later one (retry, approved apply) starts here.
+        const first = started;
+        started = undefined;
+        const standing = first ? first.standing : approved ? undefined : standingApprovalFor(step);
         try {
-          outcome = await (started?.outcome ?? activityFor(step, approved, standing)(request(approved, standing)));
+          outcome = await (first?.outcome ?? activityFor(step, approved, standing)(request(approved, standing)));
         } catch (err) {
-          started = undefined;
           if ((await afterStepFailure(rec, err)) === 'retry') continue;
           outcome = undefined;
           break;
         }
-        started = undefined;
         if (standing && outcome.change && outcome.changed) {
           // Applied under the fleet's approval: recorded as the fleet's decision, as if it had waited.
           rec.change = outcome.change;
