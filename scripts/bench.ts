@@ -80,7 +80,7 @@ const { values: o } = parseArgsOrExit('npm run bench', {
      * search attributes are read from the server's cache, as a cluster does: the dev server re-reads them
      * from its database on every read, so that attributes added a moment ago work at once (the bench's
      * are registered when its database is created), and at N = 1,000 that was about 31,000 database reads
-     * for the product and 15,000 for the baseline (README "What the time goes to").
+     * in the product's run and half as many in the baseline's (README "What the time goes to").
      */
     'server-config': {
       type: 'string',
