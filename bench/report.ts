@@ -67,6 +67,8 @@ export const benchResultSchema = z.object({
   }),
   baselineSteps: z.array(z.object({ name: z.string(), sleepMs: z.number(), ad: z.boolean() })),
   tuning: z.record(z.string(), z.unknown()),
+  /** `--server-config`: the dev server's dynamic config for both runs (absent in older results). */
+  serverConfig: z.record(z.string(), z.unknown()).optional(),
   floorSeconds: z.number(),
   product: phaseFiguresSchema,
   baseline: phaseFiguresSchema.nullable(),
@@ -243,6 +245,7 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     `Worker tuning: ${Object.keys(r.tuning).length > 0 ? JSON.stringify(r.tuning) : 'SDK defaults'}.`,
     '',
+    ...(r.serverConfig ? [`Dev server settings: ${JSON.stringify(r.serverConfig)}.`, ''] : []),
     '## Product events per server (mean)',
     '',
     typeTable('event', r.product.eventsPerServerByType, 1),

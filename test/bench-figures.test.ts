@@ -19,6 +19,7 @@ import {
   README_START,
   benchResultSchema,
   faultsLine,
+  renderMarkdown,
   withReadmeTable,
   type PhaseFigures,
 } from '../bench/report';
@@ -282,6 +283,12 @@ describe('withReadmeTable', () => {
     assert.match(updated, /\| product \/ baseline \| 1\.28 × \| \|/);
     assert.match(updated, /ratio to the remote-call floor \(93\.8 s\) \| 2\.23 × \| 1\.74 × \|/);
     assert.equal(withReadmeTable(updated, result), updated, 'a second refresh changes nothing');
+  });
+
+  it("names the dev server's settings in the Markdown when the run recorded them", () => {
+    assert.doesNotMatch(renderMarkdown(result), /Dev server settings/);
+    const withConfig = benchResultSchema.parse({ ...result, serverConfig: { 'history.shardIOConcurrency': 4 } });
+    assert.match(renderMarkdown(withConfig), /Dev server settings: \{"history\.shardIOConcurrency":4\}\./);
   });
 
   it('refuses a README without the markers', () => {
