@@ -245,7 +245,7 @@ export function renderMarkdown(r: BenchResult): string {
     '',
     `Worker tuning: ${Object.keys(r.tuning).length > 0 ? JSON.stringify(r.tuning) : 'SDK defaults'}.`,
     '',
-    ...(r.serverConfig ? [`Dev server settings: ${JSON.stringify(r.serverConfig)}.`, ''] : []),
+    ...(r.serverConfig ? [serverSettingsLine(r), ''] : []),
     '## Product events per server (mean)',
     '',
     typeTable('event', r.product.eventsPerServerByType, 1),
@@ -266,6 +266,11 @@ export function renderMarkdown(r: BenchResult): string {
   ].join('\n');
 }
 
+/** The dev server's dynamic config the run used (`--server-config`), or '' for results that did not record it. */
+export function serverSettingsLine(r: BenchResult): string {
+  return r.serverConfig ? `Dev server settings (both runs): ${JSON.stringify(r.serverConfig)}.` : '';
+}
+
 export const README_START = '<!-- bench-table:start (npm run bench -- --readme) -->';
 export const README_END = '<!-- bench-table:end -->';
 
@@ -275,6 +280,7 @@ export function withReadmeTable(readme: string, r: BenchResult): string {
   const end = readme.indexOf(README_END);
   if (start < 0 || end < start) throw new Error(`README.md has no "${README_START}" … "${README_END}" block`);
   const faults = r.faults ? `\n\n${faultsLine(r)}` : '';
-  const block = `${README_START}\n${shapeLine(r)}\n\n${figuresTable(r)}${faults}\n${README_END}`;
+  const settings = r.serverConfig ? `\n\n${serverSettingsLine(r)}` : '';
+  const block = `${README_START}\n${shapeLine(r)}\n\n${figuresTable(r)}${faults}${settings}\n${README_END}`;
   return readme.slice(0, start) + block + readme.slice(end + README_END.length);
 }

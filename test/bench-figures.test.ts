@@ -285,10 +285,13 @@ describe('withReadmeTable', () => {
     assert.equal(withReadmeTable(updated, result), updated, 'a second refresh changes nothing');
   });
 
-  it("names the dev server's settings in the Markdown when the run recorded them", () => {
+  it("names the dev server's settings in the Markdown and the README table when the run recorded them", () => {
     assert.doesNotMatch(renderMarkdown(result), /Dev server settings/);
     const withConfig = benchResultSchema.parse({ ...result, serverConfig: { 'history.shardIOConcurrency': 4 } });
-    assert.match(renderMarkdown(withConfig), /Dev server settings: \{"history\.shardIOConcurrency":4\}\./);
+    const line = 'Dev server settings (both runs): {"history.shardIOConcurrency":4}.';
+    assert.ok(renderMarkdown(withConfig).includes(line));
+    assert.ok(withReadmeTable(`${README_START}\n${README_END}\n`, withConfig).includes(line));
+    assert.ok(!withReadmeTable(`${README_START}\n${README_END}\n`, result).includes('Dev server settings'));
   });
 
   it('refuses a README without the markers', () => {
